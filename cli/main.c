@@ -1,0 +1,38 @@
+/* main.c — the convnet command line: `convnet COMMAND [options]`. Each command lives in its own file and
+ * registers in the table below. Only the CLI prints and exits; the library returns errors. */
+#include "cli.h"
+#include <stdio.h>
+#include <string.h>
+
+static const cli_command commands[] = {
+    {"version", "print the version", cmd_version},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: convnet COMMAND [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n`convnet COMMAND --help` tells more.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "convnet: unknown command '%s' (try convnet --help)\n", argv[1]);
+    return 2;
+}
+
+int cmd_version(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    printf("convnet %s\n", CN_VERSION);
+    return 0;
+}

@@ -1,0 +1,92 @@
+/* internal.h — what the library's own files share: the node and op-table structs, error helpers, the
+ * graph accessors that ops use. Not installed. Math goes through <tgmath.h> so that exp(x) on a cn_real is
+ * expf in the float build and exp in the double (gradient-check) build; write literals as (cn_real)0.5. */
+#ifndef CN_INTERNAL_H
+#define CN_INTERNAL_H
+
+#include "convnet.h"
+#include <stdarg.h>
+#include <stdbool.h>
+#include <string.h>
+#include <tgmath.h>
+
+#define CN_ALIGN 64
+#define CN_UNUSED(x) (void)(x)
+
+/* ---- errors: set the thread's message and return the status, e.g.
+ *   return cn_error(CN_ERR_SHAPE, "%s: input has %d channels, weights expect %d", n->name, c, w); */
+cn_status cn_error(cn_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cn_clear_error(void);
+
+typedef struct cn_graph cn_graph;
+typedef struct cn_node cn_node;
+
+/* ---- an op is a table entry */
+typedef struct cn_op_def {
+    const char *name;  /* "Conv", "MaxPool", ... (ONNX-style op names) */
+    const char *prefix; /* for made-up node names: "conv" -> conv1, conv2 */
+    /* Check attributes and input shapes, set *out. Errors name the node and both shapes. Pure: called
+     * again with new shapes when the batch size changes. */
+    cn_status (*shape)(const cn_graph *g, const cn_node *n, const cn_shape *in, cn_shape *out);
+    /* Create and initialise the node's parameters (graph_add_param), once, after shape succeeded. NULL if
+     * the op has none. */
+    cn_status (*init_params)(cn_graph *g, cn_node *n);
+    /* Bytes of per-node memory kept from forward to backward or used as scratch (argmax indices, batch
+     * statistics, dropout masks). Allocated by the memory plan, 64-byte aligned. NULL means 0. */
+    size_t (*scratch_bytes)(const cn_graph *g, const cn_node *n, cn_mode mode);
+    /* Compute the output from the inputs. Never allocates. */
+    void (*forward)(cn_graph *g, cn_node *n, cn_mode mode);
+    /* ADD dL/d(input) into each input's gradient (graph_in_grad, NULL when that input needs none) and
+     * dL/d(param) into each parameter's gradient, from dL/d(output) (graph_out_grad). NULL: no backward. */
+    void (*backward)(cn_graph *g, cn_node *n);
+    /* Multiply-adds for one forward pass at the node's current shapes (analysis). NULL means 0. */
+    int64_t (*macs)(const cn_graph *g, const cn_node *n);
+} cn_op_def;
+
+#define CN_MAX_NODE_PARAMS 8
+
+struct cn_node {
+    char name[CN_NAME_MAX];
+    const cn_op_def *op;
+    int *inputs;            /* node ids, all smaller than this node's id */
+    int n_inputs;
+    void *attr;             /* the op's attribute struct, owned by the graph */
+    cn_shape shape;         /* output shape, batch first */
+    int params[CN_MAX_NODE_PARAMS]; /* indices into the graph's parameter list */
+    int n_params;
+    bool is_output;
+    bool no_grad;           /* an input that needs no gradient (labels, targets) */
+    /* set by the memory plan */
+    cn_real *out;
+    cn_real *grad;          /* dL/d(out); train mode only */
+    void *scratch;
+};
+
+/* ---- what ops use */
+const cn_node *graph_node(const cn_graph *g, int id);
+const cn_shape *graph_in_shape(const cn_graph *g, const cn_node *n, int i);
+const cn_real *graph_in(const cn_graph *g, const cn_node *n, int i);
+cn_real *graph_in_grad(const cn_graph *g, const cn_node *n, int i);  /* NULL when no gradient is wanted */
+cn_real *graph_out_grad(const cn_graph *g, const cn_node *n);
+cn_tensor *graph_param(const cn_graph *g, const cn_node *n, int k);       /* k-th parameter's value */
+cn_tensor *graph_param_grad(const cn_graph *g, const cn_node *n, int k);  /* NULL for buffers */
+cn_rng *graph_rng(cn_graph *g);
+/* Add a parameter "<node>.<suffix>" to node n, zero-filled. trainable 0 makes a buffer (running_mean). */
+cn_status graph_add_param(cn_graph *g, cn_node *n, const char *suffix, cn_shape shape, int trainable);
+/* PyTorch's default init for conv and linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias
+ * (kaiming_uniform with a = sqrt(5) gives the same bound for the weight). */
+void graph_init_uniform_fan_in(cn_graph *g, cn_tensor *t, int64_t fan_in);
+
+/* Add a node: copies attr (attr_size bytes), checks the inputs, infers the shape, makes parameters.
+ * Returns the node id or -1 (with the error set and nothing left behind). */
+int graph_add_node(cn_graph *g, const cn_op_def *op, const char *name, const int *inputs, int n_inputs,
+                   const void *attr, size_t attr_size);
+
+/* ---- shapes */
+static inline int64_t shape_spatial(const cn_shape *s) {  /* product of dims after N and C */
+    int64_t p = 1;
+    for (int i = 2; i < s->ndim; i++) p *= s->dims[i];
+    return p;
+}
+
+#endif
