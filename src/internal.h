@@ -34,8 +34,9 @@ typedef struct cn_op_def {
     /* Bytes of per-node memory kept from forward to backward or used as scratch (argmax indices, batch
      * statistics, dropout masks). Allocated by the memory plan, 64-byte aligned. NULL means 0. */
     size_t (*scratch_bytes)(const cn_graph *g, const cn_node *n, cn_mode mode);
-    /* Compute the output from the inputs. Never allocates. */
-    void (*forward)(cn_graph *g, cn_node *n, cn_mode mode);
+    /* Compute the output from the inputs. Never allocates. Returns CN_OK, or an error for what only the
+     * data can show (a label out of range: "loss: label 12 of sample 3 is not in [0, 10)"). */
+    cn_status (*forward)(cn_graph *g, cn_node *n, cn_mode mode);
     /* ADD dL/d(input) into each input's gradient (graph_in_grad, NULL when that input needs none) and
      * dL/d(param) into each parameter's gradient, from dL/d(output) (graph_out_grad). NULL: no backward. */
     void (*backward)(cn_graph *g, cn_node *n);

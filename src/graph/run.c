@@ -118,7 +118,7 @@ cn_status cn_forward(cn_graph *g, cn_mode mode) {
     if (st) return st;
     for (int i = 0; i < g->n_nodes; i++) {
         cn_node *n = &g->nodes[i];
-        if (n->op->forward) n->op->forward(g, n, mode);
+        if (n->op->forward && (st = n->op->forward(g, n, mode)) != CN_OK) return st;
     }
     g->forward_ran = true;
     return CN_OK;

@@ -44,7 +44,7 @@ static cn_status linear_init(cn_graph *g, cn_node *n) {
     return CN_OK;
 }
 
-static void linear_forward(cn_graph *g, cn_node *n, cn_mode mode) {
+static cn_status linear_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     CN_UNUSED(mode);
     const linear_attr *a = n->attr;
     const cn_tensor *w = graph_param(g, n, 0);
@@ -53,6 +53,7 @@ static void linear_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     for (int64_t i = 0; i < batch; i++)
         for (int64_t j = 0; j < out; j++) y[i * out + j] = a->bias ? graph_param(g, n, 1)->data[j] : 0;
     cn_gemm(false, true, batch, out, in, 1, graph_in(g, n, 0), in, w->data, in, 1, y, out);
+    return CN_OK;
 }
 
 static void linear_backward(cn_graph *g, cn_node *n) {
@@ -92,9 +93,10 @@ static cn_status flatten_shape(const cn_graph *g, const cn_node *n, const cn_sha
     return CN_OK;
 }
 
-static void copy_forward(cn_graph *g, cn_node *n, cn_mode mode) {
+static cn_status copy_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     CN_UNUSED(mode);
     memcpy(n->out, graph_in(g, n, 0), (size_t)cn_shape_numel(&n->shape) * sizeof(cn_real));
+    return CN_OK;
 }
 
 static void accumulate_backward(cn_graph *g, cn_node *n) {
