@@ -159,7 +159,7 @@ int graph_add_node(cn_graph *g, const cn_op_def *op, const char *name, const int
         free_node(n);
         return -1;
     }
-    g->plan_valid = false;
+    graph_invalidate_plans(g);
     return id;
 }
 
@@ -289,7 +289,7 @@ cn_status cn_graph_set_batch(cn_graph *g, int64_t batch) {
         cn_free(a->buffer);
         a->buffer = n->out = buf;
     }
-    g->plan_valid = false;
+    graph_invalidate_plans(g);
     return CN_OK;
 }
 
@@ -310,6 +310,6 @@ cn_status cn_set_input(cn_graph *g, int node, const cn_real *data, int64_t count
 cn_status cn_graph_mark_output(cn_graph *g, int node) {
     if (!checked_node(g, node)) return CN_ERR_INVALID;
     g->nodes[node].is_output = true;
-    g->plan_valid = false;
+    graph_invalidate_plans(g);
     return CN_OK;
 }

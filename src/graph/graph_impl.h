@@ -20,17 +20,25 @@ struct cn_graph {
     uint64_t seed;
     cn_rng rng;
 
-    /* memory plan */
+    /* memory plan: one per mode, made once, so switching between training and evaluation only re-points
+     * the node buffers; both share one arena of the larger size. */
+    struct {
+        size_t *offsets;    /* 3 per node: output, gradient, scratch; SIZE_MAX for none */
+        bool *kept;         /* per node: output readable after forward */
+        size_t bytes;
+        bool valid;
+    } plans[2];
     void *arena;
     size_t arena_bytes;
-    bool plan_valid;
+    bool plan_valid;        /* the node pointers follow plans[plan_mode] */
     cn_mode plan_mode;
-    bool *kept;             /* per node: output readable after forward */
-    bool forward_ran;       /* a forward in plan_mode ran since the plan was made */
+    bool forward_ran;       /* a forward in plan_mode ran since the pointers were set */
 };
 
+/* Forget both plans (shapes or the graph changed). */
+void graph_invalidate_plans(cn_graph *g);
+
 extern const cn_op_def cn_op_input;
-cn_status graph_make_plan(cn_graph *g, cn_mode mode);
 void graph_free_plan(cn_graph *g);
 
 #endif

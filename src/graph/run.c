@@ -33,30 +33,38 @@ static void place(block *blocks, int placed, block *b) {
     b->offset = offset;
 }
 
-void graph_free_plan(cn_graph *g) {
-    cn_free(g->arena);
-    cn_free(g->kept);
-    g->arena = NULL;
-    g->kept = NULL;
-    g->arena_bytes = 0;
+void graph_invalidate_plans(cn_graph *g) {
+    for (int m = 0; m < 2; m++) {
+        cn_free(g->plans[m].offsets);
+        cn_free(g->plans[m].kept);
+        memset(&g->plans[m], 0, sizeof g->plans[m]);
+    }
     g->plan_valid = false;
+    g->forward_ran = false;
 }
 
-cn_status graph_make_plan(cn_graph *g, cn_mode mode) {
+void graph_free_plan(cn_graph *g) {
+    graph_invalidate_plans(g);
+    cn_free(g->arena);
+    g->arena = NULL;
+    g->arena_bytes = 0;
+}
+
+/* Lay out every buffer of one mode; allocates only the plan's own tables. */
+static cn_status make_plan(cn_graph *g, cn_mode mode) {
     int n = g->n_nodes;
     if (n == 0) return cn_error(CN_ERR_INVALID, "the graph is empty");
-    /* per node: output, gradient, scratch */
     block *blocks = cn_calloc((size_t)3 * n, sizeof(block));
     int *last_use = cn_calloc((size_t)n, sizeof(int));
     bool *kept = cn_calloc((size_t)n, sizeof(bool));
-    if (!blocks || !last_use || !kept) {
+    size_t *offsets = cn_calloc((size_t)3 * n, sizeof(size_t));
+    if (!blocks || !last_use || !kept || !offsets) {
         cn_free(blocks);
         cn_free(last_use);
         cn_free(kept);
+        cn_free(offsets);
         return CN_ERR_NOMEM;
     }
-    cn_free(g->kept);
-    g->kept = kept;
     bool train = mode == CN_TRAIN;
     for (int i = 0; i < n; i++) last_use[i] = -1;
     for (int i = 0; i < n; i++)
@@ -66,51 +74,56 @@ cn_status graph_make_plan(cn_graph *g, cn_mode mode) {
         kept[i] = train || nd->is_output || last_use[i] < 0 || nd->op == &cn_op_input;
         if (kept[i]) last_use[i] = INT_MAX;
     }
-    int placed = 0;
     size_t total = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0, placed = 0; i < n; i++) {
         const cn_node *nd = &g->nodes[i];
         size_t bytes = align_up((size_t)cn_shape_numel(&nd->shape) * sizeof(cn_real));
-        block *out = &blocks[3 * i], *grad = &blocks[3 * i + 1], *scr = &blocks[3 * i + 2];
-        *out = (block){0, nd->op == &cn_op_input ? 0 : bytes, train ? 0 : i, last_use[i]};
-        *grad = (block){0, train ? bytes : 0, 0, INT_MAX};
         size_t sb = nd->op->scratch_bytes ? align_up(nd->op->scratch_bytes(g, nd, mode)) : 0;
-        *scr = (block){0, sb, train ? 0 : i, train ? INT_MAX : i};
+        blocks[3 * i] = (block){0, nd->op == &cn_op_input ? 0 : bytes, train ? 0 : i, last_use[i]};
+        blocks[3 * i + 1] = (block){0, train ? bytes : 0, 0, INT_MAX};
+        blocks[3 * i + 2] = (block){0, sb, train ? 0 : i, train ? INT_MAX : i};
         for (int k = 0; k < 3; k++, placed++) {
             block *b = &blocks[placed];
+            offsets[placed] = SIZE_MAX;
             if (b->size == 0) continue;
             place(blocks, placed, b);
+            offsets[placed] = b->offset;
             if (b->offset + b->size > total) total = b->offset + b->size;
         }
     }
-    cn_status st = CN_OK;
-    if (total > g->arena_bytes) {
-        cn_free(g->arena);
-        g->arena = cn_malloc(total);
-        g->arena_bytes = g->arena ? total : 0;
-        if (!g->arena) st = CN_ERR_NOMEM;
-    }
-    if (st == CN_OK) {
-        char *base = g->arena;
-        for (int i = 0; i < n; i++) {
-            cn_node *nd = &g->nodes[i];
-            if (nd->op != &cn_op_input) nd->out = (cn_real *)(base + blocks[3 * i].offset);
-            nd->grad = train ? (cn_real *)(base + blocks[3 * i + 1].offset) : NULL;
-            nd->scratch = blocks[3 * i + 2].size ? base + blocks[3 * i + 2].offset : NULL;
-        }
-        g->plan_valid = true;
-        g->plan_mode = mode;
-        g->forward_ran = false;
-    }
     cn_free(blocks);
     cn_free(last_use);
-    return st;
+    g->plans[mode].offsets = offsets;
+    g->plans[mode].kept = kept;
+    g->plans[mode].bytes = total;
+    g->plans[mode].valid = true;
+    return CN_OK;
 }
 
 cn_status cn_graph_plan(cn_graph *g, cn_mode mode) {
     if (!g) return cn_error(CN_ERR_INVALID, "graph is NULL");
     if (g->plan_valid && g->plan_mode == mode) return CN_OK;
-    return graph_make_plan(g, mode);
+    cn_status st;
+    if (!g->plans[mode].valid && (st = make_plan(g, mode)) != CN_OK) return st;
+    size_t need = g->plans[mode].bytes;
+    if (need > g->arena_bytes) {
+        cn_free(g->arena);
+        g->arena = cn_malloc(need);
+        g->arena_bytes = g->arena ? need : 0;
+        if (!g->arena) return CN_ERR_NOMEM;
+    }
+    char *base = g->arena;
+    const size_t *off = g->plans[mode].offsets;
+    for (int i = 0; i < g->n_nodes; i++) {
+        cn_node *nd = &g->nodes[i];
+        if (nd->op != &cn_op_input) nd->out = (cn_real *)(base + off[3 * i]);
+        nd->grad = off[3 * i + 1] == SIZE_MAX ? NULL : (cn_real *)(base + off[3 * i + 1]);
+        nd->scratch = off[3 * i + 2] == SIZE_MAX ? NULL : base + off[3 * i + 2];
+    }
+    g->plan_valid = true;
+    g->plan_mode = mode;
+    g->forward_ran = false;
+    return CN_OK;
 }
 
 cn_status cn_forward(cn_graph *g, cn_mode mode) {
@@ -125,7 +138,9 @@ cn_status cn_forward(cn_graph *g, cn_mode mode) {
 }
 
 const cn_real *cn_node_output(const cn_graph *g, int node) {
-    if (!g || node < 0 || node >= g->n_nodes || !g->plan_valid || !g->forward_ran || !g->kept[node]) return NULL;
+    if (!g || node < 0 || node >= g->n_nodes || !g->plan_valid || !g->forward_ran ||
+        !g->plans[g->plan_mode].kept[node])
+        return NULL;
     return g->nodes[node].out;
 }
 
