@@ -34,6 +34,9 @@ typedef struct cn_op_def {
     /* Bytes of per-node memory kept from forward to backward or used as scratch (argmax indices, batch
      * statistics, dropout masks). Allocated by the memory plan, 64-byte aligned. NULL means 0. */
     size_t (*scratch_bytes)(const cn_graph *g, const cn_node *n, cn_mode mode);
+    /* Bytes of temporary memory the node needs only while its forward or backward runs (GEMM packing,
+     * im2col columns). One region, the largest of all nodes, is shared by every node: n->workspace. */
+    size_t (*workspace_bytes)(const cn_graph *g, const cn_node *n, cn_mode mode);
     /* Compute the output from the inputs. Never allocates. Returns CN_OK, or an error for what only the
      * data can show (a label out of range: "loss: label 12 of sample 3 is not in [0, 10)"). */
     cn_status (*forward)(cn_graph *g, cn_node *n, cn_mode mode);
@@ -61,6 +64,8 @@ struct cn_node {
     cn_real *out;
     cn_real *grad;          /* dL/d(out); train mode only */
     void *scratch;
+    void *workspace;        /* shared; valid only during this node's forward/backward */
+    size_t workspace_size;  /* bytes at workspace (the largest any node asked for) */
 };
 
 /* ---- what ops use */

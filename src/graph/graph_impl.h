@@ -26,6 +26,7 @@ struct cn_graph {
         size_t *offsets;    /* 3 per node: output, gradient, scratch; SIZE_MAX for none */
         bool *kept;         /* per node: output readable after forward */
         size_t bytes;
+        size_t workspace_offset, workspace_bytes;
         bool valid;
     } plans[2];
     void *arena;

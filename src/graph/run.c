@@ -74,11 +74,13 @@ static cn_status make_plan(cn_graph *g, cn_mode mode) {
         kept[i] = train || nd->is_output || last_use[i] < 0 || nd->op == &cn_op_input;
         if (kept[i]) last_use[i] = INT_MAX;
     }
-    size_t total = 0;
+    size_t total = 0, workspace = 0;
     for (int i = 0, placed = 0; i < n; i++) {
         const cn_node *nd = &g->nodes[i];
         size_t bytes = align_up((size_t)cn_shape_numel(&nd->shape) * sizeof(cn_real));
         size_t sb = nd->op->scratch_bytes ? align_up(nd->op->scratch_bytes(g, nd, mode)) : 0;
+        size_t wb = nd->op->workspace_bytes ? align_up(nd->op->workspace_bytes(g, nd, mode)) : 0;
+        if (wb > workspace) workspace = wb;
         blocks[3 * i] = (block){0, nd->op == &cn_op_input ? 0 : bytes, train ? 0 : i, last_use[i]};
         blocks[3 * i + 1] = (block){0, train ? bytes : 0, 0, INT_MAX};
         blocks[3 * i + 2] = (block){0, sb, train ? 0 : i, train ? INT_MAX : i};
@@ -95,7 +97,9 @@ static cn_status make_plan(cn_graph *g, cn_mode mode) {
     cn_free(last_use);
     g->plans[mode].offsets = offsets;
     g->plans[mode].kept = kept;
-    g->plans[mode].bytes = total;
+    g->plans[mode].workspace_offset = total;
+    g->plans[mode].workspace_bytes = workspace;
+    g->plans[mode].bytes = total + workspace;
     g->plans[mode].valid = true;
     return CN_OK;
 }
@@ -119,6 +123,8 @@ cn_status cn_graph_plan(cn_graph *g, cn_mode mode) {
         if (nd->op != &cn_op_input) nd->out = (cn_real *)(base + off[3 * i]);
         nd->grad = off[3 * i + 1] == SIZE_MAX ? NULL : (cn_real *)(base + off[3 * i + 1]);
         nd->scratch = off[3 * i + 2] == SIZE_MAX ? NULL : base + off[3 * i + 2];
+        nd->workspace = g->plans[mode].workspace_bytes ? base + g->plans[mode].workspace_offset : NULL;
+        nd->workspace_size = g->plans[mode].workspace_bytes;
     }
     g->plan_valid = true;
     g->plan_mode = mode;

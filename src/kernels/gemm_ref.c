@@ -2,8 +2,6 @@
  * better-rounded side of any comparison. */
 #include "kernels/gemm.h"
 
-cn_gemm_fn cn_gemm = cn_gemm_ref;
-
 void cn_gemm_ref(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, cn_real alpha, const cn_real *a,
                  int64_t lda, const cn_real *b, int64_t ldb, cn_real beta, cn_real *c, int64_t ldc) {
     for (int64_t i = 0; i < m; i++) {
@@ -14,7 +12,7 @@ void cn_gemm_ref(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, cn
                 double bv = trans_b ? b[j * ldb + p] : b[p * ldb + j];
                 acc += av * bv;
             }
-            cn_real prev = beta == 0 ? 0 : beta * c[i * ldc + j]; /* beta 0 ignores NaN in C, as BLAS does */
+            cn_real prev = beta == 0 ? 0 : beta * c[i * ldc + j];
             c[i * ldc + j] = (cn_real)(alpha * acc) + prev;
         }
     }

@@ -52,7 +52,7 @@ static cn_status linear_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     cn_real *y = n->out;
     for (int64_t i = 0; i < batch; i++)
         for (int64_t j = 0; j < out; j++) y[i * out + j] = a->bias ? graph_param(g, n, 1)->data[j] : 0;
-    cn_gemm(false, true, batch, out, in, 1, graph_in(g, n, 0), in, w->data, in, 1, y, out);
+    cn_gemm(false, true, batch, out, in, 1, graph_in(g, n, 0), in, w->data, in, 1, y, out, n->workspace);
     return CN_OK;
 }
 
@@ -62,13 +62,23 @@ static void linear_backward(cn_graph *g, cn_node *n) {
     int64_t batch = n->shape.dims[0], out = a->out_features, in = w->shape.dims[1];
     const cn_real *dy = graph_out_grad(g, n), *x = graph_in(g, n, 0);
     cn_real *dx = graph_in_grad(g, n, 0);
-    if (dx) cn_gemm(false, false, batch, in, out, 1, dy, out, w->data, in, 1, dx, in);
-    cn_gemm(true, false, out, in, batch, 1, dy, out, x, in, 1, graph_param_grad(g, n, 0)->data, in);
+    if (dx) cn_gemm(false, false, batch, in, out, 1, dy, out, w->data, in, 1, dx, in, n->workspace);
+    cn_gemm(true, false, out, in, batch, 1, dy, out, x, in, 1, graph_param_grad(g, n, 0)->data, in, n->workspace);
     if (a->bias) {
         cn_real *db = graph_param_grad(g, n, 1)->data;
         for (int64_t i = 0; i < batch; i++)
             for (int64_t j = 0; j < out; j++) db[j] += dy[i * out + j];
     }
+}
+
+/* Packing space for the largest of the three GEMMs (forward, dx, dW). */
+static size_t linear_workspace(const cn_graph *g, const cn_node *n, cn_mode mode) {
+    const cn_tensor *w = graph_param(g, n, 0);
+    int64_t batch = n->shape.dims[0], out = w->shape.dims[0], in = w->shape.dims[1];
+    size_t fwd = cn_gemm_workspace(batch, out, in);
+    if (mode == CN_EVAL) return fwd;
+    size_t dx = cn_gemm_workspace(batch, in, out), dw = cn_gemm_workspace(out, in, batch);
+    return fwd > dx ? (fwd > dw ? fwd : dw) : (dx > dw ? dx : dw);
 }
 
 static int64_t linear_macs(const cn_graph *g, const cn_node *n) {
@@ -77,7 +87,8 @@ static int64_t linear_macs(const cn_graph *g, const cn_node *n) {
 }
 
 static const cn_op_def op_linear = {.name = "Gemm", .prefix = "fc", .shape = linear_shape, .init_params = linear_init,
-                                    .forward = linear_forward, .backward = linear_backward, .macs = linear_macs};
+                                    .workspace_bytes = linear_workspace, .forward = linear_forward,
+                                    .backward = linear_backward, .macs = linear_macs};
 
 int cn_linear(cn_graph *g, const char *name, int x, int out_features, int bias) {
     linear_attr a = {out_features, bias ? 1 : 0};

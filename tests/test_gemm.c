@@ -1,0 +1,61 @@
+/* The blocked GEMM on every kernel set this CPU can run, against the reference, on odd shapes and every
+ * transpose, alpha and beta. */
+#include "cn_test.h"
+#include "kernels/gemm.h"
+#include <math.h>
+#include <stdlib.h>
+
+static void fill(cn_real *x, int64_t n, uint64_t seed) {
+    cn_rng r;
+    cn_rng_seed(&r, seed, 1);
+    cn_rng_fill_uniform(&r, x, n, -1, 1);
+}
+
+static void check_shape(const char *isa, int64_t m, int64_t n, int64_t k, bool ta, bool tb, float alpha, float beta) {
+    int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + 2; /* padded strides */
+    cn_real *a = malloc(sizeof(cn_real) * (size_t)((ta ? k : m) * lda + 1));
+    cn_real *b = malloc(sizeof(cn_real) * (size_t)((tb ? n : k) * ldb + 1));
+    cn_real *c = malloc(sizeof(cn_real) * (size_t)(m * ldc + 1)), *cref = malloc(sizeof(cn_real) * (size_t)(m * ldc + 1));
+    fill(a, (ta ? k : m) * lda, 1);
+    fill(b, (tb ? n : k) * ldb, 2);
+    fill(c, m * ldc, 3);
+    if (beta == 0)
+        for (int64_t i = 0; i < m * ldc; i++) c[i] = NAN; /* beta 0 must ignore C */
+    memcpy(cref, c, sizeof(cn_real) * (size_t)(m * ldc));
+    if (beta == 0)
+        for (int64_t i = 0; i < m * ldc; i++) cref[i] = 0;
+    void *ws = aligned_alloc(64, (cn_gemm_workspace(m, n, k) + 63) / 64 * 64);
+    cn_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ws);
+    cn_gemm_ref(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, cref, ldc);
+    double maxerr = 0;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double e = fabs((double)c[i * ldc + j] - (double)cref[i * ldc + j]);
+            if (!(e <= maxerr)) maxerr = e;
+        }
+    /* fp32 accumulation over k terms of magnitude <= 1 */
+    double tol = 1e-6 * (double)(k + 4) * 4;
+    CHECK(maxerr <= tol, "%s gemm m=%lld n=%lld k=%lld ta=%d tb=%d alpha=%g beta=%g: error %g > %g", isa, (long long)m,
+          (long long)n, (long long)k, ta, tb, alpha, beta, maxerr, tol);
+    free(ws);
+    free(a), free(b), free(c), free(cref);
+}
+
+int main(void) {
+    const char *sets[] = {"avx512", "avx2", "portable"};
+    const int64_t sizes[][3] = {{1, 1, 1}, {6, 32, 1}, {7, 33, 5}, {13, 17, 29}, {1, 500, 2450}, {64, 10, 500},
+                                {97, 131, 257}, {5, 3000, 7}, {800, 40, 300}, {37, 2100, 11}};
+    for (int s = 0; s < 3; s++) {
+        if (cn_kernels_select(sets[s]) != CN_OK) {
+            printf("SKIP %s kernels: %s\n", sets[s], cn_last_error());
+            continue;
+        }
+        CHECK(strcmp(cn_kernels_isa(), sets[s]) == 0, "selected %s", sets[s]);
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+            for (int t = 0; t < 4; t++)
+                check_shape(sets[s], sizes[i][0], sizes[i][1], sizes[i][2], t & 1, t & 2, t == 3 ? 0.5f : 1.0f,
+                            t == 0 ? 0.0f : t == 1 ? 1.0f : -0.75f);
+    }
+    CHECK(cn_kernels_select("sse9") == CN_ERR_INVALID, "unknown set rejected");
+    return cn_test_finish();
+}
