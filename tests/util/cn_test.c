@@ -230,6 +230,43 @@ void golden_check_node(const golden_case *c, cn_graph *g, int node, const int *i
     }
 }
 
+int golden_load_graph_params(const golden_case *c, cn_graph *g) {
+    int loaded = 0;
+    for (int i = 0; i < c->file.count; i++) {
+        const st_tensor *t = &c->file.tensors[i];
+        if (strncmp(t->name, "param.", 6) != 0) continue;
+        int pi = cn_param_find(g, t->name + 6);
+        CHECK(pi >= 0, "%s/%s: the graph has no parameter %s", c->family, c->name, t->name + 6);
+        if (pi < 0) continue;
+        cn_param p = cn_param_get(g, pi);
+        int64_t n = cn_tensor_numel(p.value);
+        CHECK(st_numel(t) == n, "%s/%s: %s has %lld elements, the parameter %lld", c->family, c->name, t->name,
+              (long long)st_numel(t), (long long)n);
+        if (st_numel(t) != n) continue;
+        cn_status st = st_to_real(t, p.value->data, n);
+        CHECK(st == CN_OK, "%s/%s: %s: %s", c->family, c->name, t->name, cn_last_error());
+        if (st == CN_OK) loaded++;
+    }
+    return loaded;
+}
+
+int golden_compare_graph_grads(const golden_case *c, const cn_graph *g, double tol) {
+    int compared = 0;
+    for (int i = 0; i < c->file.count; i++) {
+        const char *tname = c->file.tensors[i].name;
+        if (strncmp(tname, "grad.param.", 11) != 0) continue;
+        int pi = cn_param_find(g, tname + 11);
+        CHECK(pi >= 0, "%s/%s: the graph has no parameter %s", c->family, c->name, tname + 11);
+        if (pi < 0) continue;
+        cn_param p = cn_param_get(g, pi);
+        CHECK(p.grad != NULL, "%s/%s: %s has no gradient", c->family, c->name, tname + 11);
+        if (!p.grad) continue;
+        golden_compare(c, tname, p.grad->data, cn_tensor_numel(p.grad), tol);
+        compared++;
+    }
+    return compared;
+}
+
 void cn_test_fill_input(cn_graph *g, int node, uint64_t seed, double lo, double hi) {
     cn_shape s = cn_node_shape(g, node);
     int64_t n = cn_shape_numel(&s);

@@ -73,6 +73,14 @@ void golden_compare(const golden_case *c, const char *tensor, const cn_real *our
 void golden_check_node(const golden_case *c, cn_graph *g, int node, const int *inputs, int n_inputs);
 #define GOLDEN_TOL 1e-4
 
+/* ---- whole-graph golden cases (e.g. family "dag"), where tensors carry full graph parameter names.
+ * golden_load_graph_params: copy every tensor "param.<p>" into the graph parameter "<p>" (param.fc1.weight
+ * -> fc1.weight); a FAIL when the graph has no such parameter or the sizes differ. Returns the count loaded.
+ * golden_compare_graph_grads: compare every "grad.param.<p>" with the gradient of graph parameter "<p>"
+ * (error as golden_compare, <= tol). Returns the count compared. */
+int golden_load_graph_params(const golden_case *c, cn_graph *g);
+int golden_compare_graph_grads(const golden_case *c, const cn_graph *g, double tol);
+
 /* ---- numerical gradients: L = sum(out(node) * w) for a fixed random w. For every input in `inputs` and
  * every trainable parameter, compare backward's gradient with the central difference
  * (L(x + eps) - L(x - eps)) / 2 eps on up to max_per_tensor elements (all when fewer), in the precision of

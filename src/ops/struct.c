@@ -1,0 +1,108 @@
+/* struct.c — graph structure: residual add and channel concatenation, so any DAG can be built.
+ *   add:    y = a + b (identical shapes)            da += dy, db += dy (the same buffer twice when a == b)
+ *   concat: y = [x_0, x_1, ...] along axis 1        dx_k += the slice of dy that x_k filled
+ * Plain loops: there is no arithmetic worth a kernel. */
+#include "internal.h"
+#include <stdio.h>
+
+/* ---- add */
+static cn_status add_shape(const cn_graph *g, const cn_node *n, const cn_shape *in, cn_shape *out) {
+    CN_UNUSED(g);
+    if (!cn_shape_equal(&in[0], &in[1])) {
+        char a[64], b[64];
+        return cn_error(CN_ERR_SHAPE, "%s: cannot add %s and %s, the shapes must be equal", n->name,
+                        cn_shape_str(&in[0], a, sizeof a), cn_shape_str(&in[1], b, sizeof b));
+    }
+    *out = in[0];
+    return CN_OK;
+}
+
+static cn_status add_forward(cn_graph *g, cn_node *n, cn_mode mode) {
+    CN_UNUSED(mode);
+    const cn_real *a = graph_in(g, n, 0), *b = graph_in(g, n, 1);
+    cn_real *y = n->out;
+    int64_t count = cn_shape_numel(&n->shape);
+    for (int64_t i = 0; i < count; i++) y[i] = a[i] + b[i];
+    return CN_OK;
+}
+
+static void add_backward(cn_graph *g, cn_node *n) {
+    const cn_real *dy = graph_out_grad(g, n);
+    int64_t count = cn_shape_numel(&n->shape);
+    for (int k = 0; k < 2; k++) {
+        cn_real *dx = graph_in_grad(g, n, k);
+        if (dx)
+            for (int64_t i = 0; i < count; i++) dx[i] += dy[i];
+    }
+}
+
+static const cn_op_def op_add = {.name = "Add", .prefix = "add", .shape = add_shape, .forward = add_forward,
+                                 .backward = add_backward};
+
+int cn_add(cn_graph *g, const char *name, int a, int b) {
+    int in[2] = {a, b};
+    return graph_add_node(g, &op_add, name, in, 2, NULL, 0);
+}
+
+/* ---- concat along axis 1: every input (N, C_k, rest...) with the same N and rest */
+static cn_status concat_shape(const cn_graph *g, const cn_node *n, const cn_shape *in, cn_shape *out) {
+    CN_UNUSED(g);
+    char a[64], b[64];
+    if (in[0].ndim < 2)
+        return cn_error(CN_ERR_SHAPE, "%s: input 0 %s has no channel axis to concatenate along", n->name,
+                        cn_shape_str(&in[0], a, sizeof a));
+    int64_t channels = 0;
+    for (int k = 0; k < n->n_inputs; k++) {
+        bool fits = in[k].ndim == in[0].ndim;
+        for (int d = 0; fits && d < in[0].ndim; d++)
+            if (d != 1 && in[k].dims[d] != in[0].dims[d]) fits = false;
+        if (!fits)
+            return cn_error(CN_ERR_SHAPE, "%s: input %d %s does not fit input 0 %s: all axes but 1 must be equal",
+                            n->name, k, cn_shape_str(&in[k], a, sizeof a), cn_shape_str(&in[0], b, sizeof b));
+        channels += in[k].dims[1];
+    }
+    *out = in[0];
+    out->dims[1] = channels;
+    return CN_OK;
+}
+
+/* Rows are (sample, channel block): input k's block of C_k * inner values goes after those of inputs < k. */
+static cn_status concat_forward(cn_graph *g, cn_node *n, cn_mode mode) {
+    CN_UNUSED(mode);
+    int64_t batch = n->shape.dims[0], inner = shape_spatial(&n->shape), row = n->shape.dims[1] * inner;
+    int64_t offset = 0;
+    for (int k = 0; k < n->n_inputs; k++) {
+        const cn_real *x = graph_in(g, n, k);
+        int64_t block = graph_in_shape(g, n, k)->dims[1] * inner;
+        for (int64_t i = 0; i < batch; i++)
+            memcpy(n->out + i * row + offset, x + i * block, (size_t)block * sizeof(cn_real));
+        offset += block;
+    }
+    return CN_OK;
+}
+
+static void concat_backward(cn_graph *g, cn_node *n) {
+    const cn_real *dy = graph_out_grad(g, n);
+    int64_t batch = n->shape.dims[0], inner = shape_spatial(&n->shape), row = n->shape.dims[1] * inner;
+    int64_t offset = 0;
+    for (int k = 0; k < n->n_inputs; k++) {
+        cn_real *dx = graph_in_grad(g, n, k);
+        int64_t block = graph_in_shape(g, n, k)->dims[1] * inner;
+        if (dx)
+            for (int64_t i = 0; i < batch; i++)
+                for (int64_t j = 0; j < block; j++) dx[i * block + j] += dy[i * row + offset + j];
+        offset += block;
+    }
+}
+
+static const cn_op_def op_concat = {.name = "Concat", .prefix = "concat", .shape = concat_shape,
+                                    .forward = concat_forward, .backward = concat_backward};
+
+int cn_concat(cn_graph *g, const char *name, const int *xs, int count) {
+    if (count < 2 || !xs) {
+        cn_error(CN_ERR_INVALID, "%s: concat needs at least 2 inputs, got %d", name && name[0] ? name : "concat",
+                 xs ? count : 0);
+        return -1;
+    }
+    return graph_add_node(g, &op_concat, name, xs, count, NULL, 0);
+}
