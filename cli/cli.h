@@ -3,6 +3,7 @@
 #define CN_CLI_H
 
 #include "convnet.h"
+#include <stdbool.h>
 
 typedef struct {
     const char *name;
@@ -11,5 +12,11 @@ typedef struct {
 } cli_command;
 
 int cmd_version(int argc, char **argv);
+
+/* Print "convnet: <message>" on stderr and return code. */
+int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Strict number parsing: the whole string, within [lo, hi]. */
+bool cli_parse_long(const char *s, long lo, long hi, long *out);
+bool cli_parse_double(const char *s, double lo, double hi, double *out);
 
 #endif

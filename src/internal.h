@@ -59,7 +59,6 @@ struct cn_node {
     int params[CN_MAX_NODE_PARAMS]; /* indices into the graph's parameter list */
     int n_params;
     bool is_output;
-    bool no_grad;           /* an input that needs no gradient (labels, targets) */
     /* set by the memory plan */
     cn_real *out;
     cn_real *grad;          /* dL/d(out); train mode only */
