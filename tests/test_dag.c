@@ -1,15 +1,10 @@
 /* A small DAG against PyTorch, end to end: fan-out (x feeds fc1 and fc_skip, fc1 feeds fc2a and fc2b),
  * concat, residual add and cross-entropy with label smoothing. Compares the loss, every parameter's
  * gradient and dL/dx (golden family "dag", tests/golden/gen_dag.py).
- *   x -> fc1 [-> relu] -> {fc2a, fc2b} -> concat -> fc3 -> add(fc3, fc_skip(x)) -> cross_entropy(labels)
- * The ReLU variant needs cn_relu (the activation family): build with -DCN_DAG_WITH_RELU=1 once it is in. */
+ *   x -> fc1 [-> relu] -> {fc2a, fc2b} -> concat -> fc3 -> add(fc3, fc_skip(x)) -> cross_entropy(labels) */
 #include "cn_test.h"
 #include <stdlib.h>
 #include <string.h>
-
-#ifndef CN_DAG_WITH_RELU
-#define CN_DAG_WITH_RELU 0
-#endif
 
 static void run_case(const char *name) {
     golden_case c;
@@ -17,9 +12,7 @@ static void run_case(const char *name) {
     cn_graph *g = cn_graph_create();
     int x = golden_input(&c, g, 0), labels = golden_input(&c, g, 1);
     int h = cn_linear(g, "fc1", x, golden_attr_int(&c, "hidden", 0), 1);
-#if CN_DAG_WITH_RELU
     if (golden_attr_int(&c, "relu", 0)) h = cn_relu(g, "relu", h);
-#endif
     int a = cn_linear(g, "fc2a", h, golden_attr_int(&c, "a", 0), 1);
     int b = cn_linear(g, "fc2b", h, golden_attr_int(&c, "b", 0), 1);
     int cat = cn_concat(g, "cat", (int[]){a, b}, 2);
@@ -61,10 +54,6 @@ static void run_case(const char *name) {
 
 int main(void) {
     run_case("mlp_norelu");
-#if CN_DAG_WITH_RELU
     run_case("mlp_relu");
-#else
-    printf("note: dag/mlp_relu skipped (built without CN_DAG_WITH_RELU)\n");
-#endif
     return cn_test_finish();
 }
