@@ -15,7 +15,8 @@ static void fill(cn_tensor *t, cn_real v) {
 
 /* eps >= 0 (PyTorch allows 0) and finite. */
 static cn_status check_eps(const cn_node *n, double eps) {
-    if (!(eps >= 0) || isinf(eps)) return cn_error(CN_ERR_INVALID, "%s: eps %g must be a finite number >= 0", n->name, eps);
+    if (!(eps >= 0) || isinf(eps))
+        return cn_error(CN_ERR_INVALID, "%s: eps %g must be a finite number >= 0", n->name, eps);
     return CN_OK;
 }
 
@@ -175,7 +176,8 @@ static cn_status layernorm_check(const cn_node *n, const rownorm_attr *a, const 
         return cn_error(CN_ERR_SHAPE, "%s: layer norm needs a batch dimension and at least one more, got %s", n->name,
                         SHAPE_STR(x, b));
     if (a->normalized_ndim < 1 || a->normalized_ndim > x->ndim - 1)
-        return cn_error(CN_ERR_INVALID, "%s: normalized_ndim %d must be in [1, %d] for input %s (the batch axis is not normalised)",
+        return cn_error(CN_ERR_INVALID,
+                        "%s: normalized_ndim %d must be in [1, %d] for input %s (the batch axis is not normalised)",
                         n->name, a->normalized_ndim, x->ndim - 1, SHAPE_STR(x, b));
     return CN_OK;
 }
@@ -308,7 +310,8 @@ static cn_status lrn_shape(const cn_graph *g, const cn_node *n, const cn_shape *
         return cn_error(CN_ERR_INVALID, "%s: alpha %g must be a finite number >= 0", n->name, a->alpha);
     if (!isfinite(a->beta)) return cn_error(CN_ERR_INVALID, "%s: beta %g must be a finite number", n->name, a->beta);
     /* k > 0 keeps the base of the power positive, whatever the input. */
-    if (!(a->k > 0) || isinf(a->k)) return cn_error(CN_ERR_INVALID, "%s: k %g must be a finite number > 0", n->name, a->k);
+    if (!(a->k > 0) || isinf(a->k))
+        return cn_error(CN_ERR_INVALID, "%s: k %g must be a finite number > 0", n->name, a->k);
     *out = in[0];
     return CN_OK;
 }
