@@ -295,7 +295,17 @@ static void im2col_matches_reference(void) {
     for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) compare_kernels(&cases[i], i);
 }
 
+static void use_kernels(int reference) {
+    cn_conv_forward = reference ? cn_conv_forward_ref : cn_conv_forward_im2col;
+    cn_conv_backward_data = reference ? cn_conv_backward_data_ref : cn_conv_backward_data_im2col;
+    cn_conv_backward_weights = reference ? cn_conv_backward_weights_ref : cn_conv_backward_weights_im2col;
+}
+
 int main(void) {
+    CHECK(cn_conv_forward == cn_conv_forward_im2col, "im2col is the default dispatch");
+    use_kernels(1); /* PyTorch against the direct reference, then against the default im2col path */
+    golden_cases();
+    use_kernels(0);
     golden_cases();
     lecture_shapes();
     shape_errors();

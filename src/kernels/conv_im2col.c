@@ -5,7 +5,9 @@
  *   backward weights  dW_g         += dy_g[:, tile] col^T
  *   backward data     col           = W_g^T dy_g[:, tile],  then col2im ADDS col into dx (every padded tap
  *                                     into its source element, so reflect/replicate/circular accumulate)
- * A 1x1, stride-1, unpadded conv needs no columns: x itself is the (C_in/g x positions) matrix.
+ * The forward unrolls the transposed columns (T x K) instead, so that both GEMM operands are read along
+ * their rows (the plain reference GEMM is much faster so). A 1x1, stride-1, unpadded conv needs no
+ * columns: x itself is the (C_in/g x positions) matrix.
  * Tiling the output positions bounds the column buffer at about COLUMN_CAP elements. */
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
@@ -35,15 +37,15 @@ int64_t cn_conv_work_elems(const cn_conv_geom *p) {
 }
 
 /* Walk the column matrix of one group's input planes (cin_g planes of in_plane elements) for output
- * positions [p0, p0 + width): body sees `cell` (the index into col, row stride width) and `src` (offset
- * into the group's planes, or -1 for a zero-padding tap). */
+ * positions [p0, p0 + width): body sees `row` and `j_` (the column), `cell` (= row*width + j_) and `src`
+ * (offset into the group's planes, or -1 for a zero-padding tap). */
 #define FOR_COLUMN_CELLS(p, p0, width, body)                                                              \
     do {                                                                                                  \
-        int64_t cin_g_ = (p)->in_channels / (p)->groups, in_plane_ = prod3((p)->in), cell = 0;           \
+        int64_t cin_g_ = (p)->in_channels / (p)->groups, in_plane_ = prod3((p)->in), cell = 0, row = 0;  \
         for (int64_t c_ = 0; c_ < cin_g_; c_++)                                                           \
             for (int64_t kd_ = 0; kd_ < (p)->kernel[0]; kd_++)                                            \
                 for (int64_t kh_ = 0; kh_ < (p)->kernel[1]; kh_++)                                        \
-                    for (int64_t kw_ = 0; kw_ < (p)->kernel[2]; kw_++) {                                  \
+                    for (int64_t kw_ = 0; kw_ < (p)->kernel[2]; kw_++, row++) {                           \
                         int64_t ow_ = (p0) % (p)->out[2], oh_ = (p0) / (p)->out[2] % (p)->out[1];         \
                         int64_t od_ = (p0) / (p)->out[2] / (p)->out[1];                                   \
                         for (int64_t j_ = 0; j_ < (width); j_++, cell++) {                                \
@@ -73,6 +75,12 @@ static void im2col_tile(const cn_conv_geom *p, const cn_real *xg, int64_t p0, in
     FOR_COLUMN_CELLS(p, p0, width, col[cell] = src < 0 ? 0 : xg[src]);
 }
 
+/* colT[j, r] = xpad[c(r), q(p0 + j, t(r))]: the transposed columns, row stride `rows` */
+static void im2col_tile_transposed(const cn_conv_geom *p, const cn_real *xg, int64_t p0, int64_t width,
+                                   int64_t rows, cn_real *colT) {
+    FOR_COLUMN_CELLS(p, p0, width, colT[j_ * rows + row] = src < 0 ? 0 : xg[src]);
+}
+
 /* dxg[src(r, j)] += col[r, j]: the adjoint of im2col_tile */
 static void col2im_tile_add(const cn_conv_geom *p, const cn_real *col, int64_t p0, int64_t width, cn_real *dxg) {
     FOR_COLUMN_CELLS(p, p0, width, if (src >= 0) dxg[src] += col[cell]);
@@ -93,14 +101,13 @@ void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_re
                     for (int64_t i = 0; i < positions; i++) yg[o * positions + i] = b[grp * cout_g + o];
             for (int64_t p0 = 0; p0 < positions; p0 += tile) {
                 int64_t width = positions - p0 < tile ? positions - p0 : tile;
-                const cn_real *cols = xg + p0;
-                int64_t ldc = positions;
-                if (!direct) {
-                    im2col_tile(p, xg, p0, width, work);
-                    cols = work;
-                    ldc = width;
+                cn_real beta = b ? 1 : 0;
+                if (direct) {
+                    cn_gemm(false, false, cout_g, width, rows, 1, wg, rows, xg + p0, positions, beta, yg + p0, positions);
+                } else {
+                    im2col_tile_transposed(p, xg, p0, width, rows, work);
+                    cn_gemm(false, true, cout_g, width, rows, 1, wg, rows, work, rows, beta, yg + p0, positions);
                 }
-                cn_gemm(false, false, cout_g, width, rows, 1, wg, rows, cols, ldc, b ? 1 : 0, yg + p0, positions);
             }
         }
 }

@@ -2,9 +2,10 @@
  * problem, sums in double. The test twin of every faster convolution kernel. */
 #include "kernels/conv.h"
 
-cn_conv_forward_fn cn_conv_forward = cn_conv_forward_ref;
-cn_conv_backward_data_fn cn_conv_backward_data = cn_conv_backward_data_ref;
-cn_conv_backward_weights_fn cn_conv_backward_weights = cn_conv_backward_weights_ref;
+/* The dispatch: im2col + cn_gemm by default (all padding modes); tests swap in the _ref functions. */
+cn_conv_forward_fn cn_conv_forward = cn_conv_forward_im2col;
+cn_conv_backward_data_fn cn_conv_backward_data = cn_conv_backward_data_im2col;
+cn_conv_backward_weights_fn cn_conv_backward_weights = cn_conv_backward_weights_im2col;
 
 /* The source index on axis a read by output index o and tap k, or -1 in zero padding. */
 static inline int64_t axis_source(const cn_conv_geom *p, int a, int64_t o, int64_t k) {
