@@ -76,7 +76,6 @@ static void lecture_shapes(void) {
     int c1 = cn_conv2d(g, "conv1", x, 20, 5, 1, 2);
     check_shape(g, c1, 4, (int64_t[]){1, 20, 28, 28}, "LeNet conv1");
     cn_param w = cn_param_get(g, cn_param_find(g, "conv1.weight"));
-    check_shape(g, c1, 4, (int64_t[]){1, 20, 28, 28}, "LeNet conv1");
     CHECK(w.value && w.value->shape.ndim == 4 && w.value->shape.dims[0] == 20 && w.value->shape.dims[1] == 1 &&
               w.value->shape.dims[2] == 5 && w.value->shape.dims[3] == 5, "LeNet conv1 weight is 20x1x5x5");
     CHECK(param_numel(g, "conv1.bias") == 20, "LeNet conv1 bias has 20 elements");
@@ -253,7 +252,8 @@ static void compare_kernels(const kernel_case *kc, int index) {
     cn_real *y_ref = malloc((size_t)ny * sizeof(cn_real)), *y_fast = malloc((size_t)ny * sizeof(cn_real));
     cn_real *dx_ref = random_buffer(nx, 400 + index), *dx_fast = malloc((size_t)nx * sizeof(cn_real));
     cn_real *dw_ref = random_buffer(nw, 500 + index), *dw_fast = malloc((size_t)nw * sizeof(cn_real));
-    cn_real *db_ref = random_buffer(p.out_channels, 600 + index), *db_fast = malloc((size_t)p.out_channels * sizeof(cn_real));
+    cn_real *db_ref = random_buffer(p.out_channels, 600 + index);
+    cn_real *db_fast = malloc((size_t)p.out_channels * sizeof(cn_real));
     memcpy(dx_fast, dx_ref, (size_t)nx * sizeof(cn_real)); /* start non-zero: both must ADD */
     memcpy(dw_fast, dw_ref, (size_t)nw * sizeof(cn_real));
     memcpy(db_fast, db_ref, (size_t)p.out_channels * sizeof(cn_real));

@@ -37,37 +37,37 @@ int64_t cn_conv_work_elems(const cn_conv_geom *p) {
 }
 
 /* Walk the column matrix of one group's input planes (cin_g planes of in_plane elements) for output
- * positions [p0, p0 + width): body sees `row` and `j_` (the column), `cell` (= row*width + j_) and `src`
+ * positions [p0, p0 + width): body sees `row` and `j` (the column), `cell` (= row*width + j) and `src`
  * (offset into the group's planes, or -1 for a zero-padding tap). */
-#define FOR_COLUMN_CELLS(p, p0, width, body)                                                              \
-    do {                                                                                                  \
-        int64_t cin_g_ = (p)->in_channels / (p)->groups, in_plane_ = prod3((p)->in), cell = 0, row = 0;  \
-        for (int64_t c_ = 0; c_ < cin_g_; c_++)                                                           \
-            for (int64_t kd_ = 0; kd_ < (p)->kernel[0]; kd_++)                                            \
-                for (int64_t kh_ = 0; kh_ < (p)->kernel[1]; kh_++)                                        \
-                    for (int64_t kw_ = 0; kw_ < (p)->kernel[2]; kw_++, row++) {                           \
-                        int64_t ow_ = (p0) % (p)->out[2], oh_ = (p0) / (p)->out[2] % (p)->out[1];         \
-                        int64_t od_ = (p0) / (p)->out[2] / (p)->out[1];                                   \
-                        for (int64_t j_ = 0; j_ < (width); j_++, cell++) {                                \
-                            int64_t sd_ = conv_source_index(od_ * (p)->stride[0] + kd_ * (p)->dilation[0] - \
-                                                            (p)->pad_begin[0], (p)->in[0], (p)->pad_mode); \
-                            int64_t sh_ = conv_source_index(oh_ * (p)->stride[1] + kh_ * (p)->dilation[1] - \
-                                                            (p)->pad_begin[1], (p)->in[1], (p)->pad_mode); \
-                            int64_t sw_ = conv_source_index(ow_ * (p)->stride[2] + kw_ * (p)->dilation[2] - \
-                                                            (p)->pad_begin[2], (p)->in[2], (p)->pad_mode); \
-                            int64_t src = (sd_ < 0 || sh_ < 0 || sw_ < 0)                                \
-                                              ? -1                                                        \
+#define FOR_COLUMN_CELLS(p, p0, width, body)                                                                  \
+    do {                                                                                                      \
+        int64_t cin_g_ = (p)->in_channels / (p)->groups, in_plane_ = prod3((p)->in), cell = 0, row = 0;       \
+        for (int64_t c_ = 0; c_ < cin_g_; c_++)                                                               \
+            for (int64_t kd_ = 0; kd_ < (p)->kernel[0]; kd_++)                                                \
+                for (int64_t kh_ = 0; kh_ < (p)->kernel[1]; kh_++)                                            \
+                    for (int64_t kw_ = 0; kw_ < (p)->kernel[2]; kw_++, row++) {                               \
+                        int64_t ow_ = (p0) % (p)->out[2], oh_ = (p0) / (p)->out[2] % (p)->out[1];             \
+                        int64_t od_ = (p0) / (p)->out[2] / (p)->out[1];                                       \
+                        for (int64_t j = 0; j < (width); j++, cell++) {                                       \
+                            int64_t sd_ = conv_source_index(od_ * (p)->stride[0] + kd_ * (p)->dilation[0] -   \
+                                                            (p)->pad_begin[0], (p)->in[0], (p)->pad_mode);    \
+                            int64_t sh_ = conv_source_index(oh_ * (p)->stride[1] + kh_ * (p)->dilation[1] -   \
+                                                            (p)->pad_begin[1], (p)->in[1], (p)->pad_mode);    \
+                            int64_t sw_ = conv_source_index(ow_ * (p)->stride[2] + kw_ * (p)->dilation[2] -   \
+                                                            (p)->pad_begin[2], (p)->in[2], (p)->pad_mode);    \
+                            int64_t src = (sd_ < 0 || sh_ < 0 || sw_ < 0)                                     \
+                                              ? -1                                                            \
                                               : c_ * in_plane_ + (sd_ * (p)->in[1] + sh_) * (p)->in[2] + sw_; \
-                            body;                                                                         \
-                            if (++ow_ == (p)->out[2]) {                                                   \
-                                ow_ = 0;                                                                  \
-                                if (++oh_ == (p)->out[1]) {                                               \
-                                    oh_ = 0;                                                              \
-                                    od_++;                                                                \
-                                }                                                                         \
-                            }                                                                             \
-                        }                                                                                 \
-                    }                                                                                     \
+                            body;                                                                             \
+                            if (++ow_ == (p)->out[2]) {                                                       \
+                                ow_ = 0;                                                                      \
+                                if (++oh_ == (p)->out[1]) {                                                   \
+                                    oh_ = 0;                                                                  \
+                                    od_++;                                                                    \
+                                }                                                                             \
+                            }                                                                                 \
+                        }                                                                                     \
+                    }                                                                                         \
     } while (0)
 
 /* col[r, j] = xpad[c(r), q(p0 + j, t(r))] for one group's planes xg */
@@ -78,7 +78,7 @@ static void im2col_tile(const cn_conv_geom *p, const cn_real *xg, int64_t p0, in
 /* colT[j, r] = xpad[c(r), q(p0 + j, t(r))]: the transposed columns, row stride `rows` */
 static void im2col_tile_transposed(const cn_conv_geom *p, const cn_real *xg, int64_t p0, int64_t width,
                                    int64_t rows, cn_real *colT) {
-    FOR_COLUMN_CELLS(p, p0, width, colT[j_ * rows + row] = src < 0 ? 0 : xg[src]);
+    FOR_COLUMN_CELLS(p, p0, width, colT[j * rows + row] = src < 0 ? 0 : xg[src]);
 }
 
 /* dxg[src(r, j)] += col[r, j]: the adjoint of im2col_tile */
@@ -103,7 +103,8 @@ void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_re
                 int64_t width = positions - p0 < tile ? positions - p0 : tile;
                 cn_real beta = b ? 1 : 0;
                 if (direct) {
-                    cn_gemm(false, false, cout_g, width, rows, 1, wg, rows, xg + p0, positions, beta, yg + p0, positions);
+                    cn_gemm(false, false, cout_g, width, rows, 1, wg, rows, xg + p0, positions, beta, yg + p0,
+                            positions);
                 } else {
                     im2col_tile_transposed(p, xg, p0, width, rows, work);
                     cn_gemm(false, true, cout_g, width, rows, 1, wg, rows, work, rows, beta, yg + p0, positions);

@@ -16,21 +16,21 @@ static int64_t prod3(const int64_t v[3]) { return v[0] * v[1] * v[2]; }
 
 /* Loops over one output position (od, oh, ow) x one tap (kd, kh, kw); `src` is the source offset in an input
  * plane and `kt` the flat tap index; taps in zero padding are skipped. */
-#define FOR_TAPS(p, od, oh, ow, body)                                                              \
-    for (int64_t kd = 0; kd < (p)->kernel[0]; kd++) {                                              \
-        int64_t sd = axis_source((p), 0, (od), kd);                                                \
-        if (sd < 0) continue;                                                                      \
-        for (int64_t kh = 0; kh < (p)->kernel[1]; kh++) {                                          \
-            int64_t sh = axis_source((p), 1, (oh), kh);                                            \
-            if (sh < 0) continue;                                                                  \
-            for (int64_t kw = 0; kw < (p)->kernel[2]; kw++) {                                      \
-                int64_t sw = axis_source((p), 2, (ow), kw);                                        \
-                if (sw < 0) continue;                                                              \
-                int64_t kt = (kd * (p)->kernel[1] + kh) * (p)->kernel[2] + kw;                     \
-                int64_t src = (sd * (p)->in[1] + sh) * (p)->in[2] + sw;                            \
-                body;                                                                              \
-            }                                                                                      \
-        }                                                                                          \
+#define FOR_TAPS(p, od, oh, ow, body)                                                               \
+    for (int64_t kd = 0; kd < (p)->kernel[0]; kd++) {                                               \
+        int64_t sd = axis_source((p), 0, (od), kd);                                                 \
+        if (sd < 0) continue;                                                                       \
+        for (int64_t kh = 0; kh < (p)->kernel[1]; kh++) {                                           \
+            int64_t sh = axis_source((p), 1, (oh), kh);                                             \
+            if (sh < 0) continue;                                                                   \
+            for (int64_t kw = 0; kw < (p)->kernel[2]; kw++) {                                       \
+                int64_t sw = axis_source((p), 2, (ow), kw);                                         \
+                if (sw < 0) continue;                                                               \
+                int64_t kt = (kd * (p)->kernel[1] + kh) * (p)->kernel[2] + kw;                      \
+                int64_t src = (sd * (p)->in[1] + sh) * (p)->in[2] + sw;                             \
+                body;                                                                               \
+            }                                                                                       \
+        }                                                                                           \
     }
 
 /* y[n,o,p] = b[o] + sum_{c < cin_g, t} w[o,c,t] * xpad[n, g*cin_g + c, q(p,t)],  g = o / cout_g */

@@ -157,7 +157,8 @@ static void conv_backward(cn_graph *g, cn_node *n) {
 
 /* N * C_out * prod(O) * (C_in/groups) * prod(K) */
 static int64_t conv_macs(const cn_graph *g, const cn_node *n) {
-    return cn_shape_numel(&n->shape) * cn_tensor_numel(graph_param(g, n, 0)) / ((const conv_node_attr *)n->attr)->a.out_channels;
+    const cn_tensor *w = graph_param(g, n, 0); /* C_out x (C_in/groups) x K... */
+    return cn_shape_numel(&n->shape) * (cn_tensor_numel(w) / w->shape.dims[0]);
 }
 
 static const cn_op_def op_conv = {.name = "Conv", .prefix = "conv", .shape = conv_shape, .init_params = conv_init,
