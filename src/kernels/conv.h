@@ -1,0 +1,73 @@
+/* conv.h — convolution (cross-correlation) kernels, generic over 1D/2D/3D: every problem is treated as 3D
+ * (D, H, W) with unit axes in front (a 1D conv is D = H = 1, kernel 1, stride 1, no padding there).
+ *
+ *   x  is (N, C_in, ID, IH, IW)        w is (C_out, C_in/groups, KD, KH, KW)     b is (C_out) or NULL
+ *   y  is (N, C_out, OD, OH, OW)       per axis: out = (in + pad_begin + pad_end - dil*(k-1) - 1)/stride + 1
+ *
+ *   y[n,o,p] = b[o] + sum_{c in group(o), t} w[o,c,t] * xpad[n, c, p*stride + t*dil - pad_begin]
+ *
+ * where xpad maps a padded coordinate q to a source index of the input (conv_source_index): zeros -> no
+ * source (the term is 0), reflect -> mirror without repeating the edge, replicate -> clamp, circular -> wrap.
+ * The backward passes follow from the same sum:
+ *   dx[n,c,src(q)] += sum w[o,c,t] * dy[n,o,p]      (several taps may map to one source: accumulate)
+ *   dw[o,c,t]      += sum_{n,p} dy[n,o,p] * xpad[n,c,q]
+ *   db[o]          += sum_{n,p} dy[n,o,p]
+ *
+ * Two implementations of the same three functions: the plain direct reference (_ref, the test twin) and
+ * im2col + cn_gemm (_im2col), which works on tiles of output positions through a column buffer `work` of
+ * cn_conv_work_elems() elements. Ops call the function pointers cn_conv_forward / cn_conv_backward_data /
+ * cn_conv_backward_weights; the _ref functions ignore `work`. All backward functions ADD into their outputs;
+ * forward overwrites y. */
+#ifndef CN_KERNELS_CONV_H
+#define CN_KERNELS_CONV_H
+
+#include "internal.h"
+
+typedef struct {
+    int64_t batch, in_channels, out_channels, groups;
+    int64_t in[3], out[3];                       /* spatial sizes, D H W (unit axes for 1D/2D) */
+    int64_t kernel[3], stride[3], dilation[3], pad_begin[3];
+    cn_pad_mode pad_mode;
+} cn_conv_geom;
+
+/* The input index that padded coordinate q (= out*stride + k*dil - pad_begin, in [-pad_begin, in+pad_end))
+ * reads on an axis of size `size`, or -1 for zero padding outside the input. */
+static inline int64_t conv_source_index(int64_t q, int64_t size, cn_pad_mode mode) {
+    if (q >= 0 && q < size) return q;
+    switch (mode) {
+    case CN_PAD_REFLECT: return q < 0 ? -q : 2 * (size - 1) - q;     /* pad < size */
+    case CN_PAD_REPLICATE: return q < 0 ? 0 : size - 1;
+    case CN_PAD_CIRCULAR: return q < 0 ? q + size : q - size;        /* pad <= size */
+    default: return -1;
+    }
+}
+
+typedef void (*cn_conv_forward_fn)(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
+                                   cn_real *y, cn_real *work);
+typedef void (*cn_conv_backward_data_fn)(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
+                                         cn_real *work);
+/* db may be NULL (no bias). */
+typedef void (*cn_conv_backward_weights_fn)(const cn_conv_geom *p, const cn_real *x, const cn_real *dy,
+                                            cn_real *dw, cn_real *db, cn_real *work);
+
+void cn_conv_forward_ref(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
+                         cn_real *work);
+void cn_conv_backward_data_ref(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
+                               cn_real *work);
+void cn_conv_backward_weights_ref(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
+                                  cn_real *db, cn_real *work);
+
+void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
+                            cn_real *y, cn_real *work);
+void cn_conv_backward_data_im2col(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
+                                  cn_real *work);
+void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
+                                     cn_real *db, cn_real *work);
+/* Elements of `work` the _im2col functions need (0 when a 1x1 stride-1 unpadded conv reads x directly). */
+int64_t cn_conv_work_elems(const cn_conv_geom *p);
+
+extern cn_conv_forward_fn cn_conv_forward;
+extern cn_conv_backward_data_fn cn_conv_backward_data;
+extern cn_conv_backward_weights_fn cn_conv_backward_weights;
+
+#endif
