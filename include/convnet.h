@@ -198,6 +198,13 @@ int cn_hinge_loss(cn_graph *g, const char *name, int scores, int labels, float m
 /* mean((pred - target)^2) over all elements. */
 int cn_mse_loss(cn_graph *g, const char *name, int pred, int target);
 
+/* ---- the model zoo: build a named model on input node x (N, C, H, W); returns the logits node
+ * (N, classes) or -1 (unknown name, or an input the architecture cannot take). */
+int cn_model_build(cn_graph *g, const char *name, int x, int classes);
+int cn_model_count(void);
+const char *cn_model_name(int index);          /* NULL past the end */
+const char *cn_model_description(int index);
+
 /* ---- running */
 int cn_graph_node_count(const cn_graph *g);
 int cn_graph_find(const cn_graph *g, const char *name);           /* node id or -1 */

@@ -247,8 +247,8 @@ static void compare_kernels(const kernel_case *kc, int index) {
     int64_t nw = p.out_channels * (p.in_channels / p.groups) * p.kernel[0] * p.kernel[1] * p.kernel[2];
     cn_real *x = random_buffer(nx, 1 + index), *w = random_buffer(nw, 100 + index);
     cn_real *b = kc->bias ? random_buffer(p.out_channels, 200 + index) : NULL, *dy = random_buffer(ny, 300 + index);
-    int64_t nwork = cn_conv_work_elems(&p);
-    cn_real *work = malloc((size_t)(nwork > 0 ? nwork : 1) * sizeof(cn_real));
+    size_t nwork = (cn_conv_work_bytes(&p) + 63) / 64 * 64;
+    void *work = aligned_alloc(64, nwork ? nwork : 64);
     cn_real *y_ref = malloc((size_t)ny * sizeof(cn_real)), *y_fast = malloc((size_t)ny * sizeof(cn_real));
     cn_real *dx_ref = random_buffer(nx, 400 + index), *dx_fast = malloc((size_t)nx * sizeof(cn_real));
     cn_real *dw_ref = random_buffer(nw, 500 + index), *dw_fast = malloc((size_t)nw * sizeof(cn_real));

@@ -14,8 +14,8 @@
  *   db[o]          += sum_{n,p} dy[n,o,p]
  *
  * Two implementations of the same three functions: the plain direct reference (_ref, the test twin) and
- * im2col + cn_gemm (_im2col), which works on tiles of output positions through a column buffer `work` of
- * cn_conv_work_elems() elements. Ops call the function pointers cn_conv_forward / cn_conv_backward_data /
+ * im2col + cn_gemm (_im2col), which works on tiles of output positions through `work`: cn_conv_work_bytes()
+ * of workspace holding the column buffer and the GEMM's packing space. Ops call the function pointers cn_conv_forward / cn_conv_backward_data /
  * cn_conv_backward_weights; the _ref functions ignore `work`. All backward functions ADD into their outputs;
  * forward overwrites y. */
 #ifndef CN_KERNELS_CONV_H
@@ -43,28 +43,29 @@ static inline int64_t conv_source_index(int64_t q, int64_t size, cn_pad_mode mod
 }
 
 typedef void (*cn_conv_forward_fn)(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
-                                   cn_real *y, cn_real *work);
+                                   cn_real *y, void *work);
 typedef void (*cn_conv_backward_data_fn)(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
-                                         cn_real *work);
+                                         void *work);
 /* db may be NULL (no bias). */
 typedef void (*cn_conv_backward_weights_fn)(const cn_conv_geom *p, const cn_real *x, const cn_real *dy,
-                                            cn_real *dw, cn_real *db, cn_real *work);
+                                            cn_real *dw, cn_real *db, void *work);
 
 void cn_conv_forward_ref(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
-                         cn_real *work);
+                         void *work);
 void cn_conv_backward_data_ref(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
-                               cn_real *work);
+                               void *work);
 void cn_conv_backward_weights_ref(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
-                                  cn_real *db, cn_real *work);
+                                  cn_real *db, void *work);
 
 void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
-                            cn_real *y, cn_real *work);
+                            cn_real *y, void *work);
 void cn_conv_backward_data_im2col(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
-                                  cn_real *work);
+                                  void *work);
 void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
-                                     cn_real *db, cn_real *work);
-/* Elements of `work` the _im2col functions need (0 when a 1x1 stride-1 unpadded conv reads x directly). */
-int64_t cn_conv_work_elems(const cn_conv_geom *p);
+                                     cn_real *db, void *work);
+/* Bytes of `work` the _im2col functions need: columns (none when a 1x1 stride-1 unpadded conv reads x
+ * directly) and GEMM packing space. */
+size_t cn_conv_work_bytes(const cn_conv_geom *p);
 
 extern cn_conv_forward_fn cn_conv_forward;
 extern cn_conv_backward_data_fn cn_conv_backward_data;

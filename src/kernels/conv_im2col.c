@@ -32,8 +32,18 @@ static int64_t tile_width(const cn_conv_geom *p) {
     return t < positions ? t : positions;
 }
 
-int64_t cn_conv_work_elems(const cn_conv_geom *p) {
-    return reads_x_directly(p) ? 0 : column_rows(p) * tile_width(p);
+static size_t column_bytes(const cn_conv_geom *p) {
+    size_t elems = reads_x_directly(p) ? 0 : (size_t)(column_rows(p) * tile_width(p));
+    return (elems * sizeof(cn_real) + 63) / 64 * 64;
+}
+
+/* Columns first, then the packing space of the largest of the three GEMMs. */
+size_t cn_conv_work_bytes(const cn_conv_geom *p) {
+    int64_t cout_g = p->out_channels / p->groups, rows = column_rows(p), width = tile_width(p);
+    size_t fwd = cn_gemm_workspace(cout_g, width, rows), data = cn_gemm_workspace(rows, width, cout_g);
+    size_t weights = cn_gemm_workspace(cout_g, rows, width);
+    size_t gemm = fwd > data ? fwd : data;
+    return column_bytes(p) + (gemm > weights ? gemm : weights);
 }
 
 /* Walk the column matrix of one group's input planes (cin_g planes of in_plane elements) for output
@@ -87,7 +97,9 @@ static void col2im_tile_add(const cn_conv_geom *p, const cn_real *col, int64_t p
 }
 
 void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
-                            cn_real *y, cn_real *work) {
+                            cn_real *y, void *work) {
+    cn_real *cols = work;
+    void *gemm_ws = (char *)work + column_bytes(p);
     int64_t cin_g = p->in_channels / p->groups, cout_g = p->out_channels / p->groups;
     int64_t in_plane = prod3(p->in), positions = prod3(p->out), rows = column_rows(p), tile = tile_width(p);
     bool direct = reads_x_directly(p);
@@ -104,17 +116,20 @@ void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_re
                 cn_real beta = b ? 1 : 0;
                 if (direct) {
                     cn_gemm(false, false, cout_g, width, rows, 1, wg, rows, xg + p0, positions, beta, yg + p0,
-                            positions);
+                            positions, gemm_ws);
                 } else {
-                    im2col_tile_transposed(p, xg, p0, width, rows, work);
-                    cn_gemm(false, true, cout_g, width, rows, 1, wg, rows, work, rows, beta, yg + p0, positions);
+                    im2col_tile_transposed(p, xg, p0, width, rows, cols);
+                    cn_gemm(false, true, cout_g, width, rows, 1, wg, rows, cols, rows, beta, yg + p0, positions,
+                            gemm_ws);
                 }
             }
         }
 }
 
 void cn_conv_backward_data_im2col(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
-                                  cn_real *work) {
+                                  void *work) {
+    cn_real *cols = work;
+    void *gemm_ws = (char *)work + column_bytes(p);
     int64_t cin_g = p->in_channels / p->groups, cout_g = p->out_channels / p->groups;
     int64_t in_plane = prod3(p->in), positions = prod3(p->out), rows = column_rows(p), tile = tile_width(p);
     bool direct = reads_x_directly(p);
@@ -126,17 +141,20 @@ void cn_conv_backward_data_im2col(const cn_conv_geom *p, const cn_real *dy, cons
             for (int64_t p0 = 0; p0 < positions; p0 += tile) {
                 int64_t width = positions - p0 < tile ? positions - p0 : tile;
                 if (direct) {
-                    cn_gemm(true, false, rows, width, cout_g, 1, wg, rows, dyg + p0, positions, 1, dxg + p0, positions);
+                    cn_gemm(true, false, rows, width, cout_g, 1, wg, rows, dyg + p0, positions, 1, dxg + p0, positions,
+                            gemm_ws);
                 } else {
-                    cn_gemm(true, false, rows, width, cout_g, 1, wg, rows, dyg + p0, positions, 0, work, width);
-                    col2im_tile_add(p, work, p0, width, dxg);
+                    cn_gemm(true, false, rows, width, cout_g, 1, wg, rows, dyg + p0, positions, 0, cols, width, gemm_ws);
+                    col2im_tile_add(p, cols, p0, width, dxg);
                 }
             }
         }
 }
 
 void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
-                                     cn_real *db, cn_real *work) {
+                                     cn_real *db, void *work) {
+    cn_real *colbuf = work;
+    void *gemm_ws = (char *)work + column_bytes(p);
     int64_t cin_g = p->in_channels / p->groups, cout_g = p->out_channels / p->groups;
     int64_t in_plane = prod3(p->in), positions = prod3(p->out), rows = column_rows(p), tile = tile_width(p);
     bool direct = reads_x_directly(p);
@@ -150,11 +168,11 @@ void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, co
                 const cn_real *cols = xg + p0;
                 int64_t ldc = positions;
                 if (!direct) {
-                    im2col_tile(p, xg, p0, width, work);
-                    cols = work;
+                    im2col_tile(p, xg, p0, width, colbuf);
+                    cols = colbuf;
                     ldc = width;
                 }
-                cn_gemm(false, true, cout_g, rows, width, 1, dyg + p0, positions, cols, ldc, 1, dwg, rows);
+                cn_gemm(false, true, cout_g, rows, width, 1, dyg + p0, positions, cols, ldc, 1, dwg, rows, gemm_ws);
             }
         }
     if (db)

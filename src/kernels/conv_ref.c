@@ -35,7 +35,7 @@ static int64_t prod3(const int64_t v[3]) { return v[0] * v[1] * v[2]; }
 
 /* y[n,o,p] = b[o] + sum_{c < cin_g, t} w[o,c,t] * xpad[n, g*cin_g + c, q(p,t)],  g = o / cout_g */
 void cn_conv_forward_ref(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
-                         cn_real *work) {
+                         void *work) {
     CN_UNUSED(work);
     int64_t cin_g = p->in_channels / p->groups, cout_g = p->out_channels / p->groups;
     int64_t in_plane = prod3(p->in), taps = prod3(p->kernel);
@@ -58,7 +58,7 @@ void cn_conv_forward_ref(const cn_conv_geom *p, const cn_real *x, const cn_real 
 
 /* dx[n, g*cin_g + c, src(q(p,t))] += w[o,c,t] * dy[n,o,p]: taps mapped to one source all add up there */
 void cn_conv_backward_data_ref(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
-                               cn_real *work) {
+                               void *work) {
     CN_UNUSED(work);
     int64_t cin_g = p->in_channels / p->groups, cout_g = p->out_channels / p->groups;
     int64_t in_plane = prod3(p->in), taps = prod3(p->kernel);
@@ -81,7 +81,7 @@ void cn_conv_backward_data_ref(const cn_conv_geom *p, const cn_real *dy, const c
 
 /* dw[o,c,t] += sum_{n,p} dy[n,o,p] * xpad[n, g*cin_g + c, q(p,t)];   db[o] += sum_{n,p} dy[n,o,p] */
 void cn_conv_backward_weights_ref(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
-                                  cn_real *db, cn_real *work) {
+                                  cn_real *db, void *work) {
     CN_UNUSED(work);
     int64_t cin_g = p->in_channels / p->groups, cout_g = p->out_channels / p->groups;
     int64_t in_plane = prod3(p->in), out_plane = prod3(p->out);

@@ -129,11 +129,11 @@ static cn_status conv_init(cn_graph *g, cn_node *n) {
     return CN_OK;
 }
 
-/* The column buffer of the im2col kernels (kept to backward in training, where it is refilled). */
-static size_t conv_scratch_bytes(const cn_graph *g, const cn_node *n, cn_mode mode) {
+/* Columns and GEMM packing space of the im2col kernels: shared workspace, refilled by each pass. */
+static size_t conv_workspace_bytes(const cn_graph *g, const cn_node *n, cn_mode mode) {
     CN_UNUSED(mode);
     cn_conv_geom p = conv_geom(g, n);
-    return (size_t)cn_conv_work_elems(&p) * sizeof(cn_real);
+    return cn_conv_work_bytes(&p);
 }
 
 static cn_status conv_forward(cn_graph *g, cn_node *n, cn_mode mode) {
@@ -141,7 +141,7 @@ static cn_status conv_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     const cn_conv_attr *a = &((const conv_node_attr *)n->attr)->a;
     cn_conv_geom p = conv_geom(g, n);
     const cn_real *b = a->bias ? graph_param(g, n, 1)->data : NULL;
-    cn_conv_forward(&p, graph_in(g, n, 0), graph_param(g, n, 0)->data, b, n->out, n->scratch);
+    cn_conv_forward(&p, graph_in(g, n, 0), graph_param(g, n, 0)->data, b, n->out, n->workspace);
     return CN_OK;
 }
 
@@ -150,9 +150,9 @@ static void conv_backward(cn_graph *g, cn_node *n) {
     cn_conv_geom p = conv_geom(g, n);
     const cn_real *dy = graph_out_grad(g, n);
     cn_real *db = a->bias ? graph_param_grad(g, n, 1)->data : NULL;
-    cn_conv_backward_weights(&p, graph_in(g, n, 0), dy, graph_param_grad(g, n, 0)->data, db, n->scratch);
+    cn_conv_backward_weights(&p, graph_in(g, n, 0), dy, graph_param_grad(g, n, 0)->data, db, n->workspace);
     cn_real *dx = graph_in_grad(g, n, 0);
-    if (dx) cn_conv_backward_data(&p, dy, graph_param(g, n, 0)->data, dx, n->scratch);
+    if (dx) cn_conv_backward_data(&p, dy, graph_param(g, n, 0)->data, dx, n->workspace);
 }
 
 /* N * C_out * prod(O) * (C_in/groups) * prod(K) */
@@ -162,7 +162,7 @@ static int64_t conv_macs(const cn_graph *g, const cn_node *n) {
 }
 
 static const cn_op_def op_conv = {.name = "Conv", .prefix = "conv", .shape = conv_shape, .init_params = conv_init,
-                                  .scratch_bytes = conv_scratch_bytes, .forward = conv_forward,
+                                  .workspace_bytes = conv_workspace_bytes, .forward = conv_forward,
                                   .backward = conv_backward, .macs = conv_macs};
 
 cn_conv_attr cn_conv_attr_make(int out_channels, int k, int s, int p) {
