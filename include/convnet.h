@@ -244,6 +244,151 @@ cn_param cn_param_get(const cn_graph *g, int index);
 int cn_param_find(const cn_graph *g, const char *name);       /* index or -1 */
 int64_t cn_graph_num_trainable(const cn_graph *g);            /* total trainable elements */
 
+/* ---- learning */
+/* Optimizers, learning-rate schedules, weight initialisation and checkpoints, on a graph's parameters. */
+
+/* ---- optimizers, exactly as PyTorch's torch.optim defines them. With g the gradient, w the weight:
+ *   SGD:   g += wd*w;  buf = momentum*buf + g (dampening 0; buf starts at 0, so the first buf is g);
+ *          g = nesterov ? g + momentum*buf : buf (when momentum > 0);  w -= lr*g
+ *   Adam:  t += 1;  g += wd*w (L2);  m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2;
+ *          w -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)        (eps after the sqrt)
+ *   AdamW: w -= lr*wd*w (decoupled), then Adam without the L2 term.
+ * The optimizer covers the graph's trainable parameters that exist when it is created. Its state
+ * (momentum_buffer, or exp_avg and exp_avg_sq, plus the step count t) is allocated once, at creation: a
+ * step allocates nothing. */
+typedef enum { CN_OPT_SGD, CN_OPT_ADAM, CN_OPT_ADAMW } cn_optimizer_kind;
+typedef struct {
+    cn_optimizer_kind kind;
+    double lr;
+    double weight_decay;    /* L2 for SGD and Adam, decoupled for AdamW; 0: none */
+    double momentum;        /* SGD; 0: plain SGD */
+    int nesterov;           /* SGD; needs momentum > 0 */
+    double beta1, beta2;    /* Adam/AdamW: 0.9, 0.999 */
+    double eps;             /* Adam/AdamW: 1e-8 */
+} cn_optimizer_config;
+/* PyTorch's defaults: SGD(lr, momentum, weight_decay, nesterov); Adam(lr, weight_decay) with betas
+ * (0.9, 0.999), eps 1e-8; AdamW likewise (PyTorch's default weight_decay for AdamW is 0.01). */
+cn_optimizer_config cn_sgd_config(double lr, double momentum, double weight_decay, int nesterov);
+cn_optimizer_config cn_adam_config(double lr, double weight_decay);
+cn_optimizer_config cn_adamw_config(double lr, double weight_decay);
+
+typedef struct cn_optimizer cn_optimizer;
+/* NULL (message in cn_last_error()) for a bad configuration or no memory. */
+cn_optimizer *cn_optimizer_create(cn_graph *g, const cn_optimizer_config *config);
+void cn_optimizer_free(cn_optimizer *opt);
+/* One update of every covered parameter from its current gradient (does not zero the gradients). */
+cn_status cn_optimizer_step(cn_optimizer *opt);
+void cn_optimizer_set_lr(cn_optimizer *opt, double lr);
+double cn_optimizer_lr(const cn_optimizer *opt);
+cn_optimizer_config cn_optimizer_get_config(const cn_optimizer *opt);
+int64_t cn_optimizer_steps(const cn_optimizer *opt);              /* t: steps taken */
+void cn_optimizer_set_steps(cn_optimizer *opt, int64_t steps);
+/* The state tensors, named "<param>.momentum_buffer", "<param>.exp_avg", "<param>.exp_avg_sq" (plain SGD
+ * has none). Index 0 .. count-1; value NULL for a bad index. */
+typedef struct {
+    const char *name;
+    cn_tensor *value;
+} cn_optimizer_state;
+int cn_optimizer_state_count(const cn_optimizer *opt);
+cn_optimizer_state cn_optimizer_state_get(const cn_optimizer *opt, int index);
+
+/* CN_ERR_NUMERIC naming the first trainable parameter whose gradient holds a NaN or infinity
+ * ("gradient of fc1.weight is NaN at element 12"); CN_OK when all are finite. */
+cn_status cn_check_gradients(const cn_graph *g);
+/* CN_ERR_NUMERIC when the loss is NaN or infinite ("loss is inf"). */
+cn_status cn_check_loss(double loss);
+
+/* ---- learning-rate schedules, per epoch (epochs count from 0). Call cn_schedule_lr for the rate of the
+ * current epoch and cn_schedule_step(metric) at its end. As PyTorch's lr_scheduler:
+ *   STEP:      lr = base * gamma^floor(e / step_size)                                   (StepLR)
+ *   MULTISTEP: lr = base * gamma^(number of milestones <= e)                            (MultiStepLR)
+ *   PLATEAU:   ReduceLROnPlateau(mode='max', factor=gamma, patience, threshold (relative), cooldown,
+ *              min_lr): the metric (validation accuracy) improves when it exceeds best*(1+threshold);
+ *              after more than `patience` epochs without improvement lr = max(lr*gamma, min_lr)
+ *   COSINE:    lr = eta_min + (base - eta_min) * (1 + cos(pi * e / t_max)) / 2        (CosineAnnealingLR)
+ * Warm-up (warmup_epochs E > 0) composes with any of them like PyTorch's SequentialLR of LinearLR and the
+ * schedule with milestone E: for e < E, lr = base * (f + (1 - f) * e / E) with f = warmup_start_factor;
+ * from epoch E on, the schedule runs as above with e - E in place of e (so milestones and t_max count
+ * from the end of the warm-up). A plateau schedule ignores the metrics of warm-up epochs. */
+typedef enum { CN_SCHED_CONSTANT, CN_SCHED_STEP, CN_SCHED_MULTISTEP, CN_SCHED_PLATEAU, CN_SCHED_COSINE } cn_schedule_kind;
+#define CN_SCHED_MAX_MILESTONES 16
+typedef struct {
+    cn_schedule_kind kind;
+    double base_lr;
+    double gamma;                   /* STEP, MULTISTEP, PLATEAU: 0.1 */
+    int step_size;                  /* STEP */
+    int milestones[CN_SCHED_MAX_MILESTONES];   /* MULTISTEP, increasing */
+    int n_milestones;
+    int patience;                   /* PLATEAU: 10 */
+    double threshold;               /* PLATEAU: 1e-4 (relative) */
+    int cooldown;                   /* PLATEAU: 0 */
+    double min_lr;                  /* PLATEAU: 0 */
+    int t_max;                      /* COSINE */
+    double eta_min;                 /* COSINE: 0 */
+    int warmup_epochs;              /* 0: no warm-up */
+    double warmup_start_factor;     /* in (0, 1]: 1/3 (LinearLR's default) */
+} cn_schedule_config;
+/* A config with the defaults above; step_size 30, t_max 100. */
+cn_schedule_config cn_schedule_config_make(cn_schedule_kind kind, double base_lr);
+
+/* The schedule and its state (plain data: copy it freely). */
+typedef struct {
+    cn_schedule_config config;
+    int epoch;              /* the current epoch: how many times cn_schedule_step was called */
+    double lr;              /* the rate for the current epoch */
+    double best;            /* PLATEAU: best metric so far (-inf at first) */
+    int num_bad_epochs;     /* PLATEAU */
+    int cooldown_counter;   /* PLATEAU */
+} cn_schedule;
+cn_status cn_schedule_init(cn_schedule *s, const cn_schedule_config *config);  /* epoch 0 */
+double cn_schedule_lr(const cn_schedule *s);
+/* End of the current epoch: move to the next. metric (validation accuracy) is used by PLATEAU only,
+ * where a NaN is CN_ERR_NUMERIC; pass 0 otherwise. */
+cn_status cn_schedule_step(cn_schedule *s, double metric);
+/* The dynamic state as one line of text (exact: doubles in hex), and back. Parsing checks the kind
+ * against s->config and changes nothing on error. */
+cn_status cn_schedule_state_format(const cn_schedule *s, char *buf, size_t buflen);
+cn_status cn_schedule_state_parse(cn_schedule *s, const char *text);
+
+/* ---- initialisation, as torch.nn.init with fans from the weight's shape (_calculate_fan_in_and_fan_out):
+ * fan_in = dims[1] * prod(dims[2:]), fan_out = dims[0] * prod(dims[2:]) (conv: in/groups * prod(k)).
+ *   XAVIER_UNIFORM U(-a, a), a = sqrt(6 / (fan_in + fan_out))     XAVIER_NORMAL  N(0, 2 / (fan_in + fan_out))
+ *   KAIMING_UNIFORM U(-a, a), a = sqrt(6 / fan_in)                KAIMING_NORMAL N(0, 2 / fan_in)
+ * (Kaiming: mode fan_in, ReLU gain sqrt(2), the "Xavier/2" of He et al.) */
+typedef enum { CN_INIT_XAVIER_UNIFORM, CN_INIT_XAVIER_NORMAL, CN_INIT_KAIMING_UNIFORM, CN_INIT_KAIMING_NORMAL } cn_init_kind;
+/* Fans of a weight of at least 2 dimensions; CN_ERR_SHAPE for fewer. */
+cn_status cn_init_fans(const cn_shape *shape, int64_t *fan_in, int64_t *fan_out);
+cn_status cn_init_tensor(cn_tensor *t, cn_init_kind kind, cn_rng *rng);
+/* Every trainable parameter of 2+ dimensions gets `kind`, every trainable "*.bias" zeros; others (batch
+ * norm weights, buffers) are left alone. Seeded: the same seed gives the same weights. */
+cn_status cn_init_graph(cn_graph *g, cn_init_kind kind, uint64_t seed);
+
+/* ---- checkpoints: one safetensors file. Tensors: every parameter and buffer under its graph name
+ * ("conv1.weight", "bn1.running_mean"), and the optimizer state as "optimizer.<state name>"
+ * ("optimizer.conv1.weight.exp_avg"). __metadata__ (strings): format, model, epoch, step, rng, graph_rng,
+ * schedule, class_names (a JSON array), optimizer, optimizer_lr, optimizer_step. Written to a temporary
+ * file in the same directory, fsync'd, then renamed over the target: a crash or a failed write leaves the
+ * old file intact. */
+typedef struct {
+    char model[CN_NAME_MAX];    /* model name, e.g. "lenet5" */
+    int64_t epoch;              /* epochs completed */
+    int64_t step;               /* training steps taken */
+    cn_rng rng;                 /* the training loop's own RNG (shuffling, augmentation) */
+    cn_schedule *schedule;      /* caller's schedule: saved, and restored in place on load; NULL: none */
+    char **class_names;         /* n_classes names; on load, allocated by the library: cn_train_state_free */
+    int n_classes;
+} cn_train_state;
+void cn_train_state_free(cn_train_state *s);   /* frees class_names from a load */
+
+/* opt and state may be NULL. The graph's own RNG (dropout masks) is saved as well. */
+cn_status cn_checkpoint_save(const char *path, cn_graph *g, const cn_optimizer *opt, const cn_train_state *state);
+/* Check first that the file is whole and that every tensor the graph (and opt, when given) needs is there
+ * with the right shape and nothing else is ("checkpoint x.safetensors: conv1.weight has shape 20x1x5x5,
+ * the model expects 6x1x5x5"); only then copy. On error nothing is modified. state (may be NULL):
+ * state->schedule, when set, must be initialised with the config of the saved schedule. */
+cn_status cn_checkpoint_load(const char *path, cn_graph *g, cn_optimizer *opt, cn_train_state *state);
+/* ---- end of learning */
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-static size_t dtype_size(const char *dtype) {
+size_t st_dtype_size(const char *dtype) {
     static const struct { const char *name; size_t size; } table[] = {
         {"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8}, {"I32", 4},
         {"I16", 2}, {"I8", 1}, {"U8", 1}, {"BOOL", 1}, {"U16", 2}, {"U32", 4}, {"U64", 8}};
@@ -33,7 +33,7 @@ static cn_status parse_entry(const char *path, const json_value *e, size_t data_
     if (e->type != JSON_OBJECT || !t->dtype || !shape || shape->type != JSON_ARRAY || !offs ||
         offs->type != JSON_ARRAY || offs->count != 2 || shape->count > 8)
         return cn_error(CN_ERR_FORMAT, "%s: tensor '%s' has a malformed header entry", path, e->key);
-    size_t esize = dtype_size(t->dtype);
+    size_t esize = st_dtype_size(t->dtype);
     if (!esize) return cn_error(CN_ERR_FORMAT, "%s: tensor '%s' has unknown dtype '%s'", path, e->key, t->dtype);
     t->ndim = shape->count;
     double numel = 1;

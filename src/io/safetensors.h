@@ -31,5 +31,26 @@ const char *st_metadata(const st_file *f, const char *key);   /* NULL when absen
 /* Copy an F32 or F64 tensor into dst as cn_real (count must match). */
 cn_status st_to_real(const st_tensor *t, cn_real *dst, int64_t count);
 int64_t st_numel(const st_tensor *t);
+/* Bytes per element of a dtype name ("F32" -> 4), 0 when unknown. */
+size_t st_dtype_size(const char *dtype);
+
+/* ---- writing */
+typedef struct {
+    const char *name;
+    const char *dtype;      /* "F32", "F64", "I64", ... */
+    int ndim;               /* 0..8 */
+    const int64_t *dims;
+    const void *data;       /* little-endian, bytes = numel * dtype size */
+    size_t bytes;
+} st_write_tensor;
+typedef struct {
+    const char *key, *value;
+} st_meta_entry;
+
+/* Write a safetensors file atomically: the data goes to a temporary file in the target's directory, which
+ * is flushed, fsync'd and renamed over path (then the directory is fsync'd). On any failure the temporary
+ * file is removed and an existing file at path is left as it was. Names must be unique; sizes must match
+ * shapes (CN_ERR_INVALID otherwise, before anything is written). */
+cn_status st_write(const char *path, const st_write_tensor *tensors, int count, const st_meta_entry *meta, int n_meta);
 
 #endif
