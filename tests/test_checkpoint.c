@@ -31,7 +31,8 @@ static cn_status holder_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     memcpy(n->out, graph_in(g, n, 0), (size_t)cn_shape_numel(&n->shape) * sizeof(cn_real));
     return CN_OK;
 }
-static const cn_op_def holder_op = {"Holder", "holder", holder_shape, holder_init, NULL, holder_forward, NULL, NULL};
+static const cn_op_def holder_op = {
+    .name = "Holder", .prefix = "holder", .shape = holder_shape, .init_params = holder_init, .forward = holder_forward};
 
 /* x(2,5) -> fc1(h1) -> bn1 (weight + running_mean buffer) -> fc2(4) [-> fc3(2)] */
 static cn_graph *model(int h1, int with_bn, int with_fc3, uint64_t seed) {

@@ -26,7 +26,8 @@ static cn_status holder_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     memcpy(n->out, graph_in(g, n, 0), (size_t)cn_shape_numel(&n->shape) * sizeof(cn_real));
     return CN_OK;
 }
-static const cn_op_def holder_op = {"Holder", "holder", holder_shape, holder_init, NULL, holder_forward, NULL, NULL};
+static const cn_op_def holder_op = {
+    .name = "Holder", .prefix = "holder", .shape = holder_shape, .init_params = holder_init, .forward = holder_forward};
 
 /* x(1,5) -> fc1(3) -> fc2(7): the parameters of the optimizer goldens. */
 static cn_graph *small_graph(void) {
