@@ -240,8 +240,10 @@ static cn_real *random_buffer(int64_t n, uint64_t seed) {
     return b;
 }
 
-static void compare_kernels(const kernel_case *kc, int index) {
+/* threads > 1 takes the per-sample parallel path (when the batch is at least 2) */
+static void compare_kernels(const kernel_case *kc, int index, int threads) {
     cn_conv_geom p = geom_of(kc);
+    p.threads = threads;
     int64_t nx = p.batch * p.in_channels * p.in[0] * p.in[1] * p.in[2];
     int64_t ny = p.batch * p.out_channels * p.out[0] * p.out[1] * p.out[2];
     int64_t nw = p.out_channels * (p.in_channels / p.groups) * p.kernel[0] * p.kernel[1] * p.kernel[2];
@@ -266,8 +268,8 @@ static void compare_kernels(const kernel_case *kc, int index) {
     double ey = cn_rel_error(y_fast, y_ref, ny), ex = cn_rel_error(dx_fast, dx_ref, nx);
     double ew = cn_rel_error(dw_fast, dw_ref, nw), eb = cn_rel_error(db_fast, db_ref, p.out_channels);
     CHECK(ey <= 1e-5 && ex <= 1e-5 && ew <= 1e-5 && eb <= 1e-5,
-          "im2col vs reference, case %d (%dD, mode %d): y %.3g dx %.3g dw %.3g db %.3g", index, kc->nd,
-          (int)kc->mode, ey, ex, ew, eb);
+          "im2col vs reference, case %d (%dD, mode %d, %d threads): y %.3g dx %.3g dw %.3g db %.3g", index, kc->nd,
+          (int)kc->mode, threads, ey, ex, ew, eb);
     free(x), free(w), free(b), free(dy), free(work), free(y_ref), free(y_fast);
     free(dx_ref), free(dx_fast), free(dw_ref), free(dw_fast), free(db_ref), free(db_fast);
 }
@@ -292,7 +294,8 @@ static void im2col_matches_reference(void) {
         {2, 1, 64, 3, 1, {67, 71, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
         {2, 1, 30, 2, 1, {61, 59, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_REFLECT, 1},
     };
-    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) compare_kernels(&cases[i], i);
+    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++)
+        for (int threads = 1; threads <= 3; threads += 2) compare_kernels(&cases[i], i, threads);
 }
 
 static void use_kernels(int reference) {

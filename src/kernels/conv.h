@@ -15,7 +15,9 @@
  *
  * Two implementations of the same three functions: the plain direct reference (_ref, the test twin) and
  * im2col + cn_gemm (_im2col), which works on tiles of output positions through `work`: cn_conv_work_bytes()
- * of workspace holding the column buffer and the GEMM's packing space. Ops call the function pointers cn_conv_forward / cn_conv_backward_data /
+ * of workspace holding, per thread, a column buffer, the GEMM's packing space and a private weight-gradient
+ * buffer. With p->threads > 1 and a batch of at least 2, samples are split over threads (each runs its
+ * GEMMs alone); otherwise samples run in turn and each GEMM uses every thread. Ops call the function pointers cn_conv_forward / cn_conv_backward_data /
  * cn_conv_backward_weights; the _ref functions ignore `work`. All backward functions ADD into their outputs;
  * forward overwrites y. */
 #ifndef CN_KERNELS_CONV_H
@@ -28,6 +30,7 @@ typedef struct {
     int64_t in[3], out[3];                       /* spatial sizes, D H W (unit axes for 1D/2D) */
     int64_t kernel[3], stride[3], dilation[3], pad_begin[3];
     cn_pad_mode pad_mode;
+    int threads;            /* per-thread work slots in `work` (the _im2col kernels); 0 or 1: serial */
 } cn_conv_geom;
 
 /* The input index that padded coordinate q (= out*stride + k*dil - pad_begin, in [-pad_begin, in+pad_end))
@@ -63,9 +66,9 @@ void cn_conv_backward_data_im2col(const cn_conv_geom *p, const cn_real *dy, cons
                                   void *work);
 void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
                                      cn_real *db, void *work);
-/* Bytes of `work` the _im2col functions need: columns (none when a 1x1 stride-1 unpadded conv reads x
- * directly) and GEMM packing space. */
+/* Bytes of `work` the _im2col functions need for p->threads threads (at least one slot), and for one. */
 size_t cn_conv_work_bytes(const cn_conv_geom *p);
+size_t cn_conv_work_bytes_per_thread(const cn_conv_geom *p);
 
 extern cn_conv_forward_fn cn_conv_forward;
 extern cn_conv_backward_data_fn cn_conv_backward_data;

@@ -5,16 +5,19 @@
  *   backward weights  dW_g         += dy_g[:, tile] col^T
  *   backward data     col           = W_g^T dy_g[:, tile],  then col2im ADDS col into dx (every padded tap
  *                                     into its source element, so reflect/replicate/circular accumulate)
- * The forward unrolls the transposed columns (T x K) instead, so that both GEMM operands are read along
- * their rows (the plain reference GEMM is much faster so). A 1x1, stride-1, unpadded conv needs no
- * columns: x itself is the (C_in/g x positions) matrix.
- * Tiling the output positions bounds the column buffer at about COLUMN_CAP elements. */
+ * A 1x1, stride-1, unpadded conv needs no columns: x itself is the (C_in/g x positions) matrix.
+ * Tiling the output positions bounds the column buffer at about COLUMN_CAP elements per thread.
+ * Zero padding over a whole plane (the common case) unrolls row by row; other cases go cell by cell.
+ * Samples are split over threads when there are at least two (conv.h); the weight gradient then goes to
+ * per-thread buffers that are summed in a fixed order, so results depend only on the thread count. */
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
+#include <omp.h>
 
 #define COLUMN_CAP ((int64_t)1 << 18) /* elements: 1 MB of floats */
 
 static int64_t prod3(const int64_t v[3]) { return v[0] * v[1] * v[2]; }
+static size_t align64(size_t x) { return (x + 63) / 64 * 64; }
 
 static bool reads_x_directly(const cn_conv_geom *p) {
     for (int a = 0; a < 3; a++)
@@ -33,18 +36,44 @@ static int64_t tile_width(const cn_conv_geom *p) {
 }
 
 static size_t column_bytes(const cn_conv_geom *p) {
-    size_t elems = reads_x_directly(p) ? 0 : (size_t)(column_rows(p) * tile_width(p));
-    return (elems * sizeof(cn_real) + 63) / 64 * 64;
+    return reads_x_directly(p) ? 0 : align64((size_t)(column_rows(p) * tile_width(p)) * sizeof(cn_real));
 }
 
-/* Columns first, then the packing space of the largest of the three GEMMs. */
-size_t cn_conv_work_bytes(const cn_conv_geom *p) {
+static size_t gemm_bytes(const cn_conv_geom *p) {
     int64_t cout_g = p->out_channels / p->groups, rows = column_rows(p), width = tile_width(p);
     size_t fwd = cn_gemm_workspace(cout_g, width, rows), data = cn_gemm_workspace(rows, width, cout_g);
     size_t weights = cn_gemm_workspace(cout_g, rows, width);
-    size_t gemm = fwd > data ? fwd : data;
-    return column_bytes(p) + (gemm > weights ? gemm : weights);
+    size_t m = fwd > data ? fwd : data;
+    return align64(m > weights ? m : weights);
 }
+
+static size_t weight_bytes(const cn_conv_geom *p) {
+    return align64((size_t)(p->out_channels * column_rows(p)) * sizeof(cn_real));
+}
+
+static int slots(const cn_conv_geom *p) { return p->threads > 1 ? p->threads : 1; }
+
+size_t cn_conv_work_bytes_per_thread(const cn_conv_geom *p) {
+    return column_bytes(p) + gemm_bytes(p) + (p->threads > 1 ? weight_bytes(p) : 0);
+}
+
+size_t cn_conv_work_bytes(const cn_conv_geom *p) { return (size_t)slots(p) * cn_conv_work_bytes_per_thread(p); }
+
+typedef struct {
+    cn_real *cols;
+    void *gemm;
+    cn_real *dw;    /* private weight gradient (threaded backward only) */
+} work_slot;
+
+static work_slot slot(const cn_conv_geom *p, void *work, int t) {
+    char *base = (char *)work + (size_t)t * cn_conv_work_bytes_per_thread(p);
+    work_slot s = {(cn_real *)base, base + column_bytes(p), NULL};
+    if (p->threads > 1) s.dw = (cn_real *)(base + column_bytes(p) + gemm_bytes(p));
+    return s;
+}
+
+/* Split samples over threads only when each thread gets one and there is more than one thread. */
+static bool by_sample(const cn_conv_geom *p) { return p->threads > 1 && p->batch > 1; }
 
 /* Walk the column matrix of one group's input planes (cin_g planes of in_plane elements) for output
  * positions [p0, p0 + width): body sees `row` and `j` (the column), `cell` (= row*width + j) and `src`
@@ -80,101 +109,182 @@ size_t cn_conv_work_bytes(const cn_conv_geom *p) {
                     }                                                                                         \
     } while (0)
 
-/* col[r, j] = xpad[c(r), q(p0 + j, t(r))] for one group's planes xg */
-static void im2col_tile(const cn_conv_geom *p, const cn_real *xg, int64_t p0, int64_t width, cn_real *col) {
-    FOR_COLUMN_CELLS(p, p0, width, col[cell] = src < 0 ? 0 : xg[src]);
+/* Row-by-row unrolling for zero padding over whole planes (width == positions): for each column row (c, tap)
+ * and each output row (od, oh), the taps read one input row or none. add: col2im (dxg += col) instead of
+ * im2col (col = x). */
+static void unroll_zero_padded(const cn_conv_geom *p, const cn_real *xg, cn_real *dxg, cn_real *col, bool add) {
+    int64_t cin_g = p->in_channels / p->groups, in_plane = prod3(p->in), ow_n = p->out[2];
+    cn_real *dst = col;
+    for (int64_t c = 0; c < cin_g; c++)
+        for (int64_t kd = 0; kd < p->kernel[0]; kd++)
+            for (int64_t kh = 0; kh < p->kernel[1]; kh++)
+                for (int64_t kw = 0; kw < p->kernel[2]; kw++)
+                    for (int64_t od = 0; od < p->out[0]; od++) {
+                        int64_t id = od * p->stride[0] + kd * p->dilation[0] - p->pad_begin[0];
+                        for (int64_t oh = 0; oh < p->out[1]; oh++, dst += ow_n) {
+                            int64_t ih = oh * p->stride[1] + kh * p->dilation[1] - p->pad_begin[1];
+                            if (id < 0 || id >= p->in[0] || ih < 0 || ih >= p->in[1]) {
+                                if (!add) memset(dst, 0, (size_t)ow_n * sizeof(cn_real));
+                                continue;
+                            }
+                            int64_t offset = c * in_plane + (id * p->in[1] + ih) * p->in[2];
+                            int64_t iw0 = kw * p->dilation[2] - p->pad_begin[2], sw = p->stride[2];
+                            if (add) {
+                                cn_real *row = dxg + offset;
+                                for (int64_t ow = 0; ow < ow_n; ow++) {
+                                    int64_t iw = iw0 + ow * sw;
+                                    if (iw >= 0 && iw < p->in[2]) row[iw] += dst[ow];
+                                }
+                            } else {
+                                const cn_real *row = xg + offset;
+                                for (int64_t ow = 0; ow < ow_n; ow++) {
+                                    int64_t iw = iw0 + ow * sw;
+                                    dst[ow] = iw >= 0 && iw < p->in[2] ? row[iw] : 0;
+                                }
+                            }
+                        }
+                    }
 }
 
-/* colT[j, r] = xpad[c(r), q(p0 + j, t(r))]: the transposed columns, row stride `rows` */
-static void im2col_tile_transposed(const cn_conv_geom *p, const cn_real *xg, int64_t p0, int64_t width,
-                                   int64_t rows, cn_real *colT) {
-    FOR_COLUMN_CELLS(p, p0, width, colT[j * rows + row] = src < 0 ? 0 : xg[src]);
+static bool row_by_row(const cn_conv_geom *p, int64_t width) {
+    return p->pad_mode == CN_PAD_ZEROS && width == prod3(p->out);
+}
+
+/* col[r, j] = xpad[c(r), q(p0 + j, t(r))] for one group's planes xg */
+static void im2col_tile(const cn_conv_geom *p, const cn_real *xg, int64_t p0, int64_t width, cn_real *col) {
+    if (row_by_row(p, width)) unroll_zero_padded(p, xg, NULL, col, false);
+    else FOR_COLUMN_CELLS(p, p0, width, col[cell] = src < 0 ? 0 : xg[src]);
 }
 
 /* dxg[src(r, j)] += col[r, j]: the adjoint of im2col_tile */
-static void col2im_tile_add(const cn_conv_geom *p, const cn_real *col, int64_t p0, int64_t width, cn_real *dxg) {
-    FOR_COLUMN_CELLS(p, p0, width, if (src >= 0) dxg[src] += col[cell]);
+static void col2im_tile_add(const cn_conv_geom *p, cn_real *col, int64_t p0, int64_t width, cn_real *dxg) {
+    if (row_by_row(p, width)) unroll_zero_padded(p, NULL, dxg, col, true);
+    else FOR_COLUMN_CELLS(p, p0, width, if (src >= 0) dxg[src] += col[cell]);
+}
+
+static void forward_sample(const cn_conv_geom *p, int64_t n, const cn_real *x, const cn_real *w, const cn_real *b,
+                           cn_real *y, work_slot ws) {
+    int64_t cin_g = p->in_channels / p->groups, cout_g = p->out_channels / p->groups;
+    int64_t in_plane = prod3(p->in), positions = prod3(p->out), rows = column_rows(p), tile = tile_width(p);
+    bool direct = reads_x_directly(p);
+    for (int64_t grp = 0; grp < p->groups; grp++) {
+        const cn_real *xg = x + (n * p->in_channels + grp * cin_g) * in_plane;
+        const cn_real *wg = w + grp * cout_g * rows;
+        cn_real *yg = y + (n * p->out_channels + grp * cout_g) * positions;
+        if (b)
+            for (int64_t o = 0; o < cout_g; o++)
+                for (int64_t i = 0; i < positions; i++) yg[o * positions + i] = b[grp * cout_g + o];
+        for (int64_t p0 = 0; p0 < positions; p0 += tile) {
+            int64_t width = positions - p0 < tile ? positions - p0 : tile;
+            const cn_real *cols = xg + p0;
+            int64_t ldcol = positions;
+            if (!direct) {
+                im2col_tile(p, xg, p0, width, ws.cols);
+                cols = ws.cols;
+                ldcol = width;
+            }
+            cn_gemm(false, false, cout_g, width, rows, 1, wg, rows, cols, ldcol, b ? 1 : 0, yg + p0, positions, ws.gemm);
+        }
+    }
 }
 
 void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
                             cn_real *y, void *work) {
-    cn_real *cols = work;
-    void *gemm_ws = (char *)work + column_bytes(p);
+    if (!by_sample(p)) {
+        for (int64_t n = 0; n < p->batch; n++) forward_sample(p, n, x, w, b, y, slot(p, work, 0));
+        return;
+    }
+#pragma omp parallel num_threads(p->threads)
+    {
+        work_slot ws = slot(p, work, omp_get_thread_num());
+#pragma omp for schedule(static)
+        for (int64_t n = 0; n < p->batch; n++) forward_sample(p, n, x, w, b, y, ws);
+    }
+}
+
+static void backward_data_sample(const cn_conv_geom *p, int64_t n, const cn_real *dy, const cn_real *w, cn_real *dx,
+                                 work_slot ws) {
     int64_t cin_g = p->in_channels / p->groups, cout_g = p->out_channels / p->groups;
     int64_t in_plane = prod3(p->in), positions = prod3(p->out), rows = column_rows(p), tile = tile_width(p);
     bool direct = reads_x_directly(p);
-    for (int64_t n = 0; n < p->batch; n++)
-        for (int64_t grp = 0; grp < p->groups; grp++) {
-            const cn_real *xg = x + (n * p->in_channels + grp * cin_g) * in_plane;
-            const cn_real *wg = w + grp * cout_g * rows;
-            cn_real *yg = y + (n * p->out_channels + grp * cout_g) * positions;
-            if (b)
-                for (int64_t o = 0; o < cout_g; o++)
-                    for (int64_t i = 0; i < positions; i++) yg[o * positions + i] = b[grp * cout_g + o];
-            for (int64_t p0 = 0; p0 < positions; p0 += tile) {
-                int64_t width = positions - p0 < tile ? positions - p0 : tile;
-                cn_real beta = b ? 1 : 0;
-                if (direct) {
-                    cn_gemm(false, false, cout_g, width, rows, 1, wg, rows, xg + p0, positions, beta, yg + p0,
-                            positions, gemm_ws);
-                } else {
-                    im2col_tile_transposed(p, xg, p0, width, rows, cols);
-                    cn_gemm(false, true, cout_g, width, rows, 1, wg, rows, cols, rows, beta, yg + p0, positions,
-                            gemm_ws);
-                }
+    for (int64_t grp = 0; grp < p->groups; grp++) {
+        cn_real *dxg = dx + (n * p->in_channels + grp * cin_g) * in_plane;
+        const cn_real *wg = w + grp * cout_g * rows;
+        const cn_real *dyg = dy + (n * p->out_channels + grp * cout_g) * positions;
+        for (int64_t p0 = 0; p0 < positions; p0 += tile) {
+            int64_t width = positions - p0 < tile ? positions - p0 : tile;
+            if (direct) {
+                cn_gemm(true, false, rows, width, cout_g, 1, wg, rows, dyg + p0, positions, 1, dxg + p0, positions,
+                        ws.gemm);
+            } else {
+                cn_gemm(true, false, rows, width, cout_g, 1, wg, rows, dyg + p0, positions, 0, ws.cols, width, ws.gemm);
+                col2im_tile_add(p, ws.cols, p0, width, dxg);
             }
         }
+    }
 }
 
 void cn_conv_backward_data_im2col(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
                                   void *work) {
-    cn_real *cols = work;
-    void *gemm_ws = (char *)work + column_bytes(p);
+    if (!by_sample(p)) {
+        for (int64_t n = 0; n < p->batch; n++) backward_data_sample(p, n, dy, w, dx, slot(p, work, 0));
+        return;
+    }
+#pragma omp parallel num_threads(p->threads)
+    {
+        work_slot ws = slot(p, work, omp_get_thread_num());
+#pragma omp for schedule(static)
+        for (int64_t n = 0; n < p->batch; n++) backward_data_sample(p, n, dy, w, dx, ws);
+    }
+}
+
+/* dw += dy_n col_n^T for one sample, all groups */
+static void backward_weights_sample(const cn_conv_geom *p, int64_t n, const cn_real *x, const cn_real *dy, cn_real *dw,
+                                    work_slot ws) {
     int64_t cin_g = p->in_channels / p->groups, cout_g = p->out_channels / p->groups;
     int64_t in_plane = prod3(p->in), positions = prod3(p->out), rows = column_rows(p), tile = tile_width(p);
     bool direct = reads_x_directly(p);
-    for (int64_t n = 0; n < p->batch; n++)
-        for (int64_t grp = 0; grp < p->groups; grp++) {
-            cn_real *dxg = dx + (n * p->in_channels + grp * cin_g) * in_plane;
-            const cn_real *wg = w + grp * cout_g * rows;
-            const cn_real *dyg = dy + (n * p->out_channels + grp * cout_g) * positions;
-            for (int64_t p0 = 0; p0 < positions; p0 += tile) {
-                int64_t width = positions - p0 < tile ? positions - p0 : tile;
-                if (direct) {
-                    cn_gemm(true, false, rows, width, cout_g, 1, wg, rows, dyg + p0, positions, 1, dxg + p0, positions,
-                            gemm_ws);
-                } else {
-                    cn_gemm(true, false, rows, width, cout_g, 1, wg, rows, dyg + p0, positions, 0, cols, width, gemm_ws);
-                    col2im_tile_add(p, cols, p0, width, dxg);
-                }
+    for (int64_t grp = 0; grp < p->groups; grp++) {
+        const cn_real *xg = x + (n * p->in_channels + grp * cin_g) * in_plane;
+        const cn_real *dyg = dy + (n * p->out_channels + grp * cout_g) * positions;
+        cn_real *dwg = dw + grp * cout_g * rows;
+        for (int64_t p0 = 0; p0 < positions; p0 += tile) {
+            int64_t width = positions - p0 < tile ? positions - p0 : tile;
+            const cn_real *cols = xg + p0;
+            int64_t ldc = positions;
+            if (!direct) {
+                im2col_tile(p, xg, p0, width, ws.cols);
+                cols = ws.cols;
+                ldc = width;
             }
+            cn_gemm(false, true, cout_g, rows, width, 1, dyg + p0, positions, cols, ldc, 1, dwg, rows, ws.gemm);
         }
+    }
 }
 
 void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
                                      cn_real *db, void *work) {
-    cn_real *colbuf = work;
-    void *gemm_ws = (char *)work + column_bytes(p);
-    int64_t cin_g = p->in_channels / p->groups, cout_g = p->out_channels / p->groups;
-    int64_t in_plane = prod3(p->in), positions = prod3(p->out), rows = column_rows(p), tile = tile_width(p);
-    bool direct = reads_x_directly(p);
-    for (int64_t n = 0; n < p->batch; n++)
-        for (int64_t grp = 0; grp < p->groups; grp++) {
-            const cn_real *xg = x + (n * p->in_channels + grp * cin_g) * in_plane;
-            const cn_real *dyg = dy + (n * p->out_channels + grp * cout_g) * positions;
-            cn_real *dwg = dw + grp * cout_g * rows;
-            for (int64_t p0 = 0; p0 < positions; p0 += tile) {
-                int64_t width = positions - p0 < tile ? positions - p0 : tile;
-                const cn_real *cols = xg + p0;
-                int64_t ldc = positions;
-                if (!direct) {
-                    im2col_tile(p, xg, p0, width, colbuf);
-                    cols = colbuf;
-                    ldc = width;
-                }
-                cn_gemm(false, true, cout_g, rows, width, 1, dyg + p0, positions, cols, ldc, 1, dwg, rows, gemm_ws);
+    int64_t positions = prod3(p->out), wcount = p->out_channels * column_rows(p);
+    if (!by_sample(p)) {
+        for (int64_t n = 0; n < p->batch; n++) backward_weights_sample(p, n, x, dy, dw, slot(p, work, 0));
+    } else {
+        int threads = p->threads;
+#pragma omp parallel num_threads(threads)
+        {
+            int t = omp_get_thread_num();
+            work_slot ws = slot(p, work, t);
+            memset(ws.dw, 0, (size_t)wcount * sizeof(cn_real));
+#pragma omp for schedule(static)
+            for (int64_t n = 0; n < p->batch; n++) backward_weights_sample(p, n, x, dy, ws.dw, ws);
+            /* implicit barrier: every private gradient is complete; sum them in thread order */
+#pragma omp for schedule(static)
+            for (int64_t i = 0; i < wcount; i++) {
+                cn_real acc = 0;
+                for (int k = 0; k < threads; k++) acc += slot(p, work, k).dw[i];
+                dw[i] += acc;
             }
         }
+    }
     if (db)
         for (int64_t o = 0; o < p->out_channels; o++) {
             double acc = 0;

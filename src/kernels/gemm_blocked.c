@@ -219,7 +219,8 @@ void cn_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, cn_real alpha, c
             int64_t kc = k - p0 < KC ? k - p0 : KC;
             for (int64_t i0 = 0; i0 < m; i0 += MC_MAX) {
                 int64_t mc = m - i0 < MC_MAX ? m - i0 : MC_MAX, mpanels = (mc + MR - 1) / MR;
-#pragma omp parallel
+                /* serial when the caller already runs one GEMM per thread (conv over samples) */
+#pragma omp parallel if (!omp_in_parallel())
                 {
                     if (i0 == 0) {
 #pragma omp for schedule(static)

@@ -4,6 +4,7 @@
  *   x (N, C_in, S...)  w (C_out, C_in/groups, K...)  b (C_out)  ->  y (N, C_out, O...)
  *   O_i = (S_i + pad_begin_i + pad_end_i - dilation_i*(K_i-1) - 1) / stride_i + 1 */
 #include "kernels/conv.h"
+#include <omp.h>
 #include <stdio.h>
 
 typedef struct {
@@ -129,17 +130,34 @@ static cn_status conv_init(cn_graph *g, cn_node *n) {
     return CN_OK;
 }
 
-/* Columns and GEMM packing space of the im2col kernels: shared workspace, refilled by each pass. */
+/* Columns, GEMM packing space and private gradients of the im2col kernels, for every thread: shared
+ * workspace, refilled by each pass. */
 static size_t conv_workspace_bytes(const cn_graph *g, const cn_node *n, cn_mode mode) {
     CN_UNUSED(mode);
     cn_conv_geom p = conv_geom(g, n);
+    p.threads = omp_get_max_threads();
     return cn_conv_work_bytes(&p);
+}
+
+/* The geometry with as many threads as both OpenMP and the planned workspace allow (the thread count may
+ * have changed since the plan was made). */
+static cn_conv_geom conv_run_geom(const cn_graph *g, const cn_node *n) {
+    cn_conv_geom p = conv_geom(g, n);
+    p.threads = 1;
+    size_t per_thread = cn_conv_work_bytes_per_thread(&(cn_conv_geom){.threads = 2, .batch = p.batch,
+        .in_channels = p.in_channels, .out_channels = p.out_channels, .groups = p.groups, .in = {p.in[0], p.in[1], p.in[2]},
+        .out = {p.out[0], p.out[1], p.out[2]}, .kernel = {p.kernel[0], p.kernel[1], p.kernel[2]},
+        .stride = {p.stride[0], p.stride[1], p.stride[2]}, .dilation = {p.dilation[0], p.dilation[1], p.dilation[2]},
+        .pad_begin = {p.pad_begin[0], p.pad_begin[1], p.pad_begin[2]}, .pad_mode = p.pad_mode});
+    int fit = per_thread ? (int)(n->workspace_size / per_thread) : 1, max = omp_get_max_threads();
+    if (fit > 1) p.threads = fit < max ? fit : max;
+    return p;
 }
 
 static cn_status conv_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     CN_UNUSED(mode);
     const cn_conv_attr *a = &((const conv_node_attr *)n->attr)->a;
-    cn_conv_geom p = conv_geom(g, n);
+    cn_conv_geom p = conv_run_geom(g, n);
     const cn_real *b = a->bias ? graph_param(g, n, 1)->data : NULL;
     cn_conv_forward(&p, graph_in(g, n, 0), graph_param(g, n, 0)->data, b, n->out, n->workspace);
     return CN_OK;
@@ -147,7 +165,7 @@ static cn_status conv_forward(cn_graph *g, cn_node *n, cn_mode mode) {
 
 static void conv_backward(cn_graph *g, cn_node *n) {
     const cn_conv_attr *a = &((const conv_node_attr *)n->attr)->a;
-    cn_conv_geom p = conv_geom(g, n);
+    cn_conv_geom p = conv_run_geom(g, n);
     const cn_real *dy = graph_out_grad(g, n);
     cn_real *db = a->bias ? graph_param_grad(g, n, 1)->data : NULL;
     cn_conv_backward_weights(&p, graph_in(g, n, 0), dy, graph_param_grad(g, n, 0)->data, db, n->workspace);
