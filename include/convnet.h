@@ -362,7 +362,7 @@ cn_loader *cn_loader_create(const cn_dataset *ds, const cn_loader_config *cfg);
 /* The next batch: 1 and *out filled (valid until the next call), 0 at the end of an epoch (the next call
  * starts the next one), -1 on error. No allocation. */
 int cn_loader_next(cn_loader *l, cn_batch *out);
-/* Restart at the beginning of the given epoch (0 for a fresh pass). */
+/* Restart at the beginning of the given epoch (0 for a fresh pass). The last batch becomes invalid. */
 cn_status cn_loader_reset(cn_loader *l, int64_t epoch);
 int64_t cn_loader_batches_per_epoch(const cn_loader *l);
 /* The batch shape for a full batch: batch_size x C x H x W after augmentation. */

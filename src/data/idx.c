@@ -30,6 +30,8 @@ static cn_status idx_read(idx_reader *r, void *buf, size_t bytes, const char *wh
         if (got < 0) {
             int code;
             const char *msg = gzerror(r->f, &code);
+            size_t len = strlen(r->path); /* zlib's message starts with the path again */
+            if (strncmp(msg, r->path, len) == 0 && strncmp(msg + len, ": ", 2) == 0) msg += len + 2;
             return cn_error(CN_ERR_FORMAT, "%s: corrupt compressed data while reading the %s: %s", r->path, what, msg);
         }
         if (got == 0) return cn_error(CN_ERR_FORMAT, "%s: truncated: the file ends inside the %s", r->path, what);

@@ -272,8 +272,10 @@ int cn_loader_next(cn_loader *l, cn_batch *out) {
     if (l->threaded) {
         pthread_mutex_lock(&l->mutex);
         while (l->ready != g) pthread_cond_wait(&l->changed, &l->mutex);
-        l->requested = g + 1; /* into the slot of g - 1, which the caller hands back now */
-        pthread_cond_broadcast(&l->changed);
+        if (l->slot[g % 2].status == CN_OK) { /* after an error g stays put: asking again repeats it */
+            l->requested = g + 1; /* into the slot of g - 1, which the caller hands back now */
+            pthread_cond_broadcast(&l->changed);
+        }
         pthread_mutex_unlock(&l->mutex);
     } else {
         prepare_batch(l, g);
