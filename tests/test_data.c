@@ -127,6 +127,12 @@ static void idx_files(void) {
           "Fashion-MNIST layout and names");
     cn_dataset_free(&ds);
     CHECK_ERROR(cn_dataset_load_mnist(&ds, tmp_path("mnist"), 0), "t10k-images-idx3-ubyte.gz': No such file");
+    mkdir(tmp_path("mnist12"), 0755);
+    write_idx(tmp_path("mnist12/t10k-images-idx3-ubyte"), tmp_path("mnist12/t10k-labels-idx1-ubyte"), 12, 2, 2, 12, 12, 0, 0);
+    CHECK_ERROR(cn_dataset_load_fashion_mnist(&ds, tmp_path("mnist12"), 0), "labels go up to 11, Fashion-MNIST has 10");
+    CHECK_OK(cn_dataset_load_mnist(&ds, tmp_path("mnist12"), 0));
+    CHECK(ds.num_classes == 12 && !strcmp(ds.class_names[11], "11"), "plain IDX: classes up to the largest label");
+    cn_dataset_free(&ds);
 }
 
 static void cifar_files(void) {
@@ -239,7 +245,17 @@ static void folder_files(void) {
     CHECK_ERROR(cn_dataset_load_folder(&ds, tmp_path("empty"), 0, 0, 0), "empty: empty folder: no class sub-folders");
     CHECK_ERROR(cn_dataset_load_folder(&ds, tmp_path("absent"), 0, 0, 0), "cannot open '");
     CHECK(strstr(cn_last_error(), "absent") != NULL, "the missing folder is named");
-    free(p), free(q), free(r);
+    /* a grey first image makes a grey dataset; an RGB one later is converted */
+    mkdir(tmp_path("grey"), 0755);
+    mkdir(tmp_path("grey/one"), 0755);
+    uint8_t *g = make_pixels(5, 5, 1, 3);
+    stbi_write_png(tmp_path("grey/one/a.png"), 5, 5, 1, g, 5);
+    stbi_write_png(tmp_path("grey/one/b.png"), 6, 4, 3, p, 6 * 3);
+    CHECK_OK(cn_dataset_load_folder(&ds, tmp_path("grey"), 0, 0, 0));
+    CHECK(ds.count == 2 && ds.channels == 1 && ds.height == 5 && ds.width == 5 && memcmp(ds.images, g, 25) == 0,
+          "grey PNG first: a 1-channel 5x5 dataset");
+    cn_dataset_free(&ds);
+    free(p), free(q), free(r), free(g);
 }
 
 /* n samples of 2 x 3 x 4, sample i: every byte (i * 5 + k) % 256, label i % 3. */

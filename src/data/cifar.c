@@ -46,7 +46,8 @@ cn_status cn_dataset_load_cifar10_files(cn_dataset *ds, const char *const *paths
         cn_status st = file_size(paths[k], &size);
         if (st) return st;
         if (size == 0 || size % CIFAR_RECORD != 0)
-            return cn_error(CN_ERR_FORMAT, "%s: truncated or not a CIFAR-10 batch: %lld bytes is not a whole number of %d-byte records",
+            return cn_error(CN_ERR_FORMAT,
+                            "%s: truncated or not a CIFAR-10 batch: %lld bytes is not a whole number of %d-byte records",
                             paths[k], (long long)size, CIFAR_RECORD);
         total += size / CIFAR_RECORD;
     }

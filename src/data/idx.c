@@ -50,8 +50,8 @@ static cn_status idx_header(idx_reader *r, int want_ndim, uint32_t *dims) {
     uint32_t want = 0x800u | (uint32_t)want_ndim;
     if (head[0] != 0 || head[1] != 0 || head[3] != want_ndim || head[2] != 0x08) {
         if (head[0] == 0 && head[1] == 0 && head[3] == want_ndim && head[2] >= 0x09 && head[2] <= 0x0E)
-            return cn_error(CN_ERR_UNSUPPORTED, "%s: IDX element type 0x%02x is not supported (only unsigned bytes, 0x08)",
-                            r->path, head[2]);
+            return cn_error(CN_ERR_UNSUPPORTED,
+                            "%s: IDX element type 0x%02x is not supported (only unsigned bytes, 0x08)", r->path, head[2]);
         return cn_error(CN_ERR_FORMAT, "%s: wrong IDX magic 0x%08x, expected 0x%08x (%s)", r->path, magic, want,
                         want_ndim == 3 ? "an image file" : "a label file");
     }
@@ -75,7 +75,8 @@ cn_status cn_dataset_load_idx(cn_dataset *ds, const char *images_path, const cha
     if (!st) st = idx_header(&images, 3, idims);
     if (!st) st = idx_header(&labels, 1, ldims);
     if (!st && idims[0] != ldims[0])
-        st = cn_error(CN_ERR_FORMAT, "%s has %u images but %s has %u labels", images_path, idims[0], labels_path, ldims[0]);
+        st = cn_error(CN_ERR_FORMAT, "%s has %u images but %s has %u labels", images_path, idims[0], labels_path,
+                      ldims[0]);
     if (!st && (idims[1] == 0 || idims[2] == 0 || idims[1] > 65536 || idims[2] > 65536))
         st = cn_error(CN_ERR_FORMAT, "%s: image size %ux%u is not plausible", images_path, idims[1], idims[2]);
     if (!st) st = dataset_alloc(ds, idims[0], 1, (int)idims[1], (int)idims[2]);
@@ -122,8 +123,9 @@ cn_status cn_dataset_load_fashion_mnist(cn_dataset *ds, const char *dir, int tra
     cn_status st = cn_dataset_load_mnist(ds, dir, train);
     if (st) return st;
     if (ds->num_classes > 10) {
+        int top = ds->num_classes - 1;
         cn_dataset_free(ds);
-        return cn_error(CN_ERR_FORMAT, "%s: labels go up to %d, Fashion-MNIST has 10 classes", dir, ds->num_classes - 1);
+        return cn_error(CN_ERR_FORMAT, "%s: labels go up to %d, Fashion-MNIST has 10 classes", dir, top);
     }
     st = dataset_set_names(ds, names, 10); /* a subset may lack the last classes: still name all ten */
     if (st) cn_dataset_free(ds);

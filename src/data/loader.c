@@ -154,7 +154,8 @@ static cn_status check_augment(const cn_augment *a, const cn_dataset *ds, int *o
         return cn_error(CN_ERR_INVALID, "augment: rotation and colour jitter strengths must be finite and >= 0");
     if (a->crop_height == 0) {
         if (a->scale_min > 0 || a->scale_max > 0 || a->center_side > 0)
-            return cn_error(CN_ERR_INVALID, "augment: scale jitter and centre crop need crop_height x crop_width (224 x 224)");
+            return cn_error(CN_ERR_INVALID,
+                            "augment: scale jitter and centre crop need crop_height x crop_width (224 x 224)");
         if (a->crop_pad > 0) return cn_error(CN_ERR_INVALID, "augment: crop_pad %d without a crop size", a->crop_pad);
         return CN_OK;
     }
