@@ -389,6 +389,138 @@ cn_status cn_checkpoint_save(const char *path, cn_graph *g, const cn_optimizer *
 cn_status cn_checkpoint_load(const char *path, cn_graph *g, cn_optimizer *opt, cn_train_state *state);
 /* ---- end of learning */
 
+/* ---------------------------------------------------------------- data */
+/* Datasets are held in memory as uint8 images (N, C, H, W) with int labels and class names. A loader turns
+ * one into shuffled, augmented, normalised float batches, prepared by a background thread; everything it
+ * does depends only on its seed (never on thread timing), so a run is the same on every machine. */
+
+typedef struct {
+    int64_t count;          /* N */
+    int channels, height, width;
+    uint8_t *images;        /* N x C x H x W, planar per image (CIFAR's own layout) */
+    int32_t *labels;        /* N class indices in [0, num_classes) */
+    int num_classes;
+    char **class_names;     /* num_classes strings */
+} cn_dataset;
+
+/* An IDX image file (magic 0x803, unsigned bytes, N x H x W -> C = 1) and its IDX label file (0x801),
+ * gzipped or raw (told apart by content). Class names are "0".."K-1" with K = max label + 1. */
+cn_status cn_dataset_load_idx(cn_dataset *ds, const char *images_path, const char *labels_path);
+/* MNIST / Fashion-MNIST from a directory holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
+ * (train: 1 loads the training set, 0 the test set). Fashion-MNIST gets its ten class names. */
+cn_status cn_dataset_load_mnist(cn_dataset *ds, const char *dir, int train);
+cn_status cn_dataset_load_fashion_mnist(cn_dataset *ds, const char *dir, int train);
+/* CIFAR-10 binary batches: records of 1 label byte + 3072 bytes (3 x 32 x 32 planar). */
+cn_status cn_dataset_load_cifar10_files(cn_dataset *ds, const char *const *paths, int count);
+/* From a directory: data_batch_1..5.bin (train) or test_batch.bin; names from batches.meta.txt when it is
+ * there, else CIFAR-10's own. */
+cn_status cn_dataset_load_cifar10(cn_dataset *ds, const char *dir, int train);
+/* An image folder: root/<class>/<image>, one sub-folder per class, class index = position of the folder
+ * name in sorted order; files sorted by name; names starting with '.' are skipped. PNG, JPEG, BMP (and
+ * whatever else stb_image decodes). Images are resized (bilinear) to height x width, or to the first
+ * image's size when these are 0; channels 1 (grey) or 3 (RGB), or 0 for the first image's (grey/RGB). */
+cn_status cn_dataset_load_folder(cn_dataset *ds, const char *root, int height, int width, int channels);
+void cn_dataset_free(cn_dataset *ds);
+/* Replace the class names (count must equal ds->num_classes). */
+cn_status cn_dataset_set_class_names(cn_dataset *ds, const char *const *names, int count);
+/* Move a validation set out of ds: ds is shuffled once in place (seeded), then its last
+ * round(fraction * N) samples go to *val and ds keeps the rest. fraction in [0, 1). */
+cn_status cn_dataset_split(cn_dataset *ds, double fraction, uint64_t seed, cn_dataset *val);
+/* Per-channel mean and standard deviation of the images scaled to [0, 1] (for cn_loader_config). */
+cn_status cn_dataset_channel_stats(const cn_dataset *ds, float *mean, float *std);
+
+/* ---- augmentation: pure functions on one planar image of floats (C x H x W, values in [0, 1]). dst and
+ * src never overlap unless said. Random ones draw from the cn_rng they are given and nothing else. */
+typedef struct {
+    int channels, height, width;
+    float *data;
+} cn_image;
+
+/* Sample i of a dataset as floats in [0, 1]: dst->data must hold C*H*W; its dims are set. */
+cn_status cn_dataset_image(const cn_dataset *ds, int64_t i, cn_image *dst);
+/* Mirror left-right; dst may be src. */
+void cn_image_hflip(const cn_image *src, cn_image *dst);
+/* dst (its own height x width) = the window of src whose top-left corner is (top, left); pixels outside
+ * src are 0, so negative offsets give zero padding. */
+cn_status cn_image_crop(const cn_image *src, cn_image *dst, int top, int left);
+/* Bilinear resize to dst's height x width, half-pixel centres (PyTorch's align_corners=False, no
+ * antialiasing). */
+cn_status cn_image_resize(const cn_image *src, cn_image *dst);
+/* The size that resizing the short side to `side` gives (long = floor(long * side / short), as torchvision). */
+void cn_image_short_side_size(int height, int width, int side, int *out_height, int *out_width);
+/* Rotate counter-clockwise by degrees about the centre, bilinear, same size, zeros where nothing maps. */
+cn_status cn_image_rotate(const cn_image *src, cn_image *dst, float degrees);
+/* In place, clamped to [0, 1] (torchvision's rules): brightness x*f; contrast f*x + (1-f)*mean(grey);
+ * saturation f*x + (1-f)*grey per pixel, grey = 0.299 R + 0.587 G + 0.114 B (3 channels only). */
+void cn_image_adjust_brightness(cn_image *img, float factor);
+void cn_image_adjust_contrast(cn_image *img, float factor);
+void cn_image_adjust_saturation(cn_image *img, float factor);
+/* In place: x = (x - mean[c]) / std[c]. */
+void cn_image_normalize(cn_image *img, const float *mean, const float *std);
+
+/* Random versions. Crop: pad src by `pad` zeros on every side, take a random dst-sized window. */
+cn_status cn_aug_random_crop(const cn_image *src, cn_image *dst, int pad, cn_rng *rng);
+void cn_aug_random_hflip(const cn_image *src, cn_image *dst, cn_rng *rng);  /* probability 1/2 */
+/* Scale jitter: resize the short side to L uniform in [min_side, max_side] into scratch (which must hold
+ * cn_aug_scale_scratch(...) floats), then a random crop of dst's size (e.g. 256, 480, 224 x 224). */
+cn_status cn_aug_scale_jitter(const cn_image *src, cn_image *dst, cn_image *scratch, int min_side,
+                              int max_side, cn_rng *rng);
+/* The test-time counterpart: short side to `side` (256), centre crop of dst's size (224 x 224). */
+cn_status cn_aug_resize_center_crop(const cn_image *src, cn_image *dst, cn_image *scratch, int side);
+int64_t cn_aug_scale_scratch(int channels, int height, int width, int max_side);
+/* Factors uniform in [max(0, 1-b), 1+b] etc., applied brightness, contrast, saturation; 0 leaves one out. */
+void cn_aug_color_jitter(cn_image *img, float brightness, float contrast, float saturation, cn_rng *rng);
+/* Rotation by an angle uniform in [-degrees, degrees]. */
+cn_status cn_aug_random_rotate(const cn_image *src, cn_image *dst, float degrees, cn_rng *rng);
+
+/* What a loader does to each training sample, in this order: geometry (scale jitter, or the test-time
+ * resize + centre crop, or a padded random crop), rotation, flip, colour jitter; then the loader's
+ * normalisation. All zero: nothing. */
+typedef struct {
+    int crop_height, crop_width;    /* > 0: output size of the random / centre crop (after padding) */
+    int crop_pad;                   /* random crop: zero padding on every side (CIFAR: 4 with 32 x 32) */
+    int scale_min, scale_max;       /* > 0: scale jitter of the short side in [min, max] (256, 480) */
+    int center_side;                /* > 0: test time: short side to this (256), centre crop */
+    int hflip;                      /* 1: horizontal flip with probability 1/2 */
+    float rotate_degrees;           /* > 0: random rotation in [-d, d] */
+    float brightness, contrast, saturation; /* colour jitter strengths, 0 = off */
+} cn_augment;
+
+/* ---- the loader */
+typedef struct {
+    int batch_size;
+    int shuffle;                    /* 1: a new seeded order every epoch; 0: dataset order */
+    int drop_last;                  /* 1: skip the last batch when it is smaller than batch_size */
+    int prefetch;                   /* 1: prepare the next batch in a background thread */
+    uint64_t seed;
+    const float *mean, *std;        /* channels values each, or NULL (no normalisation); copied */
+    cn_augment augment;
+} cn_loader_config;
+
+typedef struct {
+    int64_t count;                  /* samples in this batch */
+    cn_shape shape;                 /* count x C x H x W */
+    const cn_real *images;          /* count*C*H*W, normalised */
+    const cn_real *labels;          /* count class indices as numbers (a graph input for the loss) */
+    const int32_t *label_ids;       /* the same as integers */
+    const int64_t *indices;         /* which dataset samples */
+    int64_t epoch, batch;           /* where it comes from */
+} cn_batch;
+
+typedef struct cn_loader cn_loader;
+/* The dataset must outlive the loader. Batches are an endless sequence of epochs; sample i of epoch e gets
+ * its augmentation from an RNG seeded by (seed, e, i) alone. NULL on a bad config, with the error set. */
+cn_loader *cn_loader_create(const cn_dataset *ds, const cn_loader_config *cfg);
+/* The next batch: 1 and *out filled (valid until the next call), 0 at the end of an epoch (the next call
+ * starts the next one), -1 on error. No allocation. */
+int cn_loader_next(cn_loader *l, cn_batch *out);
+/* Restart at the beginning of the given epoch (0 for a fresh pass). The last batch becomes invalid. */
+cn_status cn_loader_reset(cn_loader *l, int64_t epoch);
+int64_t cn_loader_batches_per_epoch(const cn_loader *l);
+/* The batch shape for a full batch: batch_size x C x H x W after augmentation. */
+cn_shape cn_loader_batch_shape(const cn_loader *l);
+void cn_loader_free(cn_loader *l);
+
 #ifdef __cplusplus
 }
 #endif
