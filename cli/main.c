@@ -5,7 +5,9 @@
 #include <string.h>
 
 static const cli_command commands[] = {
+    {"filter", "filter an image with a kernel (blur, sharpen, Sobel, ...)", cmd_filter},
     {"smoke", "one forward and backward pass of a zoo model on random data", cmd_smoke},
+    {"viz", "pictures of a trained model: first-layer filters, activations", cmd_viz},
     {"version", "print the version", cmd_version},
 };
 
