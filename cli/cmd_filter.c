@@ -67,7 +67,8 @@ int cmd_filter(int argc, char **argv) {
                 return cli_fail(2, "filter: --pad '%s': use zeros, reflect, replicate or circular", argv[i]);
         } else if (strcmp(a, "--negative") == 0 && i + 1 < argc) {
             negative = argv[++i];
-            if (strcmp(negative, "auto") && strcmp(negative, "clamp") && strcmp(negative, "abs") && strcmp(negative, "offset"))
+            if (strcmp(negative, "auto") && strcmp(negative, "clamp") && strcmp(negative, "abs") &&
+                strcmp(negative, "offset"))
                 return cli_fail(2, "filter: --negative '%s': use auto, clamp, abs or offset", negative);
         } else if (strcmp(a, "--then") == 0 && i + 1 < argc) {
             if (n_specs == 0 && n_pos == 0) return cli_fail(2, "filter: --then comes after the first KERNEL");
@@ -97,7 +98,8 @@ int cmd_filter(int argc, char **argv) {
     if (!code && combine && n_kernels > 1) {
         for (int i = 1; i < n_kernels && !code; i++) {
             cn_filter_kernel c;
-            if (cn_filter_kernel_combine(&kernels[0], &kernels[i], &c)) code = cli_fail(1, "filter: %s", cn_last_error());
+            if (cn_filter_kernel_combine(&kernels[0], &kernels[i], &c))
+                code = cli_fail(1, "filter: %s", cn_last_error());
             else {
                 cn_filter_kernel_free(&kernels[0]);
                 kernels[0] = c;
@@ -107,7 +109,8 @@ int cmd_filter(int argc, char **argv) {
         n_kernels = 1;
     }
     if (!code && show)
-        for (int i = 0; i < n_kernels; i++) print_kernel(n_kernels > 1 ? specs[i] : (combine && n_specs ? "combined kernel" : specs[0]), &kernels[i]);
+        for (int i = 0; i < n_kernels; i++)
+            print_kernel(n_kernels > 1 ? specs[i] : combine && n_specs ? "combined kernel" : specs[0], &kernels[i]);
     if (!code && cn_image_load(&img, pos[1], grey ? 1 : 0)) code = cli_fail(1, "filter: %s", cn_last_error());
     for (int i = 0; i < n_kernels && !code; i++) {
         if (cn_filter_image(&img, &kernels[i], mode, pad, &out)) {

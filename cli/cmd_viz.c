@@ -62,7 +62,8 @@ int cmd_viz(int argc, char **argv) {
             return 0;
         } else if (strcmp(argv[i], "--layer") == 0 && i + 1 < argc) layer = argv[++i];
         else if (strcmp(argv[i], "--scale") == 0 && i + 1 < argc) {
-            if (!cli_parse_long(argv[++i], 1, 256, &scale)) return cli_fail(2, "viz: --scale '%s' is not in 1..256", argv[i]);
+            if (!cli_parse_long(argv[++i], 1, 256, &scale))
+                return cli_fail(2, "viz: --scale '%s' is not in 1..256", argv[i]);
         } else if (argv[i][0] == '-' && argv[i][1] == '-')
             return cli_fail(2, "viz: unknown option '%s' (try convnet viz --help)", argv[i]);
         else if (n_pos < want) pos[n_pos++] = argv[i];

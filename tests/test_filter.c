@@ -131,7 +131,8 @@ static void check_associative(const char *sa, const char *sb) {
             cn_filter2d(x, H, W, &ab, (cn_filter_mode)mode, (cn_pad_mode)pad, CN_FILTER_SAME, one);
             double inner = 0, all = max_diff(one, two, H * W);
             for (int i = margin; i < H - margin; i++)
-                for (int j = margin; j < W - margin; j++) inner = fmax(inner, fabs((double)one[i * W + j] - two[i * W + j]));
+                for (int j = margin; j < W - margin; j++)
+                    inner = fmax(inner, fabs((double)one[i * W + j] - two[i * W + j]));
             CHECK(inner < 1e-5, "%s then %s vs combined, mode %d pad %d: %g inside", sa, sb, mode, pad, inner);
             if (pad == CN_PAD_CIRCULAR) CHECK(all < 1e-5, "%s then %s, circular: %g everywhere", sa, sb, all);
             if (pad == CN_PAD_ZEROS) CHECK(all > 1e-3, "zero padding does differ at the border (%g)", all);
@@ -229,7 +230,8 @@ static void test_wide_padding(void) {
     bad = 0;
     for (int q = -3; q < 6; q++)
         for (int pad = 0; pad < 4; pad++)
-            bad += (q >= -2 && q < 5) && filter_source_index(q, 3, (cn_pad_mode)pad) != conv_source_index(q, 3, (cn_pad_mode)pad);
+            bad += (q >= -2 && q < 5) &&
+                   filter_source_index(q, 3, (cn_pad_mode)pad) != conv_source_index(q, 3, (cn_pad_mode)pad);
     CHECK(bad == 0, "agrees with conv_source_index where that applies");
     /* a 9x9 box on a 2x3 constant image stays constant with reflect / replicate / circular */
     float x[6] = {2, 2, 2, 2, 2, 2}, y[6];

@@ -40,7 +40,8 @@ static void test_filters_colour(void) {
         for (int u = 0; u < 3; u++)
             for (int v = 0; v < 3; v++)
                 for (int d = 0; d < 4; d++) /* each weight is a 2x2 block */
-                    ramp_ok &= fabsf(px(&im, ch, 1 + 2 * u + d / 2, 1 + 2 * v + d % 2) - (ch * 9 + u * 3 + v) / 26.0f) < 1e-6;
+                    ramp_ok &= fabsf(px(&im, ch, 1 + 2 * u + d / 2, 1 + 2 * v + d % 2) - (ch * 9 + u * 3 + v) / 26.0f) <
+                               1e-6;
     CHECK(ramp_ok, "filter 0: weight (c,u,v) -> channel c, block (u,v), scaled to its own range");
     CHECK(px(&im, 0, 1, 8) == 0 && px(&im, 0, 1, 10) == 1, "filter 1 (top right) stretched to 0 and 1");
     CHECK(px(&im, 2, 9, 9) == 0, "a constant filter is black");

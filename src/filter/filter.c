@@ -50,12 +50,18 @@ cn_status cn_filter_kernel_gaussian(cn_filter_kernel *k, double sigma) {
     int r = (int)ceil(3 * sigma), n = 2 * r + 1;
     cn_status st = cn_filter_kernel_alloc(k, n, n);
     if (st) return st;
-    double sum = 0;
+    double sum = 0, *g = malloc(sizeof(double) * (size_t)n * (size_t)n);
+    if (!g) {
+        cn_filter_kernel_free(k);
+        return cn_error(CN_ERR_NOMEM, "gaussian kernel: out of memory");
+    }
     for (int u = 0; u < n; u++)
-        for (int v = 0; v < n; v++) sum += exp(-((double)(u - r) * (u - r) + (double)(v - r) * (v - r)) / (2 * sigma * sigma));
-    for (int u = 0; u < n; u++)
-        for (int v = 0; v < n; v++)
-            k->data[u * n + v] = (float)(exp(-((double)(u - r) * (u - r) + (double)(v - r) * (v - r)) / (2 * sigma * sigma)) / sum);
+        for (int v = 0; v < n; v++) {
+            double d2 = (double)(u - r) * (u - r) + (double)(v - r) * (v - r);
+            sum += g[u * n + v] = exp(-d2 / (2 * sigma * sigma));
+        }
+    for (int i = 0; i < n * n; i++) k->data[i] = (float)(g[i] / sum);
+    free(g);
     return CN_OK;
 }
 
@@ -109,7 +115,8 @@ cn_status cn_filter_kernel_load(cn_filter_kernel *k, const char *path) {
         if (n < 0) st = CN_ERR_FORMAT;
         else if (n == 0) continue;
         else if (n_rows > 0 && n != n_cols)
-            st = cn_error(CN_ERR_FORMAT, "%s:%d: this row has %d numbers, the first row has %d", path, line_no, n, n_cols);
+            st = cn_error(CN_ERR_FORMAT, "%s:%d: this row has %d numbers, the first row has %d", path, line_no, n,
+                          n_cols);
         else if (n_rows == KERNEL_MAX_SIDE)
             st = cn_error(CN_ERR_FORMAT, "%s:%d: more than %d rows", path, line_no, KERNEL_MAX_SIDE);
         else {

@@ -30,7 +30,8 @@ static cn_status make_grid(const float *tiles, int n_tiles, int grid_cols, int c
     if (scale == 0) scale = auto_scale(th, tw);
     if (scale < 1 || scale > 1024) return cn_error(CN_ERR_INVALID, "viz: scale %d is not in 1..1024", scale);
     int grid_rows = (n_tiles + grid_cols - 1) / grid_cols;
-    int64_t H = (int64_t)grid_rows * ((int64_t)th * scale + 1) + 1, W = (int64_t)grid_cols * ((int64_t)tw * scale + 1) + 1;
+    int64_t H = (int64_t)grid_rows * ((int64_t)th * scale + 1) + 1;
+    int64_t W = (int64_t)grid_cols * ((int64_t)tw * scale + 1) + 1;
     if (H > (1 << 16) || W > (1 << 16))
         return cn_error(CN_ERR_INVALID, "viz: a picture of %lldx%lld pixels is too large (use a smaller scale)",
                         (long long)H, (long long)W);
@@ -102,7 +103,8 @@ cn_status cn_viz_filters(const cn_graph *g, int conv_node, int scale, cn_image *
 cn_status cn_viz_activations(const cn_graph *g, int node, int64_t sample, int scale, cn_image *out) {
     if (!g || !out) return cn_error(CN_ERR_INVALID, "cn_viz_activations: NULL argument");
     out->data = NULL;
-    if (node < 0 || node >= cn_graph_node_count(g)) return cn_error(CN_ERR_INVALID, "viz activations: no node %d", node);
+    if (node < 0 || node >= cn_graph_node_count(g))
+        return cn_error(CN_ERR_INVALID, "viz activations: no node %d", node);
     const char *name = cn_node_name(g, node);
     cn_shape s = cn_node_shape(g, node);
     if (s.ndim < 2 || s.ndim > 4)
