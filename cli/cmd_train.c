@@ -116,6 +116,15 @@ static cn_status build_model(trainer *t, int in_h, int in_w) {
     if ((t->logits = cn_model_build(t->g, t->o.model, t->input, t->train.num_classes)) < 0) return CN_ERR_INVALID;
     t->loss = cn_cross_entropy(t->g, "loss", t->logits, t->labels, (float)t->o.label_smoothing);
     if (t->loss < 0 || cn_graph_mark_output(t->g, t->logits)) return CN_ERR_INVALID;  /* read in eval mode too */
+    if (strcmp(t->o.init, "default") != 0) { /* Xavier/Glorot or Kaiming/He on the weights, zero biases */
+        const char *k = t->o.init;
+        cn_init_kind kind = strcmp(k, "xavier") == 0          ? CN_INIT_XAVIER_UNIFORM
+                          : strcmp(k, "xavier-normal") == 0   ? CN_INIT_XAVIER_NORMAL
+                          : strcmp(k, "kaiming-normal") == 0  ? CN_INIT_KAIMING_NORMAL
+                                                              : CN_INIT_KAIMING_UNIFORM;
+        cn_status st = cn_init_graph(t->g, kind, (uint64_t)t->o.seed);
+        if (st) return st;
+    }
     cn_optimizer_config oc = strcmp(t->o.optimizer, "adam") == 0  ? cn_adam_config(t->o.lr, t->o.weight_decay)
                            : strcmp(t->o.optimizer, "adamw") == 0 ? cn_adamw_config(t->o.lr, t->o.weight_decay)
                                                                   : cn_sgd_config(t->o.lr, t->o.momentum, t->o.weight_decay, t->o.nesterov);

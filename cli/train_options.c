@@ -19,6 +19,7 @@ static const char *usage =
     "  --schedule S          none | step:E1,E2,... (divide by 10 at those epochs) | plateau | cosine (default cosine)\n"
     "  --warmup E            linear learning-rate warm-up over the first E epochs (default 0)\n"
     "  --augment LIST        comma list of flip, crop, jitter, color, rotate (default none)\n"
+    "  --init KIND           default (PyTorch's) | xavier | xavier-normal | kaiming | kaiming-normal\n"
     "  --label-smoothing S   cross-entropy label smoothing (default 0)\n"
     "  --val-split F         hold out this fraction of the training set for validation (default 0)\n"
     "  --limit N             use only the first N training (and test) images: quick experiments\n"
@@ -38,7 +39,7 @@ static const char *value(int argc, char **argv, int *i) {
 
 int train_options_parse(int argc, char **argv, train_options *o) {
     *o = (train_options){.epochs = 15, .batch_size = 64, .threads = 0, .seed = 1, .lr = -1, .momentum = 0.9,
-                         .weight_decay = 5e-4, .optimizer = "sgd", .schedule = "cosine", .augment = ""};
+                         .weight_decay = 5e-4, .optimizer = "sgd", .schedule = "cosine", .augment = "", .init = "default"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -56,7 +57,7 @@ int train_options_parse(int argc, char **argv, train_options *o) {
         }
         static const char *valued[] = {"--data", "--epochs", "--batch-size", "--lr", "--optimizer", "--momentum",
                                        "--weight-decay", "--schedule", "--warmup", "--augment", "--threads", "--seed",
-                                       "--out", "--resume", "--val-split", "--label-smoothing", "--limit"};
+                                       "--out", "--resume", "--val-split", "--label-smoothing", "--limit", "--init"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= strcmp(a, valued[k]) == 0;
         if (!known) return cli_fail(2, "train: unknown option '%s' (convnet train --help lists them)", a);
@@ -81,6 +82,11 @@ int train_options_parse(int argc, char **argv, train_options *o) {
             o->schedule = v;
             ok = strcmp(v, "none") == 0 || strcmp(v, "plateau") == 0 || strcmp(v, "cosine") == 0 || strncmp(v, "step:", 5) == 0;
         } else if (strcmp(a, "--augment") == 0) o->augment = v;
+        else if (strcmp(a, "--init") == 0) {
+            o->init = v;
+            ok = strcmp(v, "default") == 0 || strcmp(v, "xavier") == 0 || strcmp(v, "xavier-normal") == 0 ||
+                 strcmp(v, "kaiming") == 0 || strcmp(v, "kaiming-normal") == 0;
+        }
         else if (strcmp(a, "--out") == 0) o->out = v;
         else if (strcmp(a, "--resume") == 0) o->resume = v;
         if (!ok) return cli_fail(2, "train: bad value '%s' for %s", v, a);

@@ -14,6 +14,7 @@ typedef struct {
     const char *optimizer;      /* sgd | adam | adamw */
     const char *schedule;       /* none | step:E1,E2 | plateau | cosine */
     const char *augment;        /* comma list: flip,crop,jitter,color,rotate */
+    const char *init;           /* default | xavier | kaiming (uniform) | xavier-normal | kaiming-normal */
     const char *out;            /* output directory */
     const char *resume;         /* checkpoint to resume from */
 } train_options;

@@ -39,6 +39,13 @@ check "resume appends to metrics.csv" '[ $(wc -l < "$tmp/c/metrics.csv") -eq 3 ]
 "$cn" train lenet5 $small --epochs 1 --val-split 0.25 --out "$tmp/v" >/dev/null 2>&1
 check "validation columns filled" '[ -n "$(tail -1 "$tmp/v/metrics.csv" | cut -d, -f5)" ]'
 
+# initialisation schemes: seeded, and different from the default
+"$cn" train lenet5 $small --epochs 1 --init kaiming --out "$tmp/k1" >/dev/null 2>&1
+"$cn" train lenet5 $small --epochs 1 --init kaiming --out "$tmp/k2" >/dev/null 2>&1
+check "--init kaiming: same seed, same weights" 'cmp -s "$tmp/k1/model.safetensors" "$tmp/k2/model.safetensors"'
+"$cn" train lenet5 $small --epochs 1 --init xavier --out "$tmp/x1" >/dev/null 2>&1
+check "--init xavier differs from kaiming" '! cmp -s "$tmp/k1/model.safetensors" "$tmp/x1/model.safetensors"'
+
 # eval: text and JSON
 out=$("$cn" eval "$tmp/a/model.safetensors" --data fashion-mnist); rc=$?
 check "eval exits 0 and reports 10000 images" '[ $rc -eq 0 ] && [[ "$out" == *"on 10000 images"* ]] && [[ "$out" == *"Ankle boot"* ]]'
