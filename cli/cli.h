@@ -13,6 +13,9 @@ typedef struct {
 
 int cmd_version(int argc, char **argv);
 int cmd_smoke(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 int cmd_filter(int argc, char **argv);
 int cmd_viz(int argc, char **argv);
 
