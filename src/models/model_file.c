@@ -713,9 +713,9 @@ static int run_lines(parser *p, frame *f, int first, int last);
 
 /* scope + name, checked for length. */
 static int scoped_name(const parser *p, const frame *f, int lineno, int col, const char *name, char *out) {
-    if (strlen(f->scope) + strlen(name) >= CN_NAME_MAX)
+    if (snprintf(out, CN_NAME_MAX, "%s%s", f->scope, name) >= CN_NAME_MAX)
         return fail_at(p, f, lineno, col, "name '%s%s' is longer than %d characters", f->scope, name, CN_NAME_MAX - 1);
-    return snprintf(out, CN_NAME_MAX, "%s%s", f->scope, name) < CN_NAME_MAX ? 0 : -1;
+    return 0;
 }
 
 /* A made-up name inside a scope: <scope><base><k> with the smallest k that is free. */
@@ -782,9 +782,8 @@ static int run_scoped(parser *p, const frame *f, frame *inner, const mline *l, c
         if (scoped_name(p, f, l->lineno, name_col, name, full)) return -1;
         if (find_name(p, full) >= 0)
             return fail_at(p, f, l->lineno, name_col, "'%s' is already the name of a node or block", full);
-        if (strlen(full) + 1 >= CN_NAME_MAX)
+        if (snprintf(inner->scope, CN_NAME_MAX, "%s.", full) >= CN_NAME_MAX)
             return fail_at(p, f, l->lineno, name_col, "name '%s' is too long for a scope", full);
-        snprintf(inner->scope, CN_NAME_MAX, "%s.", full);
     } else
         snprintf(inner->scope, CN_NAME_MAX, "%s", f->scope);
     p->cur = from;
