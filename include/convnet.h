@@ -206,6 +206,13 @@ int cn_model_build(cn_graph *g, const char *name, int x, int classes);
 int cn_model_count(void);
 const char *cn_model_name(int index);          /* NULL past the end */
 const char *cn_model_description(int index);
+/* Build the model a model file describes (docs/MODEL_FORMAT.md: one layer per line, `conv 20 k5 p2`).
+ * cn_model_build calls this for a name that is not in the zoo and ends in ".txt" or names an existing
+ * file. Errors name the place: "models/x.txt:3:9: unknown option 'q5' for conv (...)". */
+int cn_model_build_file(cn_graph *g, const char *path, int x, int classes);
+/* The input a model was designed for (lenet5 1x28x28, alexnet 3x224x224; a model file's `input` line).
+ * CN_ERR_INVALID for an unknown name or a file without an `input` line. */
+cn_status cn_model_input_size(const char *name, int *channels, int *height, int *width);
 
 /* ---- running */
 int cn_graph_node_count(const cn_graph *g);
