@@ -211,6 +211,33 @@ int cn_graph_find(const cn_graph *g, const char *name);           /* node id or 
 const char *cn_node_name(const cn_graph *g, int node);
 const char *cn_node_op(const cn_graph *g, int node);               /* "Conv", "Relu", ... */
 cn_shape cn_node_shape(const cn_graph *g, int node);
+/* The input node ids of a node: fills up to max of them into ids (may be NULL when max is 0) and returns how
+ * many the node has, or -1 for a node that does not exist. */
+int cn_node_inputs(const cn_graph *g, int node, int *ids, int max);
+
+/* ---- attributes: what a node was built with, under ONNX's attribute names where ONNX has them
+ * (kernel_shape, strides, dilations, pads as [begins..., ends...], group, ceil_mode, count_include_pad,
+ * alpha, beta, bias (LRN's k), size, axis, epsilon, momentum (PyTorch's meaning: the weight of the new
+ * batch statistic), num_groups, ratio (dropout's p)) and ours otherwise (out_channels, out_features,
+ * has_bias, pad_mode "zeros|reflect|replicate|circular", gelu "exact|tanh", num_parameters, init,
+ * label_smoothing, margin, normalized_ndim, affine, output_size). Per-axis lists have one value per
+ * spatial axis of the node's input. */
+typedef enum { CN_ATTR_INT, CN_ATTR_INTS, CN_ATTR_FLOAT, CN_ATTR_STRING } cn_attr_type;
+#define CN_ATTR_MAX_INTS 8      /* pads of a 3-D op: 3 begins + 3 ends */
+#define CN_MAX_ATTRS 16         /* no node has more */
+typedef struct {
+    const char *name;           /* static string: "kernel_shape" */
+    cn_attr_type type;
+    int count;                  /* INTS: number of values; 1 otherwise */
+    int64_t ints[CN_ATTR_MAX_INTS]; /* INT: ints[0]; INTS: ints[0..count) */
+    double f;                   /* FLOAT */
+    const char *s;              /* STRING: a static string */
+} cn_attr;
+/* Fills up to max attributes of a node into out (may be NULL when max is 0) and returns how many the node
+ * has (at most CN_MAX_ATTRS), or -1 for a node that does not exist. */
+int cn_node_attrs(const cn_graph *g, int node, cn_attr *out, int max);
+/* The attribute of that name, or NULL. */
+const cn_attr *cn_attr_find(const cn_attr *attrs, int count, const char *name);
 
 /* Change the batch size of every input and re-infer shapes; the memory plan is remade on next run. */
 cn_status cn_graph_set_batch(cn_graph *g, int64_t batch);
