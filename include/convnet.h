@@ -205,6 +205,31 @@ int cn_model_count(void);
 const char *cn_model_name(int index);          /* NULL past the end */
 const char *cn_model_description(int index);
 
+/* ---- analysis: what each layer holds and costs, as the lectures tabulate it. Receptive fields follow
+ * the usual recurrence along one spatial axis, H (W for 1-D inputs): with k_eff = dilation*(k-1) + 1,
+ * rf_out = rf_in + (k_eff - 1) * jump_in and jump_out = jump_in * stride for convolution and pooling; the
+ * largest over the inputs where paths join; a layer that sees the whole map (global pooling, a fully
+ * connected layer, adaptive pooling to 1) covers at least the whole input. Other layers (activations,
+ * normalisations, dropout, ...) are position-wise: they keep the field. */
+typedef struct {
+    const char *name;           /* the node's name (valid while the graph lives) */
+    const char *op;             /* "Conv", "MaxPool", ... */
+    char desc[128];             /* compact, lecture style: "conv 20 k5 s1 p2", "maxpool k2 s2", "fc 500" */
+    cn_shape output;            /* with the batch dimension */
+    cn_shape weight;            /* the node's "weight" parameter; ndim 0 when it has none */
+    int64_t params;             /* trainable elements of the node (buffers such as running_mean excluded) */
+    int64_t macs;               /* multiply-adds of one forward pass at the graph's batch size */
+    int64_t activation_bytes;   /* bytes of the output at the graph's batch size */
+    int64_t receptive_field;    /* input pixels along the axis above that one output value sees; 0: not spatial */
+    int64_t jump;               /* input pixels between neighbouring outputs along that axis; 0: not spatial */
+} cn_layer_stats;
+typedef struct {
+    int64_t params, macs, activation_bytes;     /* sums over the layers */
+} cn_graph_stats;
+/* One entry per node, in graph order: fills up to max of them (layers may be NULL when max is 0) and the
+ * totals (may be NULL); returns the node count, or -1 for a NULL graph. */
+int cn_graph_analyze(const cn_graph *g, cn_layer_stats *layers, int max, cn_graph_stats *totals);
+
 /* ---- running */
 int cn_graph_node_count(const cn_graph *g);
 int cn_graph_find(const cn_graph *g, const char *name);           /* node id or -1 */
