@@ -6,6 +6,7 @@
 
 static const cli_command commands[] = {
     {"smoke", "one forward and backward pass of a zoo model on random data", cmd_smoke},
+    {"summary", "per-layer table of a model: shapes, parameters, multiply-adds, memory, receptive field", cmd_summary},
     {"version", "print the version", cmd_version},
 };
 

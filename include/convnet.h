@@ -230,6 +230,16 @@ typedef struct {
  * totals (may be NULL); returns the node count, or -1 for a NULL graph. */
 int cn_graph_analyze(const cn_graph *g, cn_layer_stats *layers, int max, cn_graph_stats *totals);
 
+/* ---- batch norm folding for inference: a copy of g in which every BatchNorm that directly follows a
+ * convolution or fully connected node (whose output nothing else reads) is merged into that node:
+ * W' = s W and b' = s (b - running_mean) + beta per output channel, s = gamma / sqrt(running_var + eps);
+ * a bias is added where the layer had none. Everything else (nodes, names, attributes, parameters and
+ * buffers, marked outputs, the batch size) is copied; the folded BN nodes are gone, so their readers read
+ * the merged layer. Eval-mode outputs equal g's up to rounding. node_map (may be NULL) gets, for each of
+ * g's cn_graph_node_count(g) nodes, its id in the copy (a folded BN: the merged layer's id); *folded (may
+ * be NULL) the number of BN nodes merged. NULL with a message on error. */
+cn_graph *cn_graph_fold_batchnorm(const cn_graph *g, int *node_map, int *folded);
+
 /* ---- running */
 int cn_graph_node_count(const cn_graph *g);
 int cn_graph_find(const cn_graph *g, const char *name);           /* node id or -1 */
