@@ -15,12 +15,14 @@ int cmd_version(int argc, char **argv);
 int cmd_smoke(int argc, char **argv);
 
 int cmd_summary(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* ---- the MODEL argument of a command (cli_model.c): a zoo name or a checkpoint, made into a graph. */
 typedef struct {
     int64_t batch;          /* >= 1 */
     int64_t input[3];       /* C, H, W; 0s: the model's natural input (a checkpoint's own) */
     int classes;            /* 0: the model's default (a checkpoint's own) */
+    uint64_t seed;          /* a zoo model's initial weights */
 } cli_model_request;
 typedef struct {
     cn_graph *graph;
@@ -29,6 +31,7 @@ typedef struct {
     char name[CN_NAME_MAX]; /* the zoo name of the model */
     int64_t input_shape[3]; /* C, H, W of one image */
     int classes;
+    cn_train_state state;   /* a checkpoint's training state; for a zoo model: model and input_shape */
     char error[512];        /* why cli_model_open failed */
 } cli_model;
 /* false with the message in m->error (unknown name, unreadable file, an input the model cannot take). */

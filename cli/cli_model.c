@@ -62,6 +62,7 @@ static bool open_zoo(cli_model *m, int index, const cli_model_request *req) {
     if (req->classes > 0) classes = req->classes;
     m->graph = cn_graph_create();
     if (!m->graph) return library_error(m);
+    cn_graph_set_seed(m->graph, req->seed);
     m->input = cn_input(m->graph, "input", cn_shape4(req->batch, shape[0], shape[1], shape[2]));
     m->logits = m->input >= 0 ? cn_model_build(m->graph, cn_model_name(index), m->input, classes) : -1;
     if (m->logits < 0) {
@@ -73,18 +74,19 @@ static bool open_zoo(cli_model *m, int index, const cli_model_request *req) {
     snprintf(m->name, sizeof m->name, "%s", cn_model_name(index));
     memcpy(m->input_shape, shape, sizeof shape);
     m->classes = classes;
+    snprintf(m->state.model, sizeof m->state.model, "%s", m->name);
+    memcpy(m->state.input_shape, shape, sizeof shape);
+    cn_rng_seed(&m->state.rng, req->seed, 0);
     return true;
 }
 
 static bool open_checkpoint(cli_model *m, const char *path, const cli_model_request *req) {
-    cn_train_state state = {0};
-    m->graph = cn_model_load(path, req->batch, &m->input, &m->logits, &state);
+    m->graph = cn_model_load(path, req->batch, &m->input, &m->logits, &m->state);
     if (!m->graph) return library_error(m);
     snprintf(m->kind, sizeof m->kind, "checkpoint");
-    snprintf(m->name, sizeof m->name, "%s", state.model);
-    memcpy(m->input_shape, state.input_shape, sizeof m->input_shape);
-    m->classes = state.n_classes;
-    cn_train_state_free(&state);
+    snprintf(m->name, sizeof m->name, "%s", m->state.model);
+    memcpy(m->input_shape, m->state.input_shape, sizeof m->input_shape);
+    m->classes = m->state.n_classes;
     bool other_input = req->input[0] > 0 && memcmp(req->input, m->input_shape, sizeof m->input_shape) != 0;
     if (other_input || (req->classes > 0 && req->classes != m->classes)) {
         snprintf(m->error, sizeof m->error, "%s: the checkpoint fixes its input (%lldx%lldx%lld) and classes (%d)", path,
@@ -120,4 +122,5 @@ bool cli_model_open(cli_model *m, const char *arg, const cli_model_request *req)
 void cli_model_close(cli_model *m) {
     cn_graph_free(m->graph);
     m->graph = NULL;
+    cn_train_state_free(&m->state);
 }

@@ -6,6 +6,7 @@
 
 static const cli_command commands[] = {
     {"smoke", "one forward and backward pass of a zoo model on random data", cmd_smoke},
+    {"export", "write a model's weights as a checkpoint, batch norm folded with --fold-bn", cmd_export},
     {"summary", "per-layer table of a model: shapes, parameters, multiply-adds, memory, receptive field", cmd_summary},
     {"version", "print the version", cmd_version},
 };

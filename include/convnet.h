@@ -442,6 +442,7 @@ typedef struct {
     int64_t input_shape[3];     /* C, H, W of one input image (0s: unknown; saved when set) */
     int n_norm;                 /* channels with input normalisation (0: none): x = (x - mean) / std */
     float norm_mean[4], norm_std[4];
+    int batchnorm_folded;       /* 1: the weights are those of cn_graph_fold_batchnorm's copy of the model */
 } cn_train_state;
 void cn_train_state_free(cn_train_state *s);   /* frees class_names from a load */
 
@@ -453,7 +454,8 @@ cn_status cn_checkpoint_save(const char *path, cn_graph *g, const cn_optimizer *
  * state->schedule, when set, must be initialised with the config of the saved schedule. */
 cn_status cn_checkpoint_load(const char *path, cn_graph *g, cn_optimizer *opt, cn_train_state *state);
 /* Rebuild the model a checkpoint was trained with (its zoo name or model file, input shape and class count
- * from the metadata) for `batch` images, and load its weights. *input and *logits get the node ids; state
+ * from the metadata; folded by cn_graph_fold_batchnorm when the metadata says batchnorm_folded) for `batch`
+ * images, and load its weights. *input and *logits get the node ids; state
  * (may be NULL) gets the training state (free with cn_train_state_free). NULL with a message on error. */
 cn_graph *cn_model_load(const char *path, int64_t batch, int *input, int *logits, cn_train_state *state);
 /* ---- end of learning */
