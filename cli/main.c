@@ -5,6 +5,9 @@
 #include <string.h>
 
 static const cli_command commands[] = {
+    {"train", "train a model on a dataset", cmd_train},
+    {"eval", "accuracy, per-class accuracy and confusion matrix of a checkpoint", cmd_eval},
+    {"predict", "the most likely classes of images", cmd_predict},
     {"smoke", "one forward and backward pass of a zoo model on random data", cmd_smoke},
     {"export", "write a model's weights as a checkpoint, batch norm folded with --fold-bn", cmd_export},
     {"summary", "per-layer table of a model: shapes, parameters, multiply-adds, memory, receptive field", cmd_summary},

@@ -44,6 +44,8 @@ typedef enum {
 /* The message of the last error on this thread, e.g. "conv2: input has 3 channels, weights expect 1". */
 const char *cn_last_error(void);
 const char *cn_status_name(cn_status s);
+/* Set this thread's message (printf-style) and return status: for code that builds on the library. */
+cn_status cn_error(cn_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---------------------------------------------------------------- memory */
 /* All of the library's heap memory goes through these; tests install a counting allocator to prove that a
@@ -491,6 +493,9 @@ cn_status cn_dataset_load_cifar10(cn_dataset *ds, const char *dir, int train);
  * whatever else stb_image decodes). Images are resized (bilinear) to height x width, or to the first
  * image's size when these are 0; channels 1 (grey) or 3 (RGB), or 0 for the first image's (grey/RGB). */
 cn_status cn_dataset_load_folder(cn_dataset *ds, const char *root, int height, int width, int channels);
+/* One image file (PNG/JPEG/BMP) as planar channels x height x width bytes (1 channel: grey, 3: RGB), resized
+ * bilinearly when its size differs; dst holds channels*height*width bytes. */
+cn_status cn_image_load_u8(const char *path, int channels, int height, int width, uint8_t *dst);
 void cn_dataset_free(cn_dataset *ds);
 /* Replace the class names (count must equal ds->num_classes). */
 cn_status cn_dataset_set_class_names(cn_dataset *ds, const char *const *names, int count);

@@ -50,7 +50,7 @@ cn_graph *cn_model_load(const char *path, int64_t batch, int *input, int *logits
         g = f2;
     }
     cn_train_state tmp = {0};
-    if (out < 0 || cn_checkpoint_load(path, g, NULL, state ? state : &tmp) != CN_OK) {
+    if (out < 0 || cn_graph_mark_output(g, out) != CN_OK || cn_checkpoint_load(path, g, NULL, state ? state : &tmp) != CN_OK) {
         cn_graph_free(g);
         return NULL;
     }
