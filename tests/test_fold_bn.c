@@ -197,7 +197,57 @@ static void test_nothing_to_fold(void) {
     cn_graph_free(g);
 }
 
+static cn_graph *small_bn_net(uint64_t seed, int *x, int *out) {
+    cn_graph *g = cn_graph_create();
+    cn_graph_set_seed(g, seed);
+    *x = cn_input(g, "x", cn_shape4(2, 3, 8, 8));
+    int h = cn_conv2d(g, "conv1", *x, 4, 3, 1, 1);
+    h = cn_batchnorm(g, "bn1", h, 1e-5f, 0.1f);
+    h = cn_relu(g, "relu1", h);
+    h = cn_flatten(g, "flat", h);
+    *out = cn_linear(g, "fc", h, 3, 1);
+    return g;
+}
+
+/* A folded model saved as a checkpoint says so in its metadata, and loads into the fold of the same
+ * architecture (how cn_model_load rebuilds it) with the same outputs. */
+static void test_checkpoint_round_trip(void) {
+    int x, out, x2, out2;
+    cn_graph *g = small_bn_net(1, &x, &out);
+    randomize_bn(g, 5);
+    int map[16], map2[16];
+    cn_graph *f = cn_graph_fold_batchnorm(g, map, NULL);
+    char *names[3] = {"a", "b", "c"};
+    cn_train_state state = {.model = "custom", .class_names = names, .n_classes = 3, .batchnorm_folded = 1};
+    cn_rng_seed(&state.rng, 1, 0);
+    const char *path = "test_fold_bn_round_trip.safetensors";
+    CHECK_OK(cn_checkpoint_save(path, f, NULL, &state));
+    cn_graph *other = small_bn_net(99, &x2, &out2);
+    cn_graph *f2 = cn_graph_fold_batchnorm(other, map2, NULL);
+    cn_train_state loaded = {0};
+    CHECK_OK(cn_checkpoint_load(path, f2, NULL, &loaded));
+    CHECK(loaded.batchnorm_folded == 1, "batchnorm_folded read back");
+    cn_real data[2 * 3 * 8 * 8];
+    cn_rng r;
+    cn_rng_seed(&r, 2, 2);
+    cn_rng_fill_normal(&r, data, 2 * 3 * 8 * 8, 0, 1);
+    CHECK_OK(cn_set_input(f, map[x], data, 2 * 3 * 8 * 8));
+    CHECK_OK(cn_set_input(f2, map2[x2], data, 2 * 3 * 8 * 8));
+    CHECK_OK(cn_forward(f, CN_EVAL));
+    CHECK_OK(cn_forward(f2, CN_EVAL));
+    CHECK(!memcmp(cn_node_output(f, map[out]), cn_node_output(f2, map2[out2]), sizeof(cn_real) * 6), "same outputs");
+    /* the unfolded model cannot take the folded weights: the checkpoint says what is missing */
+    CHECK_ERROR(cn_checkpoint_load(path, other, NULL, NULL), "bn1");
+    cn_train_state_free(&loaded);
+    remove(path);
+    cn_graph_free(f2);
+    cn_graph_free(other);
+    cn_graph_free(f);
+    cn_graph_free(g);
+}
+
 int main(void) {
+    test_checkpoint_round_trip();
     test_conv2d_stack();
     test_conv1d_3d();
     test_linear_bn1d();
