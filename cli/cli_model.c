@@ -109,13 +109,13 @@ bool cli_model_open(cli_model *m, const char *arg, const cli_model_request *req)
     if (is_file(arg)) {
         if (ends_with(arg, ".safetensors")) return open_checkpoint(m, arg, req);
         /* model files (.txt) and ONNX files (.onnx) go here */
-        snprintf(m->error, sizeof m->error, "%s: only checkpoints (.safetensors) can be read as models so far", arg);
+        snprintf(m->error, sizeof m->error, "%.300s: only checkpoints (.safetensors) can be read as models so far", arg);
         return false;
     }
     char names[512] = "";
     for (int i = 0; i < cn_model_count(); i++)
         snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", cn_model_name(i));
-    snprintf(m->error, sizeof m->error, "unknown model '%s': neither a file nor a zoo name (%s)", arg, names);
+    snprintf(m->error, sizeof m->error, "unknown model '%.100s': neither a file nor a zoo name (%.300s)", arg, names);
     return false;
 }
 
