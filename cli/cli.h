@@ -16,6 +16,8 @@ int cmd_smoke(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_filter(int argc, char **argv);
+int cmd_viz(int argc, char **argv);
 
 int cmd_summary(int argc, char **argv);
 int cmd_export(int argc, char **argv);
