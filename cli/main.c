@@ -10,6 +10,8 @@ static const cli_command commands[] = {
     {"predict", "the most likely classes of images", cmd_predict},
     {"filter", "filter an image with a kernel (blur, sharpen, Sobel, ...)", cmd_filter},
     {"smoke", "one forward and backward pass of a zoo model on random data", cmd_smoke},
+    {"export", "write a model's weights as a checkpoint, batch norm folded with --fold-bn", cmd_export},
+    {"summary", "per-layer table of a model: shapes, parameters, multiply-adds, memory, receptive field", cmd_summary},
     {"viz", "pictures of a trained model: first-layer filters, activations", cmd_viz},
     {"version", "print the version", cmd_version},
 };

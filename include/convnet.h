@@ -214,12 +214,74 @@ int cn_model_build_file(cn_graph *g, const char *path, int x, int classes);
  * CN_ERR_INVALID for an unknown name or a file without an `input` line. */
 cn_status cn_model_input_size(const char *name, int *channels, int *height, int *width);
 
+/* ---- analysis: what each layer holds and costs, as the lectures tabulate it. Receptive fields follow
+ * the usual recurrence along one spatial axis, H (W for 1-D inputs): with k_eff = dilation*(k-1) + 1,
+ * rf_out = rf_in + (k_eff - 1) * jump_in and jump_out = jump_in * stride for convolution and pooling; the
+ * largest over the inputs where paths join; a layer that sees the whole map (global pooling, a fully
+ * connected layer, adaptive pooling to 1) covers at least the whole input. Other layers (activations,
+ * normalisations, dropout, ...) are position-wise: they keep the field. */
+typedef struct {
+    const char *name;           /* the node's name (valid while the graph lives) */
+    const char *op;             /* "Conv", "MaxPool", ... */
+    char desc[128];             /* compact, lecture style: "conv 20 k5 s1 p2", "maxpool k2 s2", "fc 500" */
+    cn_shape output;            /* with the batch dimension */
+    cn_shape weight;            /* the node's "weight" parameter; ndim 0 when it has none */
+    int64_t params;             /* trainable elements of the node (buffers such as running_mean excluded) */
+    int64_t macs;               /* multiply-adds of one forward pass at the graph's batch size */
+    int64_t activation_bytes;   /* bytes of the output at the graph's batch size */
+    int64_t receptive_field;    /* input pixels along the axis above that one output value sees; 0: not spatial */
+    int64_t jump;               /* input pixels between neighbouring outputs along that axis; 0: not spatial */
+} cn_layer_stats;
+typedef struct {
+    int64_t params, macs, activation_bytes;     /* sums over the layers */
+} cn_graph_stats;
+/* One entry per node, in graph order: fills up to max of them (layers may be NULL when max is 0) and the
+ * totals (may be NULL); returns the node count, or -1 for a NULL graph. */
+int cn_graph_analyze(const cn_graph *g, cn_layer_stats *layers, int max, cn_graph_stats *totals);
+
+/* ---- batch norm folding for inference: a copy of g in which every BatchNorm that directly follows a
+ * convolution or fully connected node (whose output nothing else reads) is merged into that node:
+ * W' = s W and b' = s (b - running_mean) + beta per output channel, s = gamma / sqrt(running_var + eps);
+ * a bias is added where the layer had none. Everything else (nodes, names, attributes, parameters and
+ * buffers, marked outputs, the batch size) is copied; the folded BN nodes are gone, so their readers read
+ * the merged layer. Eval-mode outputs equal g's up to rounding. node_map (may be NULL) gets, for each of
+ * g's cn_graph_node_count(g) nodes, its id in the copy (a folded BN: the merged layer's id); *folded (may
+ * be NULL) the number of BN nodes merged. NULL with a message on error. */
+cn_graph *cn_graph_fold_batchnorm(const cn_graph *g, int *node_map, int *folded);
+
 /* ---- running */
 int cn_graph_node_count(const cn_graph *g);
 int cn_graph_find(const cn_graph *g, const char *name);           /* node id or -1 */
 const char *cn_node_name(const cn_graph *g, int node);
 const char *cn_node_op(const cn_graph *g, int node);               /* "Conv", "Relu", ... */
 cn_shape cn_node_shape(const cn_graph *g, int node);
+/* The input node ids of a node: fills up to max of them into ids (may be NULL when max is 0) and returns how
+ * many the node has, or -1 for a node that does not exist. */
+int cn_node_inputs(const cn_graph *g, int node, int *ids, int max);
+
+/* ---- attributes: what a node was built with, under ONNX's attribute names where ONNX has them
+ * (kernel_shape, strides, dilations, pads as [begins..., ends...], group, ceil_mode, count_include_pad,
+ * alpha, beta, bias (LRN's k), size, axis, epsilon, momentum (PyTorch's meaning: the weight of the new
+ * batch statistic), num_groups, ratio (dropout's p)) and ours otherwise (out_channels, out_features,
+ * has_bias, pad_mode "zeros|reflect|replicate|circular", gelu "exact|tanh", num_parameters, init,
+ * label_smoothing, margin, normalized_ndim, affine, output_size). Per-axis lists have one value per
+ * spatial axis of the node's input. */
+typedef enum { CN_ATTR_INT, CN_ATTR_INTS, CN_ATTR_FLOAT, CN_ATTR_STRING } cn_attr_type;
+#define CN_ATTR_MAX_INTS 8      /* pads of a 3-D op: 3 begins + 3 ends */
+#define CN_MAX_ATTRS 16         /* no node has more */
+typedef struct {
+    const char *name;           /* static string: "kernel_shape" */
+    cn_attr_type type;
+    int count;                  /* INTS: number of values; 1 otherwise */
+    int64_t ints[CN_ATTR_MAX_INTS]; /* INT: ints[0]; INTS: ints[0..count) */
+    double f;                   /* FLOAT */
+    const char *s;              /* STRING: a static string */
+} cn_attr;
+/* Fills up to max attributes of a node into out (may be NULL when max is 0) and returns how many the node
+ * has (at most CN_MAX_ATTRS), or -1 for a node that does not exist. */
+int cn_node_attrs(const cn_graph *g, int node, cn_attr *out, int max);
+/* The attribute of that name, or NULL. */
+const cn_attr *cn_attr_find(const cn_attr *attrs, int count, const char *name);
 
 /* Change the batch size of every input and re-infer shapes; the memory plan is remade on next run. */
 cn_status cn_graph_set_batch(cn_graph *g, int64_t batch);
@@ -389,6 +451,7 @@ typedef struct {
     int64_t input_shape[3];     /* C, H, W of one input image (0s: unknown; saved when set) */
     int n_norm;                 /* channels with input normalisation (0: none): x = (x - mean) / std */
     float norm_mean[4], norm_std[4];
+    int batchnorm_folded;       /* 1: the weights are those of cn_graph_fold_batchnorm's copy of the model */
 } cn_train_state;
 void cn_train_state_free(cn_train_state *s);   /* frees class_names from a load */
 
@@ -400,7 +463,8 @@ cn_status cn_checkpoint_save(const char *path, cn_graph *g, const cn_optimizer *
  * state->schedule, when set, must be initialised with the config of the saved schedule. */
 cn_status cn_checkpoint_load(const char *path, cn_graph *g, cn_optimizer *opt, cn_train_state *state);
 /* Rebuild the model a checkpoint was trained with (its zoo name or model file, input shape and class count
- * from the metadata) for `batch` images, and load its weights. *input and *logits get the node ids; state
+ * from the metadata; folded by cn_graph_fold_batchnorm when the metadata says batchnorm_folded) for `batch`
+ * images, and load its weights. *input and *logits get the node ids; state
  * (may be NULL) gets the training state (free with cn_train_state_free). NULL with a message on error. */
 cn_graph *cn_model_load(const char *path, int64_t batch, int *input, int *logits, cn_train_state *state);
 /* ---- end of learning */

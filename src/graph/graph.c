@@ -146,6 +146,7 @@ int graph_add_node(cn_graph *g, const cn_op_def *op, const char *name, const int
     }
     if (n_inputs) memcpy(n->inputs, inputs, (size_t)n_inputs * sizeof(int));
     if (attr_size) memcpy(n->attr, attr, attr_size);
+    n->attr_size = attr_size;
 
     if (infer_shape(g, n, &n->shape) != CN_OK) {
         free_node(n);

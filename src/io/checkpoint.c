@@ -138,6 +138,7 @@ static cn_status plan_metadata(save_plan *p, cn_graph *g, const cn_optimizer *op
                                  (double)state->norm_mean[c], (double)state->norm_std[c]);
             add_meta(p, "normalize", p->values[v++]);
         }
+        if (state->batchnorm_folded) add_meta(p, "batchnorm_folded", "1");
     }
     return CN_OK;
 }
@@ -362,6 +363,8 @@ static cn_status check_train_state(const char *path, const st_file *f, const cn_
     }
     if ((st = parse_input_shape(path, f, p->train.input_shape)) != CN_OK) return st;
     if ((st = parse_normalize(path, f, &p->train)) != CN_OK) return st;
+    const char *folded = st_metadata(f, "batchnorm_folded");
+    p->train.batchnorm_folded = folded && strcmp(folded, "1") == 0;
     return parse_class_names(path, f, &p->train.class_names, &p->train.n_classes);  /* last: it allocates */
 }
 

@@ -15,6 +15,8 @@ cn_graph *cn_model_load(const char *path, int64_t batch, int *input, int *logits
     if (st_read(path, &f) != CN_OK) return NULL;
     char model[CN_NAME_MAX] = "", shape_text[64] = "";
     const char *m = st_metadata(&f, "model"), *s = st_metadata(&f, "input_shape"), *names = st_metadata(&f, "class_names");
+    const char *folded_text = st_metadata(&f, "batchnorm_folded");
+    bool folded = folded_text && strcmp(folded_text, "1") == 0;
     if (m) snprintf(model, sizeof model, "%s", m);
     if (s) snprintf(shape_text, sizeof shape_text, "%s", s);
     int classes = -1;
@@ -38,6 +40,15 @@ cn_graph *cn_model_load(const char *path, int64_t batch, int *input, int *logits
     if (!g) return NULL;
     int x = cn_input(g, "input", cn_shape4(batch, c, h, w));
     int out = x >= 0 ? cn_model_build(g, model, x, classes) : -1;
+    if (out >= 0 && folded) { /* the weights are those of the folded copy */
+        int *map = cn_malloc(sizeof(int) * (size_t)cn_graph_node_count(g));
+        cn_graph *f2 = map ? cn_graph_fold_batchnorm(g, map, NULL) : NULL;
+        cn_graph_free(g);
+        if (f2) x = map[x], out = map[out];
+        cn_free(map);
+        if (!f2) return NULL;
+        g = f2;
+    }
     cn_train_state tmp = {0};
     if (out < 0 || cn_graph_mark_output(g, out) != CN_OK || cn_checkpoint_load(path, g, NULL, state ? state : &tmp) != CN_OK) {
         cn_graph_free(g);

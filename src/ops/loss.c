@@ -63,9 +63,16 @@ static void cross_entropy_backward(cn_graph *g, cn_node *n) {
                                   graph_out_grad(g, n)[0], dx);
 }
 
+static int cross_entropy_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    int k = 0;
+    attr_float(out, &k, "label_smoothing", ((const class_loss_attr *)n->attr)->value);
+    return k;
+}
+
 static const cn_op_def op_cross_entropy = {.name = "SoftmaxCrossEntropyLoss", .prefix = "xent",
                                            .shape = cross_entropy_shape, .forward = cross_entropy_forward,
-                                           .backward = cross_entropy_backward};
+                                           .backward = cross_entropy_backward, .attrs = cross_entropy_attrs};
 
 int cn_cross_entropy(cn_graph *g, const char *name, int logits, int labels, float label_smoothing) {
     class_loss_attr a = {label_smoothing};
@@ -100,8 +107,15 @@ static void hinge_backward(cn_graph *g, cn_node *n) {
                           graph_out_grad(g, n)[0], dx);
 }
 
+static int hinge_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    int k = 0;
+    attr_float(out, &k, "margin", ((const class_loss_attr *)n->attr)->value);
+    return k;
+}
+
 static const cn_op_def op_hinge = {.name = "HingeLoss", .prefix = "hinge", .shape = hinge_shape,
-                                   .forward = hinge_forward, .backward = hinge_backward};
+                                   .forward = hinge_forward, .backward = hinge_backward, .attrs = hinge_attrs};
 
 int cn_hinge_loss(cn_graph *g, const char *name, int scores, int labels, float margin) {
     class_loss_attr a = {margin};
