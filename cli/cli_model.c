@@ -32,20 +32,12 @@ static int zoo_index(const char *name) {
     return -1;
 }
 
-/* A zoo model's natural input: the first "CxHxW" in its description ("LeNet-5 ... (1x28x28)"), else
- * ImageNet's 3x224x224. Classes: 1000 for ImageNet-sized inputs, 10 for small ones. */
-static void zoo_defaults(int index, int64_t shape[3], int *classes) {
-    shape[0] = 3, shape[1] = 224, shape[2] = 224;
-    const char *d = cn_model_description(index);
-    for (const char *p = d; p && *p; p++) {
-        long long c, h, w;
-        int used = 0;
-        if ((p == d || p[-1] < '0' || p[-1] > '9') && sscanf(p, "%lldx%lldx%lld%n", &c, &h, &w, &used) == 3 && c > 0 &&
-            h > 0 && w > 0 && used > 4) {
-            shape[0] = c, shape[1] = h, shape[2] = w;
-            break;
-        }
-    }
+/* A zoo model's or model file's natural input (cn_model_input_size), else ImageNet's 3x224x224.
+ * Classes: 1000 for ImageNet-sized inputs, 10 for small ones. */
+static void model_defaults(const char *name, int64_t shape[3], int *classes) {
+    int c, h, w;
+    if (cn_model_input_size(name, &c, &h, &w) == CN_OK) shape[0] = c, shape[1] = h, shape[2] = w;
+    else shape[0] = 3, shape[1] = 224, shape[2] = 224;
     *classes = shape[1] > 64 ? 1000 : 10;
 }
 
@@ -54,24 +46,25 @@ static bool library_error(cli_model *m) {
     return false;
 }
 
-static bool open_zoo(cli_model *m, int index, const cli_model_request *req) {
+/* A zoo name or a model file: built fresh (seeded) for the requested or natural input. */
+static bool open_built(cli_model *m, const char *name, const char *kind, const cli_model_request *req) {
     int64_t shape[3];
     int classes;
-    zoo_defaults(index, shape, &classes);
+    model_defaults(name, shape, &classes);
     if (req->input[0] > 0) memcpy(shape, req->input, sizeof shape);
     if (req->classes > 0) classes = req->classes;
     m->graph = cn_graph_create();
     if (!m->graph) return library_error(m);
     cn_graph_set_seed(m->graph, req->seed);
     m->input = cn_input(m->graph, "input", cn_shape4(req->batch, shape[0], shape[1], shape[2]));
-    m->logits = m->input >= 0 ? cn_model_build(m->graph, cn_model_name(index), m->input, classes) : -1;
+    m->logits = m->input >= 0 ? cn_model_build(m->graph, name, m->input, classes) : -1;
     if (m->logits < 0) {
         library_error(m);
         cli_model_close(m);
         return false;
     }
-    snprintf(m->kind, sizeof m->kind, "zoo");
-    snprintf(m->name, sizeof m->name, "%s", cn_model_name(index));
+    snprintf(m->kind, sizeof m->kind, "%s", kind);
+    snprintf(m->name, sizeof m->name, "%s", name);
     memcpy(m->input_shape, shape, sizeof shape);
     m->classes = classes;
     snprintf(m->state.model, sizeof m->state.model, "%s", m->name);
@@ -104,13 +97,11 @@ bool cli_model_open(cli_model *m, const char *arg, const cli_model_request *req)
         snprintf(m->error, sizeof m->error, "a model name or file and a batch size >= 1 are needed");
         return false;
     }
-    int index = zoo_index(arg);
-    if (index >= 0) return open_zoo(m, index, req);
+    if (zoo_index(arg) >= 0) return open_built(m, arg, "zoo", req);
     if (is_file(arg)) {
         if (ends_with(arg, ".safetensors")) return open_checkpoint(m, arg, req);
-        /* model files (.txt) and ONNX files (.onnx) go here */
-        snprintf(m->error, sizeof m->error, "%.300s: only checkpoints (.safetensors) can be read as models so far", arg);
-        return false;
+        /* ONNX files (.onnx) go here */
+        return open_built(m, arg, "model file", req);
     }
     char names[512] = "";
     for (int i = 0; i < cn_model_count(); i++)

@@ -79,6 +79,8 @@ check "wrong IDX magic" '[ $rc -eq 1 ] && one_line "$err" && [[ "$err" == *"magi
 head -c 5000 "$tmp/a/model.safetensors" > "$tmp/trunc.safetensors"
 err=$("$cn" eval "$tmp/trunc.safetensors" --data fashion-mnist 2>&1); rc=$?
 check "truncated checkpoint" '[ $rc -eq 1 ] && one_line "$err" && [[ "$err" == *"trunc"* ]]'
+err=$("$cn" train resnet20 --data fashion-mnist --limit 64 --resume "$tmp/good.safetensors" --out "$tmp/bad5" 2>&1); rc=$?
+check "a checkpoint of another model" '[ $rc -eq 1 ] && one_line "$err" && [[ "$err" == *"another model"* ]] && [ ! -e "$tmp/bad5" ]'
 err=$("$cn" eval "$tmp/shoe.png" --data fashion-mnist 2>&1); rc=$?
 check "not a checkpoint" '[ $rc -eq 1 ] && one_line "$err"'
 err=$("$cn" train lenet5 --data fashion-mnist --epohcs 3 2>&1); rc=$?
