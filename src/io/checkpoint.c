@@ -179,15 +179,15 @@ static bool same_shape(const st_tensor *t, const cn_tensor *v) {
 static cn_status check_tensor(const char *path, const st_file *f, const char *name, const char *what,
                               const cn_tensor *expected, const st_tensor **found) {
     const st_tensor *t = st_find(f, name);
-    if (!t) return cn_error(CN_ERR_SHAPE, "checkpoint %s: %s %s is missing", path, what, name);
+    if (!t) return cn_error(CN_ERR_SHAPE, "checkpoint %s: %s %s is missing (another model?)", path, what, name);
     if (strcmp(t->dtype, "F32") != 0 && strcmp(t->dtype, "F64") != 0)
         return cn_error(CN_ERR_FORMAT, "checkpoint %s: %s has dtype %s, F32 or F64 expected", path, name, t->dtype);
     if (!same_shape(t, expected)) {
         char a[96], b[96];
         file_shape_str(t, a, sizeof a);
         cn_shape_str(&expected->shape, b, sizeof b);
-        return cn_error(CN_ERR_SHAPE, "checkpoint %s: %s has shape %s, the %s expects %s", path, name, a,
-                        strcmp(what, "parameter") == 0 ? "model" : "optimizer", b);
+        return cn_error(CN_ERR_SHAPE, "checkpoint %s: %s has shape %s, the %s expects %s (another model?)", path, name,
+                        a, strcmp(what, "parameter") == 0 ? "model" : "optimizer", b);
     }
     *found = t;
     return CN_OK;
