@@ -43,25 +43,31 @@ static cn_status cross_entropy_shape(const cn_graph *g, const cn_node *n, const 
     return class_loss_shape(g, n, in, out);
 }
 
-static cn_status cross_entropy_forward(cn_graph *g, cn_node *n, cn_mode mode) {
-    CN_UNUSED(mode);
+/* Both classification losses run the same way: check the labels, then the kernel on the (N, C) scores with
+ * the loss's one attribute (smoothing or margin). The two kernel types have the same signature. */
+static cn_status class_loss_forward(cn_graph *g, cn_node *n, cn_cross_entropy_forward_fn kernel) {
     const class_loss_attr *a = n->attr;
     const cn_shape *s = graph_in_shape(g, n, 0);
     const cn_real *labels = graph_in(g, n, 1);
     cn_status st = check_labels(n, labels, s->dims[0], s->dims[1]);
     if (st) return st;
-    n->out[0] = (cn_real)cn_cross_entropy_forward(graph_in(g, n, 0), labels, s->dims[0], s->dims[1], a->value);
+    n->out[0] = (cn_real)kernel(graph_in(g, n, 0), labels, s->dims[0], s->dims[1], a->value);
     return CN_OK;
 }
 
-static void cross_entropy_backward(cn_graph *g, cn_node *n) {
+static void class_loss_backward(cn_graph *g, cn_node *n, cn_cross_entropy_backward_fn kernel) {
     const class_loss_attr *a = n->attr;
     const cn_shape *s = graph_in_shape(g, n, 0);
     cn_real *dx = graph_in_grad(g, n, 0);
-    if (dx)
-        cn_cross_entropy_backward(graph_in(g, n, 0), graph_in(g, n, 1), s->dims[0], s->dims[1], a->value,
-                                  graph_out_grad(g, n)[0], dx);
+    if (dx) kernel(graph_in(g, n, 0), graph_in(g, n, 1), s->dims[0], s->dims[1], a->value, graph_out_grad(g, n)[0], dx);
 }
+
+static cn_status cross_entropy_forward(cn_graph *g, cn_node *n, cn_mode mode) {
+    CN_UNUSED(mode);
+    return class_loss_forward(g, n, cn_cross_entropy_forward);
+}
+
+static void cross_entropy_backward(cn_graph *g, cn_node *n) { class_loss_backward(g, n, cn_cross_entropy_backward); }
 
 static int cross_entropy_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
     CN_UNUSED(g);
@@ -89,23 +95,10 @@ static cn_status hinge_shape(const cn_graph *g, const cn_node *n, const cn_shape
 
 static cn_status hinge_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     CN_UNUSED(mode);
-    const class_loss_attr *a = n->attr;
-    const cn_shape *s = graph_in_shape(g, n, 0);
-    const cn_real *labels = graph_in(g, n, 1);
-    cn_status st = check_labels(n, labels, s->dims[0], s->dims[1]);
-    if (st) return st;
-    n->out[0] = (cn_real)cn_hinge_forward(graph_in(g, n, 0), labels, s->dims[0], s->dims[1], a->value);
-    return CN_OK;
+    return class_loss_forward(g, n, cn_hinge_forward);
 }
 
-static void hinge_backward(cn_graph *g, cn_node *n) {
-    const class_loss_attr *a = n->attr;
-    const cn_shape *s = graph_in_shape(g, n, 0);
-    cn_real *dx = graph_in_grad(g, n, 0);
-    if (dx)
-        cn_hinge_backward(graph_in(g, n, 0), graph_in(g, n, 1), s->dims[0], s->dims[1], a->value,
-                          graph_out_grad(g, n)[0], dx);
-}
+static void hinge_backward(cn_graph *g, cn_node *n) { class_loss_backward(g, n, cn_hinge_backward); }
 
 static int hinge_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
     CN_UNUSED(g);

@@ -3,8 +3,7 @@
 # matrix files; bad inputs give one line and a non-zero exit. $1: the convnet binary.
 set -u
 cn="$1"
-pass=0 fail=0
-check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
+. "$(dirname "$0")/lib/check.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -80,5 +79,4 @@ err "missing arguments" "need KERNEL IN OUT.png" "$cn" filter box:3 "$tmp/in.ppm
 err "unwritable output" "cannot write" "$cn" filter box:3 "$tmp/in.ppm" "$tmp/no/such/dir.png"
 out=$("$cn" filter --help); rc=$?
 check "--help" '[ $rc -eq 0 ] && [[ "$out" == *"gaussian:SIGMA"* ]]'
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -4,8 +4,7 @@
 # $1: the convnet binary.
 set -u
 cn="$1"
-pass=0 fail=0
-check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
+. "$(dirname "$0")/lib/check.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 row() { echo "$table" | awk -v n="$1" '$1 == n'; }
@@ -84,5 +83,4 @@ print(sum(l["op"] == "BatchNormalization" for l in d["layers"]))')
     check "$model: no BatchNormalization after folding" '[ "$left" = 0 ]'
 done
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -12,9 +12,7 @@ if [ ! -f "$fm/train-images-idx3-ubyte.gz" ]; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
-one_line() { [ "$(printf '%s\n' "$1" | grep -c .)" -eq 1 ]; }
+. "$(dirname "$0")/lib/check.sh"
 small="--data fashion-mnist --limit 512 --batch-size 64 --schedule step:5 --threads 2"
 
 # a run writes checkpoints and metrics, and prints the test accuracy
@@ -93,5 +91,4 @@ mkdir -p "$tmp/folder/cat" && cp "$tmp/shoe.png" "$tmp/folder/cat/a.png" && echo
 err=$("$cn" train lenet5 --data "$tmp/folder" --out "$tmp/bad4" 2>&1); rc=$?
 check "non-image file in a folder is named" '[ $rc -eq 1 ] && one_line "$err" && [[ "$err" == *"b.png"* ]]'
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -3,8 +3,7 @@
 # to the binary): PNG sizes and colour types, the predicted class, and the errors. $1: the convnet binary.
 set -u
 cn="$1"
-pass=0 fail=0
-check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
+. "$(dirname "$0")/lib/check.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -61,5 +60,4 @@ err "unknown picture" "unknown picture 'weights'" "$cn" viz weights "$ck" "$tmp/
 err "unknown option" "unknown option '--colour'" "$cn" viz filters "$ck" "$tmp/bad.png" --colour
 err "bad scale" "--scale '0'" "$cn" viz filters "$ck" "$tmp/bad.png" --scale 0
 err "missing arguments" "need CKPT IMAGE OUT.png" "$cn" viz activations "$ck" "$tmp/bad.png"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish
