@@ -5,6 +5,7 @@
 #include <string.h>
 
 static const cli_command commands[] = {
+    {"run", "run an ONNX model on .pb / .npy tensors", cmd_run},
     {"smoke", "one forward and backward pass of a zoo model on random data", cmd_smoke},
     {"version", "print the version", cmd_version},
 };
