@@ -184,6 +184,75 @@ def small(out):
             print("wrote", name, opset)
 
 
+def handmade(out):
+    """Models written node by node with onnx.helper for ops and attributes PyTorch does not emit (native
+    LRN, GroupNormalization at opsets 18 and 21, auto_pad SAME_*, Gemm alpha/beta/transA, the opset-11
+    Softmax axis rule, MaxPool with asymmetric pads, GlobalMaxPool), with references from torch.functional."""
+    from onnx import TensorProto, helper
+    g = torch.Generator().manual_seed(7)
+
+    def r(*shape, lo=-1.0, hi=1.0):
+        return torch.rand(*shape, generator=g) * (hi - lo) + lo
+
+    def write(name, opset, nodes, x, y, inits):
+        graph = helper.make_graph(
+            nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(y.shape))],
+            [numpy_helper.from_array(v.numpy().astype(np.float32), k) for k, v in inits.items()])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="convnet")
+        model.ir_version = 8
+        path = os.path.join(out, "%s_op%d.onnx" % (name, opset))
+        with open(path, "wb") as f:
+            f.write(model.SerializeToString())
+        d = path[:-5]
+        os.makedirs(d, exist_ok=True)
+        save_tensor(os.path.join(d, "input_0.pb"), x.numpy(), "x")
+        save_tensor(os.path.join(d, "output_0.pb"), y.detach().numpy(), "y")
+        print("wrote", name, opset)
+
+    # LRN (odd size) -> GlobalMaxPool
+    x = r(2, 7, 5, 6)
+    y = F.local_response_norm(x, 5, alpha=2e-2, beta=0.6, k=1.5).amax(dim=(2, 3), keepdim=True)
+    write("lrn_gmax", 13, [helper.make_node("LRN", ["x"], ["l"], size=5, alpha=2e-2, beta=0.6, bias=1.5),
+                           helper.make_node("GlobalMaxPool", ["l"], ["y"])], x, y, {})
+    # Conv auto_pad SAME_UPPER stride 2 (odd padding total), then SAME_LOWER, dilation 2
+    x = r(1, 3, 9, 8)
+    w1, b1, w2 = r(4, 3, 4, 3) * 0.5, r(4), r(5, 4, 3, 3) * 0.5
+    h = F.conv2d(F.pad(x, (0, 1, 1, 2)), w1, b1, stride=2)   # in 9x8, k 4x3, s 2: totals 3 (H) and 1 (W)
+    y = F.conv2d(F.pad(h, (2, 2, 2, 2)), w2, dilation=2)     # same size with k_eff 5
+    write("conv_autopad", 11, [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["h"], auto_pad="SAME_UPPER", strides=[2, 2]),
+        helper.make_node("Conv", ["h", "w2"], ["y"], auto_pad="SAME_LOWER", dilations=[2, 2])],
+        x, y, {"w1": w1, "b1": b1, "w2": w2})
+    # GroupNormalization: opset 18 scales per group, opset 21 per channel
+    x = r(2, 6, 4, 3)
+    sg, bg = r(3, lo=0.5, hi=1.5), r(3)
+    y = F.group_norm(x, 3, sg.repeat_interleave(2), bg.repeat_interleave(2), eps=1e-3)
+    write("groupnorm", 18, [helper.make_node("GroupNormalization", ["x", "s", "b"], ["y"], num_groups=3, epsilon=1e-3)],
+          x, y, {"s": sg, "b": bg})
+    sc, bc = r(6, lo=0.5, hi=1.5), r(6)
+    y = F.group_norm(x, 3, sc, bc, eps=1e-3)
+    write("groupnorm", 21, [helper.make_node("GroupNormalization", ["x", "s", "b"], ["y"], num_groups=3, epsilon=1e-3)],
+          x, y, {"s": sc, "b": bc})
+    # Gemm alpha/beta/transA with a scalar C, then opset-11 Softmax on a 4-D tensor (axis 1 flattens C,H,W)
+    x = r(5, 3)
+    B, C = r(5, 4), r(1)
+    y = 0.7 * x.t() @ B + 1.3 * C            # 3x4
+    write("gemm_transA", 11, [helper.make_node("Gemm", ["x", "B", "C"], ["y"], alpha=0.7, beta=1.3, transA=1)],
+          x, y, {"B": B, "C": C})
+    x = r(2, 3, 2, 2)
+    y = torch.softmax(x.reshape(2, -1), dim=1).reshape(2, 3, 2, 2)
+    write("softmax_axis1", 11, [helper.make_node("Softmax", ["x"], ["y"], axis=1)], x, y, {})
+    # MaxPool with asymmetric pads (a Pad of -inf first) and AveragePool with count_include_pad
+    x = r(1, 2, 7, 6)
+    y = F.max_pool2d(F.pad(x, (0, 2, 1, 0), value=float("-inf")), 3, stride=2)
+    y = F.avg_pool2d(y, 2, stride=1, padding=1, count_include_pad=True)
+    write("pool_pads", 13, [
+        helper.make_node("MaxPool", ["x"], ["m"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 0, 0, 2]),
+        helper.make_node("AveragePool", ["m"], ["y"], kernel_shape=[2, 2], pads=[1, 1, 1, 1], count_include_pad=1)],
+        x, y, {})
+
+
 BIG = [("alexnet", 224), ("vgg11_bn", 224), ("resnet18", 224), ("resnet50", 224), ("googlenet", 224),
        ("squeezenet1_1", 224), ("mobilenet_v2", 224)]
 
@@ -209,3 +278,4 @@ if __name__ == "__main__":
         big(sys.argv[2], names, opsets)
     else:
         small(os.path.join(HERE, "models"))
+        handmade(os.path.join(HERE, "models"))
