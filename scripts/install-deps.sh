@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(gcc make cmake pkg-config zlib1g-dev libstb-dev dataset-fashion-mnist
           libprotobuf-c-dev protobuf-c-compiler libonnx-dev)
 if [ "${1:-}" = "--dev" ]; then
-  packages+=(python3-torch python3-numpy python3-onnx)
+  packages+=(python3-torch python3-numpy python3-onnx python3-torchvision)
 fi
 
 missing=()

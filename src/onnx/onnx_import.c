@@ -42,6 +42,7 @@ typedef struct {
     int n_nodes, cap_nodes;
     char **owned;           /* strings made while inlining */
     int n_owned, cap_owned;
+    int n_inlined;          /* function calls inlined so far (unique prefixes) */
 } ctx;
 
 /* ---------------------------------------------------------------- small helpers */
@@ -275,8 +276,7 @@ static cn_status inline_function(ctx *c, const node_ref *call, const Onnx__Funct
                                  const Onnx__ModelProto *m) {
     if (depth > 16) return cn_error(CN_ERR_FORMAT, "%s: function '%s' calls itself (recursion)", c->src, f->name);
     char prefix[256];
-    static int counter;
-    snprintf(prefix, sizeof prefix, "%s/%s#%d/", node_label(call), f->name, ++counter);
+    snprintf(prefix, sizeof prefix, "%s/%s#%d/", node_label(call), f->name, ++c->n_inlined);
     for (size_t i = 0; i < f->n_node; i++) {
         const Onnx__NodeProto *p = f->node[i];
         char **in = own_ptr(c, calloc(p->n_input + 1, sizeof(char *)));
@@ -339,12 +339,7 @@ static cn_status convert_node(ctx *c, node_ref *n) {
     if (r < 0) return CN_ERR_INVALID;  /* error set */
     if (r > 0) return CN_OK;
     cn_status st = convert_layer(c, n);
-    if (st == CN_ERR_NOMEM && !strstr(cn_last_error(), c->src)) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", cn_last_error());
-        return NODE_ERR(st, n, "%s", msg);
-    }
-    if (st && !strstr(cn_last_error(), c->src)) {
+    if (st && !strstr(cn_last_error(), c->src)) {  /* a builder's message: say which node of which file */
         char msg[512];
         snprintf(msg, sizeof msg, "%s", cn_last_error());
         return NODE_ERR(st, n, "%s", msg);
