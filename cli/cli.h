@@ -14,6 +14,11 @@ typedef struct {
 int cmd_version(int argc, char **argv);
 int cmd_smoke(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_filter(int argc, char **argv);
+int cmd_viz(int argc, char **argv);
 
 /* Print "convnet: <message>" on stderr and return code. */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -5,8 +5,13 @@
 #include <string.h>
 
 static const cli_command commands[] = {
+    {"train", "train a model on a dataset", cmd_train},
+    {"eval", "accuracy, per-class accuracy and confusion matrix of a checkpoint", cmd_eval},
+    {"predict", "the most likely classes of images", cmd_predict},
+    {"filter", "filter an image with a kernel (blur, sharpen, Sobel, ...)", cmd_filter},
     {"run", "run an ONNX model on .pb / .npy tensors", cmd_run},
     {"smoke", "one forward and backward pass of a zoo model on random data", cmd_smoke},
+    {"viz", "pictures of a trained model: first-layer filters, activations", cmd_viz},
     {"version", "print the version", cmd_version},
 };
 

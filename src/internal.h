@@ -15,8 +15,7 @@
 
 /* ---- errors: set the thread's message and return the status, e.g.
  *   return cn_error(CN_ERR_SHAPE, "%s: input has %d channels, weights expect %d", n->name, c, w); */
-cn_status cn_error(cn_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void cn_clear_error(void);
+void cn_clear_error(void);   /* cn_error itself is public (convnet.h) */
 
 typedef struct cn_graph cn_graph;
 typedef struct cn_node cn_node;

@@ -309,6 +309,7 @@ cn_status cn_set_input(cn_graph *g, int node, const cn_real *data, int64_t count
 
 cn_status cn_graph_mark_output(cn_graph *g, int node) {
     if (!checked_node(g, node)) return CN_ERR_INVALID;
+    if (g->nodes[node].is_output) return CN_OK;
     g->nodes[node].is_output = true;
     graph_invalidate_plans(g);
     return CN_OK;
