@@ -263,6 +263,7 @@ static const Onnx__FunctionProto *find_function(const Onnx__ModelProto *m, const
 
 static cn_status push_node(ctx *c, const Onnx__NodeProto *p, char **in, size_t n_in, char **out, size_t n_out,
                            const Onnx__AttributeProto **attr, size_t n_attr, int depth, const Onnx__ModelProto *m) {
+    if (!p->op_type || !p->op_type[0]) return cn_error(CN_ERR_FORMAT, "%s: a node ('%s') has no op type", c->src, p->name ? p->name : "");
     node_ref r = {.proto = p, .input = in, .n_input = n_in, .output = out, .n_output = n_out, .attr = attr,
                   .n_attr = n_attr};
     const Onnx__FunctionProto *f = find_function(m, p);
@@ -303,7 +304,7 @@ static cn_status inline_function(ctx *c, const node_ref *call, const Onnx__Funct
             if (a->ref_attr_name && a->ref_attr_name[0]) {
                 const Onnx__AttributeProto *v = NULL;
                 for (size_t j = 0; j < call->n_attr; j++)
-                    if (strcmp(call->attr[j]->name, a->ref_attr_name) == 0) v = call->attr[j];
+                    if (call->attr[j]->name && strcmp(call->attr[j]->name, a->ref_attr_name) == 0) v = call->attr[j];
                 if (!v) continue;  /* not given: the op's default applies */
                 /* the caller's attribute under the inner name: make a shallow copy with the right name */
                 Onnx__AttributeProto *copy = own_ptr(c, malloc(sizeof *copy));
@@ -327,6 +328,7 @@ static cn_status convert_node(ctx *c, node_ref *n) {
     if (domain[0] && strcmp(domain, "ai.onnx") != 0)
         return cn_error(CN_ERR_UNSUPPORTED, "%s: unsupported ONNX op '%s' of domain '%s' (node '%s', opset %lld)",
                         c->src, op, domain, node_label(n), (long long)c->opset);
+    if (n->n_output < 1 || !n->output[0][0]) return NODE_ERR(CN_ERR_FORMAT, n, "the node has no output");
     for (size_t k = 0; k < n->n_output; k++)
         if (n->output[k][0] && find_value(c, n->output[k]))
             return NODE_ERR(CN_ERR_FORMAT, n, "output '%s' is already produced by another node or input", n->output[k]);
