@@ -2,7 +2,9 @@
 """ONNX models for convnet's import tests, exported from PyTorch with seeded random weights in eval mode.
 
   make_models.py             small models -> tests/onnx/models/ (committed; keep them < 1 MB in total)
-  make_models.py --big DIR   torchvision models -> DIR (made at test time only: hundreds of MB)
+  make_models.py --big DIR [--opset 13|newest] [NAME ...]
+                             torchvision models -> DIR (made at test time only: hundreds of MB); both
+                             opsets unless --opset
 
 Each model NAME_opN.onnx gets a directory NAME_opN/ with input_0.pb (or .npy) and PyTorch's output_0.pb
 (or .npy), the layout of ONNX's own test_data_set_0. Needs Debian's python3-torch and python3-onnx
@@ -275,6 +277,9 @@ if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "--big":
         opsets = [13, NEWEST]
         names = sys.argv[3:]
+        if names[:1] == ["--opset"]:
+            opsets = [NEWEST if names[1] == "newest" else int(names[1])]
+            names = names[2:]
         big(sys.argv[2], names, opsets)
     else:
         small(os.path.join(HERE, "models"))
