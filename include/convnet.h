@@ -211,6 +211,8 @@ int cn_pad(cn_graph *g, const char *name, int x, const int64_t *pads, cn_pad_mod
 int cn_reduce_mean(cn_graph *g, const char *name, int x, const int *axes, int n_axes, int keepdims);
 /* numpy matmul of a (..., M, K) and b (..., K, N), both of rank >= 2, batch axes broadcast. */
 int cn_matmul(cn_graph *g, const char *name, int a, int b);
+/* y = erf(x) elementwise (PyTorch exports GELU as x * 0.5 * (1 + erf(x / sqrt 2)) before opset 20). */
+int cn_erf(cn_graph *g, const char *name, int x);
 
 /* ---- losses: each a node with output shape {1}, mean over the batch. */
 /* logits (N, C), labels (N) class indices: mean of -sum_c q_c log softmax(logits)_c with

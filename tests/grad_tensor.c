@@ -34,6 +34,7 @@ static int u_pad_const(cn_graph *g, int x) { return cn_pad(g, "y", x, (int64_t[]
 static int u_pad_reflect(cn_graph *g, int x) { return cn_pad(g, "y", x, (int64_t[]){0, 0, 3, 1, 0, 0, 2, 4}, CN_PAD_REFLECT, 0); }
 static int u_pad_edge(cn_graph *g, int x) { return cn_pad(g, "y", x, (int64_t[]){0, 0, 3, 1, 0, 0, 2, 4}, CN_PAD_REPLICATE, 0); }
 static int u_pad_wrap(cn_graph *g, int x) { return cn_pad(g, "y", x, (int64_t[]){0, 0, 3, 1, 0, 0, 2, 5}, CN_PAD_CIRCULAR, 0); }
+static int u_erf(cn_graph *g, int x) { return cn_erf(g, "y", x); }
 static int u_mean(cn_graph *g, int x) { return cn_reduce_mean(g, "y", x, (int[]){1, -1}, 2, 0); }
 static int u_mean_keep(cn_graph *g, int x) { return cn_reduce_mean(g, "y", x, (int[]){2}, 1, 1); }
 
@@ -66,6 +67,7 @@ int main(void) {
     check1(u_pad_edge, s4, -1, 1, 15);
     check1(u_pad_wrap, s4, -1, 1, 16);
     check1(u_mean, s4, -1, 1, 17);
+    check1(u_erf, s4, -2, 2, 19);
     check1(u_mean_keep, s4, -1, 1, 18);
     constant_param();
     return cn_test_finish();

@@ -45,6 +45,8 @@ static void golden_cases(void) {
         } else if (strcmp(op, "ReduceMean") == 0) {
             int k = golden_attr_ints(&c, "axes", ints, 16);
             y = cn_reduce_mean(g, "op", xs[0], ints, k, golden_attr_int(&c, "keepdims", 1));
+        } else if (strcmp(op, "Erf") == 0) {
+            y = cn_erf(g, "op", xs[0]);
         } else if (strcmp(op, "MatMul") == 0) {
             y = cn_matmul(g, "op", xs[0], xs[1]);
         }

@@ -579,3 +579,32 @@ int cn_matmul(cn_graph *g, const char *name, int a, int b) {
     int in[2] = {a, b};
     return graph_add_node(g, &op_matmul, name, in, 2, NULL, 0);
 }
+
+/* ---------------------------------------------------------------- Erf (PyTorch exports GELU with it)
+ * y = erf(x);  dx = dy * 2/sqrt(pi) * exp(-x^2) */
+static cn_status same_shape(const cn_graph *g, const cn_node *n, const cn_shape *in, cn_shape *out) {
+    CN_UNUSED(g);
+    CN_UNUSED(n);
+    *out = in[0];
+    return CN_OK;
+}
+
+static cn_status erf_forward(cn_graph *g, cn_node *n, cn_mode mode) {
+    CN_UNUSED(mode);
+    const cn_real *x = graph_in(g, n, 0);
+    for (int64_t i = 0, c = cn_shape_numel(&n->shape); i < c; i++) n->out[i] = erf(x[i]);
+    return CN_OK;
+}
+
+static void erf_backward(cn_graph *g, cn_node *n) {
+    cn_real *dx = graph_in_grad(g, n, 0);
+    const cn_real *x = graph_in(g, n, 0), *dy = graph_out_grad(g, n);
+    if (!dx) return;
+    const cn_real k = (cn_real)1.1283791670955126; /* 2/sqrt(pi) */
+    for (int64_t i = 0, c = cn_shape_numel(&n->shape); i < c; i++) dx[i] += dy[i] * k * exp(-x[i] * x[i]);
+}
+
+static const cn_op_def op_erf = {.name = "Erf", .prefix = "erf", .shape = same_shape, .forward = erf_forward,
+                                 .backward = erf_backward};
+
+int cn_erf(cn_graph *g, const char *name, int x) { return graph_add_node(g, &op_erf, name, &x, 1, NULL, 0); }

@@ -98,3 +98,6 @@ def generate():
                          ("matmul_1x1x1_1x1", (1, 1, 1), (1, 1))]:
         nxt()
         case(name, "MatMul", {}, torch.matmul, [rand(*sa), rand(*sb)], s)
+    for name, shape in [("erf_2x3x5", (2, 3, 5)), ("erf_1x17", (1, 17)), ("erf_3x2x2x3", (3, 2, 2, 3))]:
+        nxt()
+        case(name, "Erf", {}, torch.erf, [rand(*shape, lo=-2.5, hi=2.5)], s)

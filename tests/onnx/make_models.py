@@ -122,7 +122,7 @@ class TensorOps(nn.Module):
         x = self.prelu(self.conv(F.pad(x, (0, 1, 1, 0), value=0.5)))
         x = self.gn(x)                              # N,6,H,W
         x = x[:, :, :9, :9] if x.shape[2] >= 9 else x
-        x = self.ln(x)                              # over W = 9
+        x = F.gelu(self.ln(x))                      # over W = 9; GELU exports as Erf before opset 20
         x = torch.matmul(x, self.proj)              # N,6,9,5
         x = (x - 0.25) / self.scale * 2.0 + x.mean(dim=2, keepdim=True)
         x = torch.clamp(x, -1.5, 2.0)
