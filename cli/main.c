@@ -9,6 +9,7 @@ static const cli_command commands[] = {
     {"eval", "accuracy, per-class accuracy and confusion matrix of a checkpoint", cmd_eval},
     {"predict", "the most likely classes of images", cmd_predict},
     {"filter", "filter an image with a kernel (blur, sharpen, Sobel, ...)", cmd_filter},
+    {"run", "run an ONNX model on .pb / .npy tensors", cmd_run},
     {"smoke", "one forward and backward pass of a zoo model on random data", cmd_smoke},
     {"export", "write a model's weights as a checkpoint, batch norm folded with --fold-bn", cmd_export},
     {"summary", "per-layer table of a model: shapes, parameters, multiply-adds, memory, receptive field", cmd_summary},

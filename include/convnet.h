@@ -190,6 +190,30 @@ int cn_dropout(cn_graph *g, const char *name, int x, float p);
 int cn_add(cn_graph *g, const char *name, int a, int b);
 int cn_concat(cn_graph *g, const char *name, const int *xs, int count);
 
+/* ---- tensor ops (what imported ONNX models use around the layers). Shapes need not start with a batch
+ * axis here; broadcasting follows numpy (ONNX) rules. */
+/* A constant tensor (a copy of data, numel(shape) values) as a parameter "<name>.value": trainable 1 makes
+ * it learnable (an imported initializer), 0 a buffer. */
+int cn_constant(cn_graph *g, const char *name, cn_shape shape, const cn_real *data, int trainable);
+/* ONNX Reshape: ndim target dims, 0 copies the input's dim at that position, one -1 is inferred. */
+int cn_reshape(cn_graph *g, const char *name, int x, int ndim, const int64_t *dims);
+/* y = x with its axes permuted: y.dims[i] = x.dims[perm[i]] (NULL: reversed, as ONNX). */
+int cn_transpose(cn_graph *g, const char *name, int x, const int *perm);
+typedef enum { CN_OP_ADD, CN_OP_SUB, CN_OP_MUL, CN_OP_DIV } cn_binary_op;
+/* y = a (op) b with broadcasting. */
+int cn_binary(cn_graph *g, const char *name, cn_binary_op op, int a, int b);
+/* y = min(max(x, lo), hi); pass -INFINITY / INFINITY for no bound. */
+int cn_clip(cn_graph *g, const char *name, int x, float lo, float hi);
+/* Pad every axis of x: pads = {begin_0, ..., begin_{r-1}, end_0, ..., end_{r-1}} as ONNX (negative crops);
+ * mode zeros pads with value, reflect/replicate (ONNX "edge")/circular as conv padding. */
+int cn_pad(cn_graph *g, const char *name, int x, const int64_t *pads, cn_pad_mode mode, float value);
+/* Mean over the given axes (negative from the end; n_axes 0: all), keeping them as 1 when keepdims. */
+int cn_reduce_mean(cn_graph *g, const char *name, int x, const int *axes, int n_axes, int keepdims);
+/* numpy matmul of a (..., M, K) and b (..., K, N), both of rank >= 2, batch axes broadcast. */
+int cn_matmul(cn_graph *g, const char *name, int a, int b);
+/* y = erf(x) elementwise (PyTorch exports GELU as x * 0.5 * (1 + erf(x / sqrt 2)) before opset 20). */
+int cn_erf(cn_graph *g, const char *name, int x);
+
 /* ---- losses: each a node with output shape {1}, mean over the batch. */
 /* logits (N, C), labels (N) class indices: mean of -sum_c q_c log softmax(logits)_c with
  * q = (1 - smoothing) onehot + smoothing / C. */
@@ -199,6 +223,33 @@ int cn_cross_entropy(cn_graph *g, const char *name, int logits, int labels, floa
 int cn_hinge_loss(cn_graph *g, const char *name, int scores, int labels, float margin);
 /* mean((pred - target)^2) over all elements. */
 int cn_mse_loss(cn_graph *g, const char *name, int pred, int target);
+
+/* ---- ONNX import. A model becomes an ordinary graph: one input node per graph input (named as in the
+ * model), initializers become the parameters of the nodes that use them (trainable), shape-only subgraphs
+ * (Shape, Gather, Unsqueeze, Concat, Reshape... of constants) are folded at load time. Opsets 7 to 21. */
+#define CN_ONNX_MAX_IO 16
+typedef struct {
+    int n_inputs, n_outputs;
+    int input[CN_ONNX_MAX_IO];          /* node ids of the graph inputs, in the model's order */
+    int output[CN_ONNX_MAX_IO];         /* node ids of the graph outputs (marked as outputs) */
+    char input_name[CN_ONNX_MAX_IO][CN_NAME_MAX];   /* the model's names */
+    char output_name[CN_ONNX_MAX_IO][CN_NAME_MAX];
+    int64_t opset;                      /* of the default (ai.onnx) domain */
+} cn_onnx_info;
+/* input_shapes: NULL, or n_shapes shapes for the model's inputs in order (ndim 0: the model's own); a
+ * given shape fills the model's symbolic dims and must equal its fixed ones. info may be NULL. NULL on
+ * error, with a message naming the file, the op / node / tensor at fault. */
+cn_graph *cn_onnx_load(const char *path, const cn_shape *input_shapes, int n_shapes, cn_onnx_info *info);
+cn_graph *cn_onnx_load_buffer(const void *data, size_t size, const cn_shape *input_shapes, int n_shapes,
+                              cn_onnx_info *info);
+/* The shapes of the model's inputs as declared (symbolic dims as 0) without building anything. */
+cn_status cn_onnx_input_shapes(const char *path, cn_shape *shapes, int max, int *count);
+
+/* A float tensor in a file: an ONNX TensorProto (.pb, as ONNX's test_data_set_*) or numpy .npy (v1.0,
+ * '<f4', C order; '<f8' is read too), chosen by the extension (.npy, else TensorProto). Load allocates
+ * t (cn_tensor_free); name (may be NULL) gets the TensorProto's name. */
+cn_status cn_tensor_load_file(const char *path, cn_tensor *t, char *name, size_t name_len);
+cn_status cn_tensor_save_file(const char *path, const cn_tensor *t, const char *name);
 
 /* ---- the model zoo: build a named model on input node x (N, C, H, W); returns the logits node
  * (N, classes) or -1 (unknown name, or an input the architecture cannot take). */

@@ -3,9 +3,10 @@
 # Usage: scripts/install-deps.sh [--dev]   (--dev adds PyTorch for regenerating the golden files)
 set -euo pipefail
 
-packages=(gcc make cmake pkg-config python3 zlib1g-dev libstb-dev dataset-fashion-mnist)
+packages=(gcc make cmake pkg-config python3 zlib1g-dev libstb-dev dataset-fashion-mnist
+          libprotobuf-c-dev protobuf-c-compiler libonnx-dev)
 if [ "${1:-}" = "--dev" ]; then
-  packages+=(python3-torch python3-numpy)
+  packages+=(python3-torch python3-numpy python3-onnx python3-torchvision)
 fi
 
 missing=()
