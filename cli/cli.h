@@ -13,6 +13,7 @@ typedef struct {
 
 int cmd_version(int argc, char **argv);
 int cmd_smoke(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Print "convnet: <message>" on stderr and return code. */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

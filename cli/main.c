@@ -5,6 +5,7 @@
 #include <string.h>
 
 static const cli_command commands[] = {
+    {"bench", "time a GEMM, a convolution layer or a zoo model (median ms, GFLOP/s, algorithm)", cmd_bench},
     {"smoke", "one forward and backward pass of a zoo model on random data", cmd_smoke},
     {"version", "print the version", cmd_version},
 };

@@ -70,6 +70,13 @@ void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, co
 size_t cn_conv_work_bytes(const cn_conv_geom *p);
 size_t cn_conv_work_bytes_per_thread(const cn_conv_geom *p);
 
+/* The algorithm the fast kernels use for this geometry (forward pass) and why, e.g. "gemm-1x1" because
+ * "1x1 kernel, stride 1, no padding: the input is the GEMM operand". Static strings. */
+const char *cn_conv_algorithm(const cn_conv_geom *p, const char **reason);
+/* The same for conv node `node` of a graph as it would run now ("ref" when the reference kernels are
+ * selected); reason may be NULL. Defined by the conv op. */
+const char *cn_conv_node_algorithm(const cn_graph *g, int node, const char **reason);
+
 extern cn_conv_forward_fn cn_conv_forward;
 extern cn_conv_backward_data_fn cn_conv_backward_data;
 extern cn_conv_backward_weights_fn cn_conv_backward_weights;

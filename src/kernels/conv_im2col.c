@@ -295,3 +295,14 @@ void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, co
             db[o] += (cn_real)acc;
         }
 }
+
+const char *cn_conv_algorithm(const cn_conv_geom *p, const char **reason) {
+    const char *why = "general case: columns unrolled per tile of output positions, then one GEMM per group";
+    const char *name = "im2col";
+    if (reads_x_directly(p)) {
+        name = "gemm-1x1";
+        why = "1x1 kernel, stride 1, no padding: the input planes are the GEMM operand, no columns";
+    }
+    if (reason) *reason = why;
+    return name;
+}

@@ -179,6 +179,21 @@ static int64_t conv_macs(const cn_graph *g, const cn_node *n) {
     return cn_shape_numel(&n->shape) * (cn_tensor_numel(w) / w->shape.dims[0]);
 }
 
+static const cn_op_def op_conv;
+
+const char *cn_conv_node_algorithm(const cn_graph *g, int node, const char **reason) {
+    if (reason) *reason = "";
+    if (!g || node < 0 || node >= cn_graph_node_count(g)) return "none";
+    const cn_node *n = graph_node(g, node);
+    if (n->op != &op_conv) return "none";
+    if (cn_conv_forward == cn_conv_forward_ref) {
+        if (reason) *reason = "the reference kernels are selected";
+        return "ref";
+    }
+    cn_conv_geom p = conv_geom(g, n);
+    return cn_conv_algorithm(&p, reason);
+}
+
 static const cn_op_def op_conv = {.name = "Conv", .prefix = "conv", .shape = conv_shape, .init_params = conv_init,
                                   .workspace_bytes = conv_workspace_bytes, .forward = conv_forward,
                                   .backward = conv_backward, .macs = conv_macs};
