@@ -69,6 +69,8 @@ void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, co
 /* Bytes of `work` the _im2col functions need for p->threads threads (at least one slot), and for one. */
 size_t cn_conv_work_bytes(const cn_conv_geom *p);
 size_t cn_conv_work_bytes_per_thread(const cn_conv_geom *p);
+/* The most threads (<= max_threads, >= 1) whose work fits in `bytes` of workspace. */
+int cn_conv_fit_threads(const cn_conv_geom *p, size_t bytes, int max_threads);
 
 /* The algorithm the fast kernels use for this geometry (forward pass) and why, e.g. "gemm-1x1" because
  * "1x1 kernel, stride 1, no padding: the input is the GEMM operand". Static strings. */

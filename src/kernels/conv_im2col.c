@@ -51,13 +51,64 @@ static size_t weight_bytes(const cn_conv_geom *p) {
     return align64((size_t)(p->out_channels * column_rows(p)) * sizeof(cn_real));
 }
 
+/* ---- the forward pass as one GEMM per group over the columns of the whole batch, cut into tiles of
+ * FWD_TILE-ish columns (a column is one output position of one sample). The weights are packed once per call
+ * (cn_gemm_pack_a); each tile's columns are unrolled straight into packed-B panel order, so they are copied
+ * once and stay in L2 while every output channel uses them. A tile may span samples (small late layers):
+ * its product then goes to a scratch block and is scattered. */
+enum { FWD_TILE_FLOATS = 1 << 17, FWD_NR_MAX = 32, FWD_MR_PAD = 16 };
+
+/* Columns per forward tile: about FWD_TILE_FLOATS of packed columns, a multiple of 32 (every kernel set's NR
+ * divides it), at least 32 and at most 1024, and narrow enough for 8 tiles when the batch is small (work for
+ * every thread). Independent of the thread count, so the workspace of a plan holds for any. */
+static int64_t fwd_tile(const cn_conv_geom *p) {
+    int64_t rows = column_rows(p), total = p->batch * prod3(p->out);
+    int64_t t = FWD_TILE_FLOATS / rows / FWD_NR_MAX * FWD_NR_MAX;
+    if (t > 1024) t = 1024;
+    int64_t all = (total + FWD_NR_MAX - 1) / FWD_NR_MAX * FWD_NR_MAX;
+    int64_t share = (all / 8 + FWD_NR_MAX - 1) / FWD_NR_MAX * FWD_NR_MAX; /* >= 8 tiles: work for every thread */
+    if (t > share) t = share;
+    if (t > all) t = all;
+    if (t < FWD_NR_MAX) t = FWD_NR_MAX;
+    return t;
+}
+
+static size_t fwd_shared_bytes(const cn_conv_geom *p) { /* packed weights of every group */
+    int64_t cout_g = p->out_channels / p->groups;
+    return align64((size_t)(p->groups * (cout_g + FWD_MR_PAD) * column_rows(p)) * sizeof(cn_real));
+}
+
+static size_t fwd_thread_bytes(const cn_conv_geom *p) { /* packed columns, one unrolled row, a product block */
+    int64_t t = fwd_tile(p), cout_g = p->out_channels / p->groups;
+    return align64((size_t)(column_rows(p) * t) * sizeof(cn_real)) + align64((size_t)t * sizeof(cn_real)) +
+           align64((size_t)(cout_g * t) * sizeof(cn_real));
+}
+
 static int slots(const cn_conv_geom *p) { return p->threads > 1 ? p->threads : 1; }
 
-size_t cn_conv_work_bytes_per_thread(const cn_conv_geom *p) {
+/* Backward slot: columns, GEMM packing space and (threaded) a private weight gradient. */
+static size_t bwd_thread_bytes(const cn_conv_geom *p) {
     return column_bytes(p) + gemm_bytes(p) + (p->threads > 1 ? weight_bytes(p) : 0);
 }
 
-size_t cn_conv_work_bytes(const cn_conv_geom *p) { return (size_t)slots(p) * cn_conv_work_bytes_per_thread(p); }
+size_t cn_conv_work_bytes_per_thread(const cn_conv_geom *p) {
+    size_t f = fwd_thread_bytes(p), b = bwd_thread_bytes(p);
+    return f > b ? f : b;
+}
+
+size_t cn_conv_work_bytes(const cn_conv_geom *p) {
+    return fwd_shared_bytes(p) + (size_t)slots(p) * cn_conv_work_bytes_per_thread(p);
+}
+
+int cn_conv_fit_threads(const cn_conv_geom *p, size_t bytes, int max_threads) {
+    int best = 1;
+    for (int t = 2; t <= max_threads; t++) {
+        cn_conv_geom q = *p;
+        q.threads = t;
+        if (cn_conv_work_bytes(&q) <= bytes) best = t;
+    }
+    return best;
+}
 
 typedef struct {
     cn_real *cols;
@@ -66,7 +117,7 @@ typedef struct {
 } work_slot;
 
 static work_slot slot(const cn_conv_geom *p, void *work, int t) {
-    char *base = (char *)work + (size_t)t * cn_conv_work_bytes_per_thread(p);
+    char *base = (char *)work + fwd_shared_bytes(p) + (size_t)t * cn_conv_work_bytes_per_thread(p);
     work_slot s = {(cn_real *)base, base + column_bytes(p), NULL};
     if (p->threads > 1) s.dw = (cn_real *)(base + column_bytes(p) + gemm_bytes(p));
     return s;
@@ -162,43 +213,130 @@ static void col2im_tile_add(const cn_conv_geom *p, cn_real *col, int64_t p0, int
     else FOR_COLUMN_CELLS(p, p0, width, if (src >= 0) dxg[src] += col[cell]);
 }
 
-static void forward_sample(const cn_conv_geom *p, int64_t n, const cn_real *x, const cn_real *w, const cn_real *b,
-                           cn_real *y, work_slot ws) {
-    int64_t cin_g = p->in_channels / p->groups, cout_g = p->out_channels / p->groups;
-    int64_t in_plane = prod3(p->in), positions = prod3(p->out), rows = column_rows(p), tile = tile_width(p);
-    bool direct = reads_x_directly(p);
-    for (int64_t grp = 0; grp < p->groups; grp++) {
-        const cn_real *xg = x + (n * p->in_channels + grp * cin_g) * in_plane;
-        const cn_real *wg = w + grp * cout_g * rows;
-        cn_real *yg = y + (n * p->out_channels + grp * cout_g) * positions;
-        if (b)
-            for (int64_t o = 0; o < cout_g; o++)
-                for (int64_t i = 0; i < positions; i++) yg[o * positions + i] = b[grp * cout_g + o];
-        for (int64_t p0 = 0; p0 < positions; p0 += tile) {
-            int64_t width = positions - p0 < tile ? positions - p0 : tile;
-            const cn_real *cols = xg + p0;
-            int64_t ldcol = positions;
-            if (!direct) {
-                im2col_tile(p, xg, p0, width, ws.cols);
-                cols = ws.cols;
-                ldcol = width;
+/* Unroll one column row (input channel c of group grp, tap kd/kh/kw) for the batch-wide columns [j0, j0+width)
+ * into out: out[j] = xpad[n(j), grp*cin_g + c, position(j) * stride + tap * dilation - pad]. Output rows are
+ * walked as runs; with zero padding a run is a clipped copy (stride 1) or a strided gather. */
+static void gather_row(const cn_conv_geom *p, const cn_real *x, int64_t grp, int64_t c, int64_t kd, int64_t kh,
+                       int64_t kw, int64_t j0, int64_t width, cn_real *out) {
+    int64_t positions = prod3(p->out), in_plane = prod3(p->in), cin_g = p->in_channels / p->groups;
+    int64_t OD = p->out[0], OH = p->out[1], OW = p->out[2], ID = p->in[0], IH = p->in[1], IW = p->in[2];
+    int64_t n = j0 / positions, pos = j0 % positions;
+    int64_t ow = pos % OW, oh = pos / OW % OH, od = pos / OW / OH, sw = p->stride[2];
+    for (int64_t j = 0; j < width;) {
+        int64_t run = width - j < OW - ow ? width - j : OW - ow;
+        const cn_real *plane = x + (n * p->in_channels + grp * cin_g + c) * in_plane;
+        int64_t id = od * p->stride[0] + kd * p->dilation[0] - p->pad_begin[0];
+        int64_t ih = oh * p->stride[1] + kh * p->dilation[1] - p->pad_begin[1];
+        int64_t iw0 = ow * sw + kw * p->dilation[2] - p->pad_begin[2];
+        cn_real *dst = out + j;
+        if (p->pad_mode == CN_PAD_ZEROS) {
+            if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
+                memset(dst, 0, (size_t)run * sizeof(cn_real));
+            } else {
+                const cn_real *row = plane + (id * IH + ih) * IW;
+                /* valid e: 0 <= iw0 + e*sw < IW */
+                int64_t lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw, hi = IW - iw0 <= 0 ? 0 : (IW - iw0 + sw - 1) / sw;
+                if (lo > run) lo = run;
+                if (hi > run) hi = run;
+                if (hi < lo) hi = lo;
+                for (int64_t e = 0; e < lo; e++) dst[e] = 0;
+                if (sw == 1) memcpy(dst + lo, row + iw0 + lo, (size_t)(hi - lo) * sizeof(cn_real));
+                else
+                    for (int64_t e = lo; e < hi; e++) dst[e] = row[iw0 + e * sw];
+                for (int64_t e = hi; e < run; e++) dst[e] = 0;
             }
-            cn_gemm(false, false, cout_g, width, rows, 1, wg, rows, cols, ldcol, b ? 1 : 0, yg + p0, positions, ws.gemm);
+        } else {
+            int64_t sd = conv_source_index(id, ID, p->pad_mode), sh = conv_source_index(ih, IH, p->pad_mode);
+            for (int64_t e = 0; e < run; e++) {
+                int64_t s = conv_source_index(iw0 + e * sw, IW, p->pad_mode);
+                dst[e] = sd < 0 || sh < 0 || s < 0 ? 0 : plane[(sd * IH + sh) * IW + s];
+            }
+        }
+        j += run;
+        ow += run;
+        if (ow == OW) {
+            ow = 0;
+            if (++oh == OH) {
+                oh = 0;
+                if (++od == OD) od = 0, n++;
+            }
         }
     }
 }
 
+static inline void copy_floats32(cn_real *restrict dst, const cn_real *restrict src) {
+    for (int e = 0; e < 32; e++) dst[e] = src[e];
+}
+
+/* The columns [j0, j0+width) of group grp as a packed B operand (K x width, see gemm.h; bp and rowbuf have room
+ * for width rounded up to NR): each column row is unrolled into rowbuf (zero past width) and cut into NR-wide
+ * panel rows. */
+static void pack_columns(const cn_conv_geom *p, const cn_real *x, int64_t grp, int64_t j0, int64_t width,
+                         cn_real *bp, cn_real *rowbuf) {
+    cn_gemm_blocks blk = cn_gemm_blocking();
+    int64_t rows = column_rows(p), npanels = (width + blk.nr - 1) / blk.nr, cin_g = p->in_channels / p->groups, r = 0;
+    for (int64_t j = width; j < npanels * blk.nr; j++) rowbuf[j] = 0;
+    for (int64_t c = 0; c < cin_g; c++)
+        for (int64_t kd = 0; kd < p->kernel[0]; kd++)
+            for (int64_t kh = 0; kh < p->kernel[1]; kh++)
+                for (int64_t kw = 0; kw < p->kernel[2]; kw++, r++) {
+                    gather_row(p, x, grp, c, kd, kh, kw, j0, width, rowbuf);
+                    int64_t p0 = r / blk.kc * blk.kc, kcb = rows - p0 < blk.kc ? rows - p0 : blk.kc, q = r - p0;
+                    cn_real *block = bp + p0 * npanels * blk.nr;
+                    if (blk.nr == 32) /* constant trip counts: the copies vectorise inline */
+                        for (int64_t jp = 0; jp < npanels; jp++) copy_floats32(block + (jp * kcb + q) * 32, rowbuf + jp * 32);
+                    else
+                        for (int64_t jp = 0; jp < npanels; jp++)
+                            for (int e = 0; e < blk.nr; e++) block[(jp * kcb + q) * blk.nr + e] = rowbuf[jp * blk.nr + e];
+                }
+}
+
+static int64_t packed_weight_stride(const cn_conv_geom *p) { /* floats per group, a multiple of 16 */
+    int64_t cout_g = p->out_channels / p->groups;
+    return ((cout_g + FWD_MR_PAD) * column_rows(p) + 15) / 16 * 16;
+}
+
 void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
                             cn_real *y, void *work) {
-    if (!by_sample(p)) {
-        for (int64_t n = 0; n < p->batch; n++) forward_sample(p, n, x, w, b, y, slot(p, work, 0));
-        return;
-    }
-#pragma omp parallel num_threads(p->threads)
+    int64_t cout_g = p->out_channels / p->groups, rows = column_rows(p), positions = prod3(p->out);
+    int64_t total = p->batch * positions, tile = fwd_tile(p), ntiles = (total + tile - 1) / tile;
+    int64_t wstride = packed_weight_stride(p), items = p->groups * ntiles;
+    cn_real *wpack = (cn_real *)work;
+    int threads = slots(p);
+#pragma omp parallel num_threads(threads) if (threads > 1)
     {
-        work_slot ws = slot(p, work, omp_get_thread_num());
 #pragma omp for schedule(static)
-        for (int64_t n = 0; n < p->batch; n++) forward_sample(p, n, x, w, b, y, ws);
+        for (int64_t grp = 0; grp < p->groups; grp++)
+            cn_gemm_pack_a(false, cout_g, rows, w + grp * cout_g * rows, rows, wpack + grp * wstride);
+        char *base = (char *)work + fwd_shared_bytes(p) + (size_t)omp_get_thread_num() * cn_conv_work_bytes_per_thread(p);
+        cn_real *bp = (cn_real *)base;
+        cn_real *rowbuf = (cn_real *)(base + align64((size_t)(rows * tile) * sizeof(cn_real)));
+        cn_real *cbuf = rowbuf + align64((size_t)tile * sizeof(cn_real)) / sizeof(cn_real);
+#pragma omp for schedule(static)
+        for (int64_t item = 0; item < items; item++) {
+            int64_t grp = item / ntiles, j0 = item % ntiles * tile, width = total - j0 < tile ? total - j0 : tile;
+            pack_columns(p, x, grp, j0, width, bp, rowbuf);
+            int64_t n0 = j0 / positions, pos0 = j0 % positions;
+            const cn_real *bias = b ? b + grp * cout_g : NULL;
+            if (pos0 + width <= positions) { /* one sample: straight into y */
+                cn_real *c = y + (n0 * p->out_channels + grp * cout_g) * positions + pos0;
+                cn_gemm_packed(cout_g, width, rows, 1, wpack + grp * wstride, bp, 0, c, positions);
+                if (bias)
+                    for (int64_t o = 0; o < cout_g; o++)
+                        for (int64_t j = 0; j < width; j++) c[o * positions + j] += bias[o];
+                continue;
+            }
+            cn_gemm_packed(cout_g, width, rows, 1, wpack + grp * wstride, bp, 0, cbuf, tile);
+            for (int64_t o = 0; o < cout_g; o++) /* scatter the product over the samples it spans */
+                for (int64_t j = 0, n = n0, pos = pos0; j < width; n++, pos = 0) {
+                    int64_t run = width - j < positions - pos ? width - j : positions - pos;
+                    cn_real *dst = y + (n * p->out_channels + grp * cout_g + o) * positions + pos;
+                    const cn_real *src = cbuf + o * tile + j;
+                    cn_real bo = bias ? bias[o] : 0;
+                    for (int64_t e = 0; e < run; e++) dst[e] = src[e] + bo;
+                    j += run;
+                }
+        }
     }
 }
 

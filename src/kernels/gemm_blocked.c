@@ -19,6 +19,23 @@ void cn_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, cn_real alpha, c
     cn_gemm_ref(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 const char *cn_kernels_isa(void) { return "ref"; }
+cn_gemm_blocks cn_gemm_blocking(void) { return (cn_gemm_blocks){1, 1, 1 << 30}; }
+size_t cn_gemm_packed_a_size(int64_t m, int64_t k) { return (size_t)(m * k); }
+size_t cn_gemm_packed_b_size(int64_t k, int64_t n) { return (size_t)(k * n); }
+/* MR = NR = 1, KC = K: packed A is A row-major (A[i][q] at i*K + q), packed B is B^T row-major (B[q][j] at
+ * j*K + q) */
+void cn_gemm_pack_a(bool ta, int64_t m, int64_t k, const cn_real *a, int64_t lda, cn_real *packed) {
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t q = 0; q < k; q++) packed[i * k + q] = ta ? a[q * lda + i] : a[i * lda + q];
+}
+void cn_gemm_pack_b(bool tb, int64_t k, int64_t n, const cn_real *b, int64_t ldb, cn_real *packed) {
+    for (int64_t j = 0; j < n; j++)
+        for (int64_t q = 0; q < k; q++) packed[j * k + q] = tb ? b[j * ldb + q] : b[q * ldb + j];
+}
+void cn_gemm_packed(int64_t m, int64_t n, int64_t k, cn_real alpha, const cn_real *ap, const cn_real *bp, cn_real beta,
+                    cn_real *c, int64_t ldc) {
+    cn_gemm_ref(false, true, m, n, k, alpha, ap, k, bp, k, beta, c, ldc);
+}
 cn_status cn_kernels_select(const char *isa) {
     return strcmp(isa, "ref") == 0 ? CN_OK : cn_error(CN_ERR_UNSUPPORTED, "the double build has only the reference kernels");
 }
@@ -385,6 +402,65 @@ void cn_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, cn_real alpha, c
                     }
             }
         }
+    }
+}
+
+/* ---- pre-packed operands (gemm.h) */
+static const isa_def *packed_isa(void) { return active_isa ? active_isa : &isa_portable; }
+
+cn_gemm_blocks cn_gemm_blocking(void) {
+    const isa_def *s = packed_isa();
+    return (cn_gemm_blocks){s->mr, s->nr, s->kc};
+}
+
+size_t cn_gemm_packed_a_size(int64_t m, int64_t k) { return (size_t)(round_up(m, packed_isa()->mr) * k); }
+size_t cn_gemm_packed_b_size(int64_t k, int64_t n) { return (size_t)(round_up(n, packed_isa()->nr) * k); }
+
+void cn_gemm_pack_a(bool ta, int64_t m, int64_t k, const cn_real *a, int64_t lda, cn_real *packed) {
+    const isa_def *s = packed_isa();
+    const pack_fn pack = s == &isa_avx512 ? pack_panel_avx512 : pack_panel;
+    int64_t mpanels = (m + s->mr - 1) / s->mr;
+    for (int64_t p0 = 0; p0 < k; p0 += s->kc) {
+        int64_t kcb = min64(k - p0, s->kc);
+        float *block = packed + p0 * mpanels * s->mr;
+        for (int64_t ip = 0; ip < mpanels; ip++)
+            pack_a_panel(pack, ta, a, lda, ip * s->mr, (int)min64(m - ip * s->mr, s->mr), s->mr, p0, kcb,
+                         block + ip * s->mr * kcb);
+    }
+}
+
+void cn_gemm_pack_b(bool tb, int64_t k, int64_t n, const cn_real *b, int64_t ldb, cn_real *packed) {
+    const isa_def *s = packed_isa();
+    const pack_fn pack = s == &isa_avx512 ? pack_panel_avx512 : pack_panel;
+    int64_t npanels = (n + s->nr - 1) / s->nr;
+    for (int64_t p0 = 0; p0 < k; p0 += s->kc) {
+        int64_t kcb = min64(k - p0, s->kc);
+        float *block = packed + p0 * npanels * s->nr;
+        for (int64_t jp = 0; jp < npanels; jp++)
+            pack_b_panel(pack, tb, b, ldb, jp * s->nr, (int)min64(n - jp * s->nr, s->nr), s->nr, p0, kcb,
+                         block + jp * s->nr * kcb);
+    }
+}
+
+/* Depth block by depth block; in each, every B micro-panel meets every A micro-panel (B-panel-major). */
+void cn_gemm_packed(int64_t m, int64_t n, int64_t k, cn_real alpha, const cn_real *ap, const cn_real *bp, cn_real beta,
+                    cn_real *c, int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        scale_c(c, ldc, m, n, beta);
+        return;
+    }
+    const isa_def *s = packed_isa();
+    const int mr = s->mr, nr = s->nr;
+    int64_t mpanels = (m + mr - 1) / mr, npanels = (n + nr - 1) / nr;
+    for (int64_t p0 = 0; p0 < k; p0 += s->kc) {
+        int64_t kcb = min64(k - p0, s->kc);
+        const float *ablock = ap + p0 * mpanels * mr, *bblock = bp + p0 * npanels * nr;
+        float beta_k = p0 == 0 ? beta : 1.0f;
+        for (int64_t jp = 0; jp < npanels; jp++)
+            for (int64_t ip = 0; ip < mpanels; ip++)
+                s->kernel(kcb, ablock + ip * mr * kcb, bblock + jp * nr * kcb, c + ip * mr * ldc + jp * nr, ldc, alpha,
+                          beta_k, (int)min64(m - ip * mr, mr), (int)min64(n - jp * nr, nr));
     }
 }
 

@@ -143,14 +143,7 @@ static size_t conv_workspace_bytes(const cn_graph *g, const cn_node *n, cn_mode 
  * have changed since the plan was made). */
 static cn_conv_geom conv_run_geom(const cn_graph *g, const cn_node *n) {
     cn_conv_geom p = conv_geom(g, n);
-    p.threads = 1;
-    size_t per_thread = cn_conv_work_bytes_per_thread(&(cn_conv_geom){.threads = 2, .batch = p.batch,
-        .in_channels = p.in_channels, .out_channels = p.out_channels, .groups = p.groups, .in = {p.in[0], p.in[1], p.in[2]},
-        .out = {p.out[0], p.out[1], p.out[2]}, .kernel = {p.kernel[0], p.kernel[1], p.kernel[2]},
-        .stride = {p.stride[0], p.stride[1], p.stride[2]}, .dilation = {p.dilation[0], p.dilation[1], p.dilation[2]},
-        .pad_begin = {p.pad_begin[0], p.pad_begin[1], p.pad_begin[2]}, .pad_mode = p.pad_mode});
-    int fit = per_thread ? (int)(n->workspace_size / per_thread) : 1, max = omp_get_max_threads();
-    if (fit > 1) p.threads = fit < max ? fit : max;
+    p.threads = cn_conv_fit_threads(&p, n->workspace_size, omp_get_max_threads());
     return p;
 }
 
