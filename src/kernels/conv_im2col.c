@@ -73,9 +73,13 @@ static int64_t fwd_tile(const cn_conv_geom *p) {
     return t;
 }
 
-static size_t fwd_shared_bytes(const cn_conv_geom *p) { /* packed weights of every group */
+static int64_t packed_weight_stride(const cn_conv_geom *p) { /* floats per group, a multiple of 16 */
     int64_t cout_g = p->out_channels / p->groups;
-    return align64((size_t)(p->groups * (cout_g + FWD_MR_PAD) * column_rows(p)) * sizeof(cn_real));
+    return ((cout_g + FWD_MR_PAD) * column_rows(p) + 15) / 16 * 16;
+}
+
+static size_t fwd_shared_bytes(const cn_conv_geom *p) { /* packed weights of every group */
+    return align64((size_t)(p->groups * packed_weight_stride(p)) * sizeof(cn_real));
 }
 
 static size_t fwd_thread_bytes(const cn_conv_geom *p) { /* packed columns, one unrolled row, a product block */
@@ -291,13 +295,8 @@ static void pack_columns(const cn_conv_geom *p, const cn_real *x, int64_t grp, i
                 }
 }
 
-static int64_t packed_weight_stride(const cn_conv_geom *p) { /* floats per group, a multiple of 16 */
-    int64_t cout_g = p->out_channels / p->groups;
-    return ((cout_g + FWD_MR_PAD) * column_rows(p) + 15) / 16 * 16;
-}
-
-void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
-                            cn_real *y, void *work) {
+static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
+                         void *work) {
     int64_t cout_g = p->out_channels / p->groups, rows = column_rows(p), positions = prod3(p->out);
     int64_t total = p->batch * positions, tile = fwd_tile(p), ntiles = (total + tile - 1) / tile;
     int64_t wstride = packed_weight_stride(p), items = p->groups * ntiles;
@@ -362,8 +361,7 @@ static void backward_data_sample(const cn_conv_geom *p, int64_t n, const cn_real
     }
 }
 
-void cn_conv_backward_data_im2col(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
-                                  void *work) {
+static void backward_data_gemm(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx, void *work) {
     if (!by_sample(p)) {
         for (int64_t n = 0; n < p->batch; n++) backward_data_sample(p, n, dy, w, dx, slot(p, work, 0));
         return;
@@ -400,8 +398,8 @@ static void backward_weights_sample(const cn_conv_geom *p, int64_t n, const cn_r
     }
 }
 
-void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
-                                     cn_real *db, void *work) {
+static void backward_weights_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw, cn_real *db,
+                                 void *work) {
     int64_t positions = prod3(p->out), wcount = p->out_channels * column_rows(p);
     if (!by_sample(p)) {
         for (int64_t n = 0; n < p->batch; n++) backward_weights_sample(p, n, x, dy, dw, slot(p, work, 0));
@@ -434,13 +432,55 @@ void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, co
         }
 }
 
-const char *cn_conv_algorithm(const cn_conv_geom *p, const char **reason) {
-    const char *why = "general case: columns unrolled per tile of output positions, then one GEMM per group";
-    const char *name = "im2col";
-    if (reads_x_directly(p)) {
-        name = "gemm-1x1";
-        why = "1x1 kernel, stride 1, no padding: the input planes are the GEMM operand, no columns";
+/* ---- the dispatch */
+static cn_conv_algo choose(const cn_conv_geom *p, const char **reason) {
+    const char *why;
+    cn_conv_algo a = CN_CONV_GEMM;
+    if (p->algorithm == CN_CONV_DEPTHWISE && cn_conv_depthwise_applies(p)) {
+        a = CN_CONV_DEPTHWISE, why = "forced";
+    } else if (p->algorithm == CN_CONV_GEMM) {
+        why = "forced";
+    } else if (cn_conv_depthwise_applies(p)) {
+        a = CN_CONV_DEPTHWISE;
+        why = p->groups > 1 ? "one input channel per group (depthwise), zero padding: direct, no columns"
+                            : "a single input channel, zero padding: direct, no columns (a GEMM with K = taps is tiny)";
+    } else if (reads_x_directly(p)) {
+        why = "1x1 kernel, stride 1, no padding: the input planes are the GEMM operand (packed, no unrolling)";
+    } else {
+        why = "general case: columns unrolled per tile straight into packed GEMM panels, weights packed once";
     }
     if (reason) *reason = why;
-    return name;
+    return a;
+}
+
+const char *cn_conv_algorithm(const cn_conv_geom *p, const char **reason) {
+    switch (choose(p, reason)) {
+    case CN_CONV_DEPTHWISE: return "depthwise-direct";
+    case CN_CONV_WINOGRAD: return "winograd-f4x3";
+    default: return reads_x_directly(p) ? "gemm-1x1" : "im2col-gemm";
+    }
+}
+
+void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
+                            cn_real *y, void *work) {
+    switch (choose(p, NULL)) {
+    case CN_CONV_DEPTHWISE: cn_conv_forward_depthwise(p, x, w, b, y); return;
+    default: forward_gemm(p, x, w, b, y, work); return;
+    }
+}
+
+void cn_conv_backward_data_im2col(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
+                                  void *work) {
+    switch (choose(p, NULL)) {
+    case CN_CONV_DEPTHWISE: cn_conv_backward_data_depthwise(p, dy, w, dx); return;
+    default: backward_data_gemm(p, dy, w, dx, work); return;
+    }
+}
+
+void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
+                                     cn_real *db, void *work) {
+    switch (choose(p, NULL)) {
+    case CN_CONV_DEPTHWISE: cn_conv_backward_weights_depthwise(p, x, dy, dw, db); return;
+    default: backward_weights_gemm(p, x, dy, dw, db, work); return;
+    }
 }
