@@ -41,7 +41,7 @@ static void fill(dnnl_memory_t m) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 18) {
+    if (argc != 18 && argc != 19) {
         fprintf(stderr, "usage: onednn_conv direct|winograd|auto MB G IC IH IW OC OH OW KH KW SH SW PH PW DH DW\n");
         return 2;
     }

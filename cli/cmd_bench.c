@@ -86,6 +86,12 @@ static int common_option(int argc, char **argv, int *i, bench_opts *o, long *thr
         o->iters = (int)v;
         return 1;
     }
+    if (strcmp(a, "--min-time") == 0) {
+        double t;
+        if (!cli_parse_double(argv[++*i], 0, 3600, &t)) return cli_fail(2, "--min-time: '%s' is not 0..3600 s", argv[*i]), -1;
+        o->min_seconds = t;
+        return 1;
+    }
     if (strcmp(a, "--warmup") == 0) {
         if (!cli_parse_long(argv[++*i], 0, 1000, &v)) return cli_fail(2, "--warmup: '%s' is not 0..1000", argv[*i]), -1;
         o->warmup = (int)v;
@@ -356,8 +362,8 @@ int cmd_bench(int argc, char **argv) {
                "       convnet bench conv --batch N --in C --size HxW --out K --kernel R [--stride S] [--pad P]\n"
                "                          [--groups G] [--dilation D] [--no-bias] [--backward]\n"
                "       convnet bench model NAME [--batch N] [--train] [--input CxHxW] [--classes N]\n"
-               "common options: [--threads T] [--iters N] [--warmup N] [--json]\n"
-               "Median time per iteration over warm runs (at least --iters runs and 1 s), GFLOP/s (2 per\n"
+               "common options: [--threads T] [--iters N] [--warmup N] [--min-time S] [--json]\n"
+               "Median time per iteration over warm runs (at least --iters runs and --min-time s, 1 s), GFLOP/s (2 per\n"
                "multiply-add; forward+backward counts 3x the forward), the algorithm used. CN_ISA selects the\n"
                "kernel set, CN_LOG_ALGO=1 logs each convolution's algorithm choice.\n");
         return argc < 2 ? 2 : 0;

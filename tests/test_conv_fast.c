@@ -126,6 +126,10 @@ static const conv_case cases[] = {
     {2, 5, 9, 33, 1, {3, 5, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 0},
     /* depth past KC (K = 47*9 = 423), more output channels than one tile, prime planes */
     {2, 2, 47, 37, 1, {11, 13, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    /* Winograd: asymmetric and no padding, batch 1, a ResNet-like 64 -> 64 layer, more tiles than one block */
+    {2, 1, 16, 24, 1, {9, 14, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {0, 2, 0}, {2, 0, 0}, CN_PAD_ZEROS, 1},
+    {2, 3, 17, 16, 1, {10, 6, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 0},
+    {2, 2, 64, 64, 1, {28, 28, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     /* more columns than one tile holds */
     {2, 1, 64, 3, 1, {67, 71, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     {2, 1, 30, 2, 1, {61, 59, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_REFLECT, 1},
@@ -133,7 +137,7 @@ static const conv_case cases[] = {
 
 int main(void) {
     const char *sets[] = {"avx512", "avx2", "portable"};
-    const cn_conv_algo algos[] = {CN_CONV_AUTO, CN_CONV_GEMM, CN_CONV_DEPTHWISE};
+    const cn_conv_algo algos[] = {CN_CONV_AUTO, CN_CONV_GEMM, CN_CONV_DEPTHWISE, CN_CONV_WINOGRAD};
     int first = 0;
     while (first < 2 && cn_kernels_select(sets[first]) != CN_OK) first++;
     for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
@@ -143,11 +147,12 @@ int main(void) {
                 if (i == 0) printf("SKIP %s kernels: %s\n", sets[s], cn_last_error());
                 continue;
             }
-            for (int a = 0; a < 3; a++) {
+            for (int a = 0; a < 4; a++) {
                 if (algos[a] == CN_CONV_DEPTHWISE && !cn_conv_depthwise_applies(&d.p)) continue;
+                if (algos[a] == CN_CONV_WINOGRAD && !cn_conv_winograd_applies(&d.p)) continue;
                 /* threaded (3: an uneven split) on the first set that runs, serial on every set */
                 for (int threads = 1; threads <= (s == first ? 3 : 1); threads += 2)
-                    compare(sets[s], &d, i, algos[a], threads, 1e-5);
+                    compare(sets[s], &d, i, algos[a], threads, algos[a] == CN_CONV_WINOGRAD ? 2e-5 : 1e-5);
             }
         }
         release(&d);

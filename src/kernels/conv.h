@@ -90,6 +90,16 @@ void cn_conv_backward_data_depthwise(const cn_conv_geom *p, const cn_real *dy, c
 void cn_conv_backward_weights_depthwise(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
                                         cn_real *db);
 
+/* Winograd F(4x4, 3x3) (conv_winograd.c): forward and data gradient; workspace = shared (transformed weights)
+ * + one slot per thread. */
+bool cn_conv_winograd_applies(const cn_conv_geom *p);
+size_t cn_conv_winograd_shared_bytes(const cn_conv_geom *p);
+size_t cn_conv_winograd_thread_bytes(const cn_conv_geom *p);
+void cn_conv_forward_winograd(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
+                              void *work);
+void cn_conv_backward_data_winograd(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
+                                    void *work);
+
 /* The algorithm the fast kernels use for this geometry (forward pass) and why, e.g. "gemm-1x1" because
  * "1x1 kernel, stride 1, no padding: the input is the GEMM operand". Static strings. */
 const char *cn_conv_algorithm(const cn_conv_geom *p, const char **reason);

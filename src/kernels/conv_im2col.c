@@ -13,6 +13,7 @@
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
 #include <omp.h>
+#include <stdlib.h>
 
 #define COLUMN_CAP ((int64_t)1 << 18) /* elements: 1 MB of floats */
 
@@ -101,7 +102,10 @@ size_t cn_conv_work_bytes_per_thread(const cn_conv_geom *p) {
 }
 
 size_t cn_conv_work_bytes(const cn_conv_geom *p) {
-    return fwd_shared_bytes(p) + (size_t)slots(p) * cn_conv_work_bytes_per_thread(p);
+    size_t gemm = fwd_shared_bytes(p) + (size_t)slots(p) * cn_conv_work_bytes_per_thread(p);
+    if (!cn_conv_winograd_applies(p)) return gemm;
+    size_t wino = cn_conv_winograd_shared_bytes(p) + (size_t)slots(p) * cn_conv_winograd_thread_bytes(p);
+    return gemm > wino ? gemm : wino;
 }
 
 int cn_conv_fit_threads(const cn_conv_geom *p, size_t bytes, int max_threads) {
@@ -433,11 +437,40 @@ static void backward_weights_gemm(const cn_conv_geom *p, const cn_real *x, const
 }
 
 /* ---- the dispatch */
-static cn_conv_algo choose(const cn_conv_geom *p, const char **reason) {
+
+/* Winograd when it applies and wins (measured on Zen 4, docs/BENCHMARKS.md): enough channels to amortise the
+ * tile transforms, enough tiles to amortise the weight transform (done once per pass: batch-1 14x14 layers
+ * ran 2.5x slower than im2col, 7x7 layers at batch 32 1.5x faster), and output planes that the 4x4 tiles
+ * cover without much waste (13x13 would compute 16x16). */
+static bool winograd_pays(const cn_conv_geom *p) {
+    if (!cn_conv_winograd_applies(p) || p->in_channels < 16 || p->out_channels < 16) return false;
+    int64_t th = (p->out[1] + 3) / 4, tw = (p->out[2] + 3) / 4;
+    if (p->batch * th * tw < 64) return false;
+    return (double)(16 * th * tw) <= 1.35 * (double)(p->out[1] * p->out[2]);
+}
+/* CN_CONV_ALGO=gemm|depthwise|winograd forces an algorithm wherever it applies (benchmarks); read once. */
+static cn_conv_algo env_algo;
+__attribute__((constructor)) static void read_env_algo(void) {
+    const char *e = getenv("CN_CONV_ALGO");
+    if (!e) return;
+    env_algo = strcmp(e, "gemm") == 0 ? CN_CONV_GEMM : strcmp(e, "depthwise") == 0 ? CN_CONV_DEPTHWISE
+             : strcmp(e, "winograd") == 0 ? CN_CONV_WINOGRAD : CN_CONV_AUTO;
+}
+
+static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
+    cn_conv_geom forced = *p_in;
+    if (forced.algorithm == CN_CONV_AUTO) forced.algorithm = env_algo;
+    const cn_conv_geom *p = &forced;
     const char *why;
     cn_conv_algo a = CN_CONV_GEMM;
     if (p->algorithm == CN_CONV_DEPTHWISE && cn_conv_depthwise_applies(p)) {
         a = CN_CONV_DEPTHWISE, why = "forced";
+    } else if (p->algorithm == CN_CONV_WINOGRAD && cn_conv_winograd_applies(p)) {
+        a = CN_CONV_WINOGRAD, why = "forced";
+    } else if (p->algorithm == CN_CONV_AUTO && winograd_pays(p)) {
+        a = CN_CONV_WINOGRAD;
+        why = "3x3, stride 1, groups 1, zero padding, enough channels and little tile waste: Winograd F(4x4,3x3) "
+              "(2.25 multiplies per output instead of 9)";
     } else if (p->algorithm == CN_CONV_GEMM) {
         why = "forced";
     } else if (cn_conv_depthwise_applies(p)) {
@@ -465,6 +498,7 @@ void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_re
                             cn_real *y, void *work) {
     switch (choose(p, NULL)) {
     case CN_CONV_DEPTHWISE: cn_conv_forward_depthwise(p, x, w, b, y); return;
+    case CN_CONV_WINOGRAD: cn_conv_forward_winograd(p, x, w, b, y, work); return;
     default: forward_gemm(p, x, w, b, y, work); return;
     }
 }
@@ -473,6 +507,7 @@ void cn_conv_backward_data_im2col(const cn_conv_geom *p, const cn_real *dy, cons
                                   void *work) {
     switch (choose(p, NULL)) {
     case CN_CONV_DEPTHWISE: cn_conv_backward_data_depthwise(p, dy, w, dx); return;
+    case CN_CONV_WINOGRAD: cn_conv_backward_data_winograd(p, dy, w, dx, work); return;
     default: backward_data_gemm(p, dy, w, dx, work); return;
     }
 }
