@@ -134,40 +134,6 @@ static work_slot slot(const cn_conv_geom *p, void *work, int t) {
 /* Split samples over threads only when each thread gets one and there is more than one thread. */
 static bool by_sample(const cn_conv_geom *p) { return p->threads > 1 && p->batch > 1; }
 
-/* Walk the column matrix of one group's input planes (cin_g planes of in_plane elements) for output
- * positions [p0, p0 + width): body sees `row` and `j` (the column), `cell` (= row*width + j) and `src`
- * (offset into the group's planes, or -1 for a zero-padding tap). */
-#define FOR_COLUMN_CELLS(p, p0, width, body)                                                                  \
-    do {                                                                                                      \
-        int64_t cin_g_ = (p)->in_channels / (p)->groups, in_plane_ = prod3((p)->in), cell = 0, row = 0;       \
-        for (int64_t c_ = 0; c_ < cin_g_; c_++)                                                               \
-            for (int64_t kd_ = 0; kd_ < (p)->kernel[0]; kd_++)                                                \
-                for (int64_t kh_ = 0; kh_ < (p)->kernel[1]; kh_++)                                            \
-                    for (int64_t kw_ = 0; kw_ < (p)->kernel[2]; kw_++, row++) {                               \
-                        int64_t ow_ = (p0) % (p)->out[2], oh_ = (p0) / (p)->out[2] % (p)->out[1];             \
-                        int64_t od_ = (p0) / (p)->out[2] / (p)->out[1];                                       \
-                        for (int64_t j = 0; j < (width); j++, cell++) {                                       \
-                            int64_t sd_ = conv_source_index(od_ * (p)->stride[0] + kd_ * (p)->dilation[0] -   \
-                                                            (p)->pad_begin[0], (p)->in[0], (p)->pad_mode);    \
-                            int64_t sh_ = conv_source_index(oh_ * (p)->stride[1] + kh_ * (p)->dilation[1] -   \
-                                                            (p)->pad_begin[1], (p)->in[1], (p)->pad_mode);    \
-                            int64_t sw_ = conv_source_index(ow_ * (p)->stride[2] + kw_ * (p)->dilation[2] -   \
-                                                            (p)->pad_begin[2], (p)->in[2], (p)->pad_mode);    \
-                            int64_t src = (sd_ < 0 || sh_ < 0 || sw_ < 0)                                     \
-                                              ? -1                                                            \
-                                              : c_ * in_plane_ + (sd_ * (p)->in[1] + sh_) * (p)->in[2] + sw_; \
-                            body;                                                                             \
-                            if (++ow_ == (p)->out[2]) {                                                       \
-                                ow_ = 0;                                                                      \
-                                if (++oh_ == (p)->out[1]) {                                                   \
-                                    oh_ = 0;                                                                  \
-                                    od_++;                                                                    \
-                                }                                                                             \
-                            }                                                                                 \
-                        }                                                                                     \
-                    }                                                                                         \
-    } while (0)
-
 /* Row-by-row unrolling for zero padding over whole planes (width == positions): for each column row (c, tap)
  * and each output row (od, oh), the taps read one input row or none. add: col2im (dxg += col) instead of
  * im2col (col = x). */
@@ -203,22 +169,6 @@ static void unroll_zero_padded(const cn_conv_geom *p, const cn_real *xg, cn_real
                             }
                         }
                     }
-}
-
-static bool row_by_row(const cn_conv_geom *p, int64_t width) {
-    return p->pad_mode == CN_PAD_ZEROS && width == prod3(p->out);
-}
-
-/* col[r, j] = xpad[c(r), q(p0 + j, t(r))] for one group's planes xg */
-static void im2col_tile(const cn_conv_geom *p, const cn_real *xg, int64_t p0, int64_t width, cn_real *col) {
-    if (row_by_row(p, width)) unroll_zero_padded(p, xg, NULL, col, false);
-    else FOR_COLUMN_CELLS(p, p0, width, col[cell] = src < 0 ? 0 : xg[src]);
-}
-
-/* dxg[src(r, j)] += col[r, j]: the adjoint of im2col_tile */
-static void col2im_tile_add(const cn_conv_geom *p, cn_real *col, int64_t p0, int64_t width, cn_real *dxg) {
-    if (row_by_row(p, width)) unroll_zero_padded(p, NULL, dxg, col, true);
-    else FOR_COLUMN_CELLS(p, p0, width, if (src >= 0) dxg[src] += col[cell]);
 }
 
 /* Unroll one column row (input channel c of group grp, tap kd/kh/kw) for the batch-wide columns [j0, j0+width)
@@ -270,6 +220,80 @@ static void gather_row(const cn_conv_geom *p, const cn_real *x, int64_t grp, int
             }
         }
     }
+}
+
+/* The adjoint of gather_row: dx[source of column j] += col[j] for the columns [j0, j0+width) of one column row
+ * (several taps may share a source under reflect/replicate/circular padding: they add up). */
+static void scatter_row_add(const cn_conv_geom *p, cn_real *dx, int64_t grp, int64_t c, int64_t kd, int64_t kh,
+                            int64_t kw, int64_t j0, int64_t width, const cn_real *col) {
+    int64_t positions = prod3(p->out), in_plane = prod3(p->in), cin_g = p->in_channels / p->groups;
+    int64_t OD = p->out[0], OH = p->out[1], OW = p->out[2], ID = p->in[0], IH = p->in[1], IW = p->in[2];
+    int64_t n = j0 / positions, pos = j0 % positions;
+    int64_t ow = pos % OW, oh = pos / OW % OH, od = pos / OW / OH, sw = p->stride[2];
+    for (int64_t j = 0; j < width;) {
+        int64_t run = width - j < OW - ow ? width - j : OW - ow;
+        cn_real *plane = dx + (n * p->in_channels + grp * cin_g + c) * in_plane;
+        int64_t id = od * p->stride[0] + kd * p->dilation[0] - p->pad_begin[0];
+        int64_t ih = oh * p->stride[1] + kh * p->dilation[1] - p->pad_begin[1];
+        int64_t iw0 = ow * sw + kw * p->dilation[2] - p->pad_begin[2];
+        const cn_real *src = col + j;
+        if (p->pad_mode == CN_PAD_ZEROS) {
+            if (id >= 0 && id < ID && ih >= 0 && ih < IH) {
+                cn_real *row = plane + (id * IH + ih) * IW;
+                int64_t lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw, hi = IW - iw0 <= 0 ? 0 : (IW - iw0 + sw - 1) / sw;
+                if (lo > run) lo = run;
+                if (hi > run) hi = run;
+                for (int64_t e = lo; e < hi; e++) row[iw0 + e * sw] += src[e];
+            }
+        } else {
+            int64_t sd = conv_source_index(id, ID, p->pad_mode), sh = conv_source_index(ih, IH, p->pad_mode);
+            if (sd >= 0 && sh >= 0)
+                for (int64_t e = 0; e < run; e++) {
+                    int64_t s = conv_source_index(iw0 + e * sw, IW, p->pad_mode);
+                    if (s >= 0) plane[(sd * IH + sh) * IW + s] += src[e];
+                }
+        }
+        j += run;
+        ow += run;
+        if (ow == OW) {
+            ow = 0;
+            if (++oh == OH) {
+                oh = 0;
+                if (++od == OD) od = 0, n++;
+            }
+        }
+    }
+}
+
+static bool row_by_row(const cn_conv_geom *p, int64_t width) {
+    return p->pad_mode == CN_PAD_ZEROS && width == prod3(p->out);
+}
+
+/* col[r, j] = xpad[c(r), q(p0 + j, t(r))] for one group's planes xg (one sample) */
+static void im2col_tile(const cn_conv_geom *p, const cn_real *xg, int64_t p0, int64_t width, cn_real *col) {
+    if (row_by_row(p, width)) {
+        unroll_zero_padded(p, xg, NULL, col, false);
+        return;
+    }
+    int64_t cin_g = p->in_channels / p->groups, r = 0;
+    for (int64_t c = 0; c < cin_g; c++)
+        for (int64_t kd = 0; kd < p->kernel[0]; kd++)
+            for (int64_t kh = 0; kh < p->kernel[1]; kh++)
+                for (int64_t kw = 0; kw < p->kernel[2]; kw++, r++) gather_row(p, xg, 0, c, kd, kh, kw, p0, width, col + r * width);
+}
+
+/* dxg[src(r, j)] += col[r, j]: the adjoint of im2col_tile */
+static void col2im_tile_add(const cn_conv_geom *p, cn_real *col, int64_t p0, int64_t width, cn_real *dxg) {
+    if (row_by_row(p, width)) {
+        unroll_zero_padded(p, NULL, dxg, col, true);
+        return;
+    }
+    int64_t cin_g = p->in_channels / p->groups, r = 0;
+    for (int64_t c = 0; c < cin_g; c++)
+        for (int64_t kd = 0; kd < p->kernel[0]; kd++)
+            for (int64_t kh = 0; kh < p->kernel[1]; kh++)
+                for (int64_t kw = 0; kw < p->kernel[2]; kw++, r++)
+                    scatter_row_add(p, dxg, 0, c, kd, kh, kw, p0, width, col + r * width);
 }
 
 static inline void copy_floats32(cn_real *restrict dst, const cn_real *restrict src) {
