@@ -497,10 +497,13 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
               "(2.25 multiplies per output instead of 9)";
     } else if (p->algorithm == CN_CONV_GEMM) {
         why = "forced";
-    } else if (cn_conv_depthwise_applies(p)) {
+    } else if (cn_conv_depthwise_applies(p) && p->groups > 1) {
         a = CN_CONV_DEPTHWISE;
-        why = p->groups > 1 ? "one input channel per group (depthwise), zero padding: direct, no columns"
-                            : "a single input channel, zero padding: direct, no columns (a GEMM with K = taps is tiny)";
+        why = "one input channel per group (depthwise), zero padding: direct, no columns (a GEMM per group would "
+              "have one row)";
+    } else if (p->in_channels / p->groups <= 3 && !reads_x_directly(p)) {
+        why = "few input channels (first layer): columns K = C_in x taps are short, unrolled straight into packed "
+              "panels for a GEMM over the whole batch";
     } else if (reads_x_directly(p)) {
         why = "1x1 kernel, stride 1, no padding: the input planes are the GEMM operand (packed, no unrolling)";
     } else {
