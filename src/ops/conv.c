@@ -4,13 +4,30 @@
  *   x (N, C_in, S...)  w (C_out, C_in/groups, K...)  b (C_out)  ->  y (N, C_out, O...)
  *   O_i = (S_i + pad_begin_i + pad_end_i - dilation_i*(K_i-1) - 1) / stride_i + 1 */
 #include "kernels/conv.h"
+#include "kernels/gemm.h"
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 typedef struct {
     cn_conv_attr a;
     int required_spatial; /* 0: any of 1D/2D/3D; 2 for cn_conv2d */
+    int logged;           /* the algorithm choice was logged (CN_LOG_ALGO) */
 } conv_node_attr;
+
+/* CN_LOG_ALGO=1: each conv node prints, on its first forward pass, which algorithm ran and why. */
+static void log_algorithm(cn_node *n, const cn_conv_geom *p) {
+    conv_node_attr *na = n->attr;
+    if (na->logged) return;
+    na->logged = 1;
+    const char *env = getenv("CN_LOG_ALGO");
+    if (!env || !*env || strcmp(env, "0") == 0) return;
+    const char *why = "";
+    const char *algo = cn_conv_forward == cn_conv_forward_ref ? "ref" : cn_conv_algorithm(p, &why);
+    fprintf(stderr, "convnet: %s: %s (%s; %d threads, %s kernels)\n", n->name, algo,
+            cn_conv_forward == cn_conv_forward_ref ? "the reference kernels are selected" : why, p->threads,
+            cn_kernels_isa());
+}
 
 static const char *pad_mode_name(cn_pad_mode m) {
     switch (m) {
@@ -151,6 +168,7 @@ static cn_status conv_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     CN_UNUSED(mode);
     const cn_conv_attr *a = &((const conv_node_attr *)n->attr)->a;
     cn_conv_geom p = conv_run_geom(g, n);
+    log_algorithm(n, &p);
     const cn_real *b = a->bias ? graph_param(g, n, 1)->data : NULL;
     cn_conv_forward(&p, graph_in(g, n, 0), graph_param(g, n, 0)->data, b, n->out, n->workspace);
     return CN_OK;
@@ -207,12 +225,12 @@ int cn_conv(cn_graph *g, const char *name, int x, const cn_conv_attr *attr) {
         cn_error(CN_ERR_INVALID, "%s: conv attributes are NULL", name ? name : "conv");
         return -1;
     }
-    conv_node_attr na = {*attr, 0};
+    conv_node_attr na = {*attr, 0, 0};
     na.a.bias = attr->bias ? 1 : 0;
     return graph_add_node(g, &op_conv, name, &x, 1, &na, sizeof na);
 }
 
 int cn_conv2d(cn_graph *g, const char *name, int x, int out_channels, int k, int stride, int pad) {
-    conv_node_attr na = {cn_conv_attr_make(out_channels, k, stride, pad), 2};
+    conv_node_attr na = {cn_conv_attr_make(out_channels, k, stride, pad), 2, 0};
     return graph_add_node(g, &op_conv, name, &x, 1, &na, sizeof na);
 }
