@@ -85,10 +85,14 @@ int cn_conv_fit_threads(const cn_conv_geom *p, size_t bytes, int max_threads);
 /* The direct depthwise kernels (conv_depthwise.c), used by the _im2col dispatch when they apply. */
 enum { CN_DEPTHWISE_MAX_TAPS = 512 };
 bool cn_conv_depthwise_applies(const cn_conv_geom *p);
-void cn_conv_forward_depthwise(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y);
-void cn_conv_backward_data_depthwise(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx);
+/* work: p->threads slots of cn_conv_depthwise_thread_bytes (the flat 2D path; NULL: the row loops) */
+size_t cn_conv_depthwise_thread_bytes(const cn_conv_geom *p);
+void cn_conv_forward_depthwise(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
+                               void *work);
+void cn_conv_backward_data_depthwise(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
+                                     void *work);
 void cn_conv_backward_weights_depthwise(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
-                                        cn_real *db);
+                                        cn_real *db, void *work);
 
 /* Winograd F(4x4, 3x3) (conv_winograd.c): forward and data gradient; workspace = shared (transformed weights)
  * + one slot per thread. */

@@ -103,6 +103,10 @@ size_t cn_conv_work_bytes_per_thread(const cn_conv_geom *p) {
 
 size_t cn_conv_work_bytes(const cn_conv_geom *p) {
     size_t gemm = fwd_shared_bytes(p) + (size_t)slots(p) * cn_conv_work_bytes_per_thread(p);
+    if (cn_conv_depthwise_applies(p)) {
+        size_t dw = (size_t)slots(p) * cn_conv_depthwise_thread_bytes(p);
+        if (dw > gemm) gemm = dw;
+    }
     if (!cn_conv_winograd_applies(p)) return gemm;
     size_t wino = cn_conv_winograd_shared_bytes(p) + (size_t)slots(p) * cn_conv_winograd_thread_bytes(p);
     return gemm > wino ? gemm : wino;
@@ -524,7 +528,7 @@ const char *cn_conv_algorithm(const cn_conv_geom *p, const char **reason) {
 void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
                             cn_real *y, void *work) {
     switch (choose(p, NULL)) {
-    case CN_CONV_DEPTHWISE: cn_conv_forward_depthwise(p, x, w, b, y); return;
+    case CN_CONV_DEPTHWISE: cn_conv_forward_depthwise(p, x, w, b, y, work); return;
     case CN_CONV_WINOGRAD: cn_conv_forward_winograd(p, x, w, b, y, work); return;
     default: forward_gemm(p, x, w, b, y, work); return;
     }
@@ -533,7 +537,7 @@ void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_re
 void cn_conv_backward_data_im2col(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
                                   void *work) {
     switch (choose(p, NULL)) {
-    case CN_CONV_DEPTHWISE: cn_conv_backward_data_depthwise(p, dy, w, dx); return;
+    case CN_CONV_DEPTHWISE: cn_conv_backward_data_depthwise(p, dy, w, dx, work); return;
     case CN_CONV_WINOGRAD: cn_conv_backward_data_winograd(p, dy, w, dx, work); return;
     default: backward_data_gemm(p, dy, w, dx, work); return;
     }
@@ -542,7 +546,7 @@ void cn_conv_backward_data_im2col(const cn_conv_geom *p, const cn_real *dy, cons
 void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
                                      cn_real *db, void *work) {
     switch (choose(p, NULL)) {
-    case CN_CONV_DEPTHWISE: cn_conv_backward_weights_depthwise(p, x, dy, dw, db); return;
+    case CN_CONV_DEPTHWISE: cn_conv_backward_weights_depthwise(p, x, dy, dw, db, work); return;
     default: backward_weights_gemm(p, x, dy, dw, db, work); return;
     }
 }
