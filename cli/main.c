@@ -6,7 +6,14 @@
 
 static const cli_command commands[] = {
     {"bench", "time a GEMM, a convolution layer or a zoo model (median ms, GFLOP/s, algorithm)", cmd_bench},
+    {"train", "train a model on a dataset", cmd_train},
+    {"eval", "accuracy, per-class accuracy and confusion matrix of a checkpoint", cmd_eval},
+    {"predict", "the most likely classes of images", cmd_predict},
+    {"filter", "filter an image with a kernel (blur, sharpen, Sobel, ...)", cmd_filter},
     {"smoke", "one forward and backward pass of a zoo model on random data", cmd_smoke},
+    {"export", "write a model's weights as a checkpoint, batch norm folded with --fold-bn", cmd_export},
+    {"summary", "per-layer table of a model: shapes, parameters, multiply-adds, memory, receptive field", cmd_summary},
+    {"viz", "pictures of a trained model: first-layer filters, activations", cmd_viz},
     {"version", "print the version", cmd_version},
 };
 

@@ -44,6 +44,8 @@ typedef enum {
 /* The message of the last error on this thread, e.g. "conv2: input has 3 channels, weights expect 1". */
 const char *cn_last_error(void);
 const char *cn_status_name(cn_status s);
+/* Set this thread's message (printf-style) and return status: for code that builds on the library. */
+cn_status cn_error(cn_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---------------------------------------------------------------- memory */
 /* All of the library's heap memory goes through these; tests install a counting allocator to prove that a
@@ -204,6 +206,48 @@ int cn_model_build(cn_graph *g, const char *name, int x, int classes);
 int cn_model_count(void);
 const char *cn_model_name(int index);          /* NULL past the end */
 const char *cn_model_description(int index);
+/* Build the model a model file describes (docs/MODEL_FORMAT.md: one layer per line, `conv 20 k5 p2`).
+ * cn_model_build calls this for a name that is not in the zoo and ends in ".txt" or names an existing
+ * file. Errors name the place: "models/x.txt:3:9: unknown option 'q5' for conv (...)". */
+int cn_model_build_file(cn_graph *g, const char *path, int x, int classes);
+/* The input a model was designed for (lenet5 1x28x28, alexnet 3x224x224; a model file's `input` line).
+ * CN_ERR_INVALID for an unknown name or a file without an `input` line. */
+cn_status cn_model_input_size(const char *name, int *channels, int *height, int *width);
+
+/* ---- analysis: what each layer holds and costs, as the lectures tabulate it. Receptive fields follow
+ * the usual recurrence along one spatial axis, H (W for 1-D inputs): with k_eff = dilation*(k-1) + 1,
+ * rf_out = rf_in + (k_eff - 1) * jump_in and jump_out = jump_in * stride for convolution and pooling; the
+ * largest over the inputs where paths join; a layer that sees the whole map (global pooling, a fully
+ * connected layer, adaptive pooling to 1) covers at least the whole input. Other layers (activations,
+ * normalisations, dropout, ...) are position-wise: they keep the field. */
+typedef struct {
+    const char *name;           /* the node's name (valid while the graph lives) */
+    const char *op;             /* "Conv", "MaxPool", ... */
+    char desc[128];             /* compact, lecture style: "conv 20 k5 s1 p2", "maxpool k2 s2", "fc 500" */
+    cn_shape output;            /* with the batch dimension */
+    cn_shape weight;            /* the node's "weight" parameter; ndim 0 when it has none */
+    int64_t params;             /* trainable elements of the node (buffers such as running_mean excluded) */
+    int64_t macs;               /* multiply-adds of one forward pass at the graph's batch size */
+    int64_t activation_bytes;   /* bytes of the output at the graph's batch size */
+    int64_t receptive_field;    /* input pixels along the axis above that one output value sees; 0: not spatial */
+    int64_t jump;               /* input pixels between neighbouring outputs along that axis; 0: not spatial */
+} cn_layer_stats;
+typedef struct {
+    int64_t params, macs, activation_bytes;     /* sums over the layers */
+} cn_graph_stats;
+/* One entry per node, in graph order: fills up to max of them (layers may be NULL when max is 0) and the
+ * totals (may be NULL); returns the node count, or -1 for a NULL graph. */
+int cn_graph_analyze(const cn_graph *g, cn_layer_stats *layers, int max, cn_graph_stats *totals);
+
+/* ---- batch norm folding for inference: a copy of g in which every BatchNorm that directly follows a
+ * convolution or fully connected node (whose output nothing else reads) is merged into that node:
+ * W' = s W and b' = s (b - running_mean) + beta per output channel, s = gamma / sqrt(running_var + eps);
+ * a bias is added where the layer had none. Everything else (nodes, names, attributes, parameters and
+ * buffers, marked outputs, the batch size) is copied; the folded BN nodes are gone, so their readers read
+ * the merged layer. Eval-mode outputs equal g's up to rounding. node_map (may be NULL) gets, for each of
+ * g's cn_graph_node_count(g) nodes, its id in the copy (a folded BN: the merged layer's id); *folded (may
+ * be NULL) the number of BN nodes merged. NULL with a message on error. */
+cn_graph *cn_graph_fold_batchnorm(const cn_graph *g, int *node_map, int *folded);
 
 /* ---- running */
 int cn_graph_node_count(const cn_graph *g);
@@ -211,6 +255,33 @@ int cn_graph_find(const cn_graph *g, const char *name);           /* node id or 
 const char *cn_node_name(const cn_graph *g, int node);
 const char *cn_node_op(const cn_graph *g, int node);               /* "Conv", "Relu", ... */
 cn_shape cn_node_shape(const cn_graph *g, int node);
+/* The input node ids of a node: fills up to max of them into ids (may be NULL when max is 0) and returns how
+ * many the node has, or -1 for a node that does not exist. */
+int cn_node_inputs(const cn_graph *g, int node, int *ids, int max);
+
+/* ---- attributes: what a node was built with, under ONNX's attribute names where ONNX has them
+ * (kernel_shape, strides, dilations, pads as [begins..., ends...], group, ceil_mode, count_include_pad,
+ * alpha, beta, bias (LRN's k), size, axis, epsilon, momentum (PyTorch's meaning: the weight of the new
+ * batch statistic), num_groups, ratio (dropout's p)) and ours otherwise (out_channels, out_features,
+ * has_bias, pad_mode "zeros|reflect|replicate|circular", gelu "exact|tanh", num_parameters, init,
+ * label_smoothing, margin, normalized_ndim, affine, output_size). Per-axis lists have one value per
+ * spatial axis of the node's input. */
+typedef enum { CN_ATTR_INT, CN_ATTR_INTS, CN_ATTR_FLOAT, CN_ATTR_STRING } cn_attr_type;
+#define CN_ATTR_MAX_INTS 8      /* pads of a 3-D op: 3 begins + 3 ends */
+#define CN_MAX_ATTRS 16         /* no node has more */
+typedef struct {
+    const char *name;           /* static string: "kernel_shape" */
+    cn_attr_type type;
+    int count;                  /* INTS: number of values; 1 otherwise */
+    int64_t ints[CN_ATTR_MAX_INTS]; /* INT: ints[0]; INTS: ints[0..count) */
+    double f;                   /* FLOAT */
+    const char *s;              /* STRING: a static string */
+} cn_attr;
+/* Fills up to max attributes of a node into out (may be NULL when max is 0) and returns how many the node
+ * has (at most CN_MAX_ATTRS), or -1 for a node that does not exist. */
+int cn_node_attrs(const cn_graph *g, int node, cn_attr *out, int max);
+/* The attribute of that name, or NULL. */
+const cn_attr *cn_attr_find(const cn_attr *attrs, int count, const char *name);
 
 /* Change the batch size of every input and re-infer shapes; the memory plan is remade on next run. */
 cn_status cn_graph_set_batch(cn_graph *g, int64_t batch);
@@ -377,6 +448,10 @@ typedef struct {
     cn_schedule *schedule;      /* caller's schedule: saved, and restored in place on load; NULL: none */
     char **class_names;         /* n_classes names; on load, allocated by the library: cn_train_state_free */
     int n_classes;
+    int64_t input_shape[3];     /* C, H, W of one input image (0s: unknown; saved when set) */
+    int n_norm;                 /* channels with input normalisation (0: none): x = (x - mean) / std */
+    float norm_mean[4], norm_std[4];
+    int batchnorm_folded;       /* 1: the weights are those of cn_graph_fold_batchnorm's copy of the model */
 } cn_train_state;
 void cn_train_state_free(cn_train_state *s);   /* frees class_names from a load */
 
@@ -387,6 +462,11 @@ cn_status cn_checkpoint_save(const char *path, cn_graph *g, const cn_optimizer *
  * the model expects 6x1x5x5"); only then copy. On error nothing is modified. state (may be NULL):
  * state->schedule, when set, must be initialised with the config of the saved schedule. */
 cn_status cn_checkpoint_load(const char *path, cn_graph *g, cn_optimizer *opt, cn_train_state *state);
+/* Rebuild the model a checkpoint was trained with (its zoo name or model file, input shape and class count
+ * from the metadata; folded by cn_graph_fold_batchnorm when the metadata says batchnorm_folded) for `batch`
+ * images, and load its weights. *input and *logits get the node ids; state
+ * (may be NULL) gets the training state (free with cn_train_state_free). NULL with a message on error. */
+cn_graph *cn_model_load(const char *path, int64_t batch, int *input, int *logits, cn_train_state *state);
 /* ---- end of learning */
 
 /* ---------------------------------------------------------------- data */
@@ -420,6 +500,9 @@ cn_status cn_dataset_load_cifar10(cn_dataset *ds, const char *dir, int train);
  * whatever else stb_image decodes). Images are resized (bilinear) to height x width, or to the first
  * image's size when these are 0; channels 1 (grey) or 3 (RGB), or 0 for the first image's (grey/RGB). */
 cn_status cn_dataset_load_folder(cn_dataset *ds, const char *root, int height, int width, int channels);
+/* One image file (PNG/JPEG/BMP) as planar channels x height x width bytes (1 channel: grey, 3: RGB), resized
+ * bilinearly when its size differs; dst holds channels*height*width bytes. */
+cn_status cn_image_load_u8(const char *path, int channels, int height, int width, uint8_t *dst);
 void cn_dataset_free(cn_dataset *ds);
 /* Replace the class names (count must equal ds->num_classes). */
 cn_status cn_dataset_set_class_names(cn_dataset *ds, const char *const *names, int count);
@@ -520,6 +603,80 @@ int64_t cn_loader_batches_per_epoch(const cn_loader *l);
 /* The batch shape for a full batch: batch_size x C x H x W after augmentation. */
 cn_shape cn_loader_batch_shape(const cn_loader *l);
 void cn_loader_free(cn_loader *l);
+
+
+/* ---------------------------------------------------------------- images, filtering, pictures */
+/* Image files: PNG, JPEG, BMP, ... in (stb_image), PNG out (stb_image_write). A cn_image holds planar
+ * floats in [0, 1]; the functions below that create one allocate img->data (cn_image_free). */
+cn_status cn_image_alloc(cn_image *img, int channels, int height, int width);   /* zero-filled */
+void cn_image_free(cn_image *img);
+/* channels 1 (grey) or 3 (RGB) converts; 0 keeps the file's own: grey for grey and grey+alpha, RGB for RGB
+ * and RGBA (alpha is dropped, not composited). */
+cn_status cn_image_load(cn_image *img, const char *path, int channels);
+/* 1 channel: grey PNG, 3: RGB PNG; values clamped to [0, 1], times 255, rounded. */
+cn_status cn_image_save_png(const cn_image *img, const char *path);
+
+/* ---- filtering: the lectures' hand-made kernels. A kernel is rows x cols weights (row-major); k[u][v]
+ * with u down and v right. On a single-channel image x (height x width):
+ *   CORRELATE:  y[i][j] = sum_{u,v} k[u][v] * x[i + u - top][j + v - left]
+ *   CONVOLVE:   the same with the kernel flipped in both axes (true convolution, y = x * k)
+ * where the output extent fixes (top, left) and the size: SAME (the default) keeps height x width with
+ * top = (rows-1)/2, left = (cols-1)/2 (the centre for odd sizes; one above/left of it for even ones);
+ * VALID is (height-rows+1) x (width-cols+1) with top = left = 0; FULL is (height+rows-1) x (width+cols-1)
+ * with top = rows-1, left = cols-1. Pixels outside x come from the padding mode: zeros, reflect (mirror
+ * without repeating the edge), replicate (the nearest edge pixel) or circular (wrap around); reflect and
+ * circular repeat as often as needed, so a kernel may be larger than the image. Sums in double. */
+typedef struct {
+    int rows, cols;
+    float *data;            /* allocated by the constructors below: cn_filter_kernel_free */
+} cn_filter_kernel;
+typedef enum { CN_FILTER_CORRELATE, CN_FILTER_CONVOLVE } cn_filter_mode;
+typedef enum { CN_FILTER_SAME, CN_FILTER_VALID, CN_FILTER_FULL } cn_filter_extent;
+
+cn_status cn_filter_kernel_alloc(cn_filter_kernel *k, int rows, int cols);     /* zeros; 1..4096 each */
+void cn_filter_kernel_free(cn_filter_kernel *k);
+/* n x n weights 1/n^2 (box / mean blur). */
+cn_status cn_filter_kernel_box(cn_filter_kernel *k, int n);
+/* exp(-(u^2 + v^2) / (2 sigma^2)) over (2r+1) x (2r+1) with r = ceil(3 sigma), normalised to sum 1;
+ * sigma in (0, 100]. */
+cn_status cn_filter_kernel_gaussian(cn_filter_kernel *k, double sigma);
+/* A kernel by name: "box:N", "gaussian:SIGMA", "identity", "sharpen" [[0,-1,0],[-1,5,-1],[0,-1,0]],
+ * "sobel-x" [[-1,0,1],[-2,0,2],[-1,0,1]] (positive where brightness grows to the right), "sobel-y" (its
+ * transpose: grows downwards), "laplacian" [[0,1,0],[1,-4,1],[0,1,0]], "shift-left|right|up|down" (3x3
+ * with one 1: as correlation, shift-left moves the picture one pixel left, y[i][j] = x[i][j+1]; convolution
+ * flips it the other way). Anything else is read as a matrix file (cn_filter_kernel_load) when such a file
+ * exists; otherwise "unknown kernel". */
+cn_status cn_filter_kernel_from_spec(cn_filter_kernel *k, const char *spec);
+/* A text file of rows of numbers separated by spaces, tabs or commas; '#' starts a comment; blank lines
+ * are skipped; every row has the same count. Errors name the file and line: "k.txt:3: 'x' is not a number". */
+cn_status cn_filter_kernel_load(cn_filter_kernel *k, const char *path);
+/* out = a * b, the full 2D convolution: (ra+rb-1) x (ca+cb-1). Filtering with a and then with b equals
+ * filtering once with out, in either mode, away from the borders (exactly so for odd sizes in SAME). */
+cn_status cn_filter_kernel_combine(const cn_filter_kernel *a, const cn_filter_kernel *b, cn_filter_kernel *out);
+double cn_filter_kernel_sum(const cn_filter_kernel *k);
+/* Divide by the sum of the weights; when that is (nearly) 0, as for Sobel, by the sum of the positive
+ * weights instead (so that a unit step gives at most 1). */
+cn_status cn_filter_kernel_normalize(cn_filter_kernel *k);
+/* The output size for an extent; CN_ERR_SHAPE when VALID leaves nothing. */
+cn_status cn_filter_output_size(int height, int width, const cn_filter_kernel *k, cn_filter_extent extent,
+                                int *out_height, int *out_width);
+/* Filter one channel: src is height x width, dst holds the output size (dst and src must not overlap). */
+cn_status cn_filter2d(const float *src, int height, int width, const cn_filter_kernel *k, cn_filter_mode mode,
+                      cn_pad_mode pad, cn_filter_extent extent, float *dst);
+/* Every channel of src, SAME extent; dst is allocated like src (cn_image_free). */
+cn_status cn_filter_image(const cn_image *src, const cn_filter_kernel *k, cn_filter_mode mode, cn_pad_mode pad,
+                          cn_image *dst);
+
+/* ---- pictures of a network: tiles in a grid (columns = ceil(sqrt(tiles))), each tile scaled to its own
+ * min..max (a constant tile is black), enlarged `scale` times by nearest neighbour (0: automatically, to
+ * about 48 pixels a side), with a 1-pixel white border around every tile. out is allocated (cn_image_free). */
+/* The weights of a 1D or 2D Conv node (-1: the graph's first Conv): with 3 input channels per group one
+ * colour tile per filter; with 1 one grey tile per filter; otherwise a row of grey tiles per filter, one
+ * per input channel. */
+cn_status cn_viz_filters(const cn_graph *g, int conv_node, int scale, cn_image *out);
+/* The output of `node` for batch sample `sample` after a forward (mark the node as an output first): one
+ * grey tile per channel of an (N, C, H, W) or (N, C, W) output; an (N, F) output is one 1 x F tile. */
+cn_status cn_viz_activations(const cn_graph *g, int node, int64_t sample, int scale, cn_image *out);
 
 #ifdef __cplusplus
 }

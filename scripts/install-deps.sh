@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh [--dev]   (--dev adds PyTorch for regenerating the golden files)
 set -euo pipefail
 
-packages=(gcc make cmake pkg-config zlib1g-dev libstb-dev dataset-fashion-mnist)
+packages=(gcc make cmake pkg-config python3 zlib1g-dev libstb-dev dataset-fashion-mnist)
 if [ "${1:-}" = "--dev" ]; then
   packages+=(python3-torch python3-numpy)
 fi

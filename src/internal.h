@@ -15,8 +15,7 @@
 
 /* ---- errors: set the thread's message and return the status, e.g.
  *   return cn_error(CN_ERR_SHAPE, "%s: input has %d channels, weights expect %d", n->name, c, w); */
-cn_status cn_error(cn_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void cn_clear_error(void);
+void cn_clear_error(void);   /* cn_error itself is public (convnet.h) */
 
 typedef struct cn_graph cn_graph;
 typedef struct cn_node cn_node;
@@ -45,6 +44,9 @@ typedef struct cn_op_def {
     void (*backward)(cn_graph *g, cn_node *n);
     /* Multiply-adds for one forward pass at the node's current shapes (analysis). NULL means 0. */
     int64_t (*macs)(const cn_graph *g, const cn_node *n);
+    /* List the node's attributes (cn_node_attrs) into out, which has room for CN_MAX_ATTRS, with the
+     * attr_* helpers below; returns the count. NULL: the op has none. */
+    int (*attrs)(const cn_graph *g, const cn_node *n, cn_attr *out);
 } cn_op_def;
 
 #define CN_MAX_NODE_PARAMS 8
@@ -55,6 +57,7 @@ struct cn_node {
     int *inputs;            /* node ids, all smaller than this node's id */
     int n_inputs;
     void *attr;             /* the op's attribute struct, owned by the graph */
+    size_t attr_size;       /* its size in bytes (a graph rewrite copies it) */
     cn_shape shape;         /* output shape, batch first */
     int params[CN_MAX_NODE_PARAMS]; /* indices into the graph's parameter list */
     int n_params;
@@ -86,6 +89,33 @@ void graph_init_uniform_fan_in(cn_graph *g, cn_tensor *t, int64_t fan_in);
  * Returns the node id or -1 (with the error set and nothing left behind). */
 int graph_add_node(cn_graph *g, const cn_op_def *op, const char *name, const int *inputs, int n_inputs,
                    const void *attr, size_t attr_size);
+
+/* ---- attribute listing for the op's attrs callback: out[*count] is filled and *count advanced. */
+static inline cn_attr *attr_push(cn_attr *out, int *count, const char *name, cn_attr_type type) {
+    cn_attr *a = &out[(*count)++];
+    memset(a, 0, sizeof *a);
+    a->name = name;
+    a->type = type;
+    a->count = 1;
+    return a;
+}
+static inline void attr_int(cn_attr *out, int *count, const char *name, int64_t v) {
+    attr_push(out, count, name, CN_ATTR_INT)->ints[0] = v;
+}
+static inline void attr_float(cn_attr *out, int *count, const char *name, double v) {
+    attr_push(out, count, name, CN_ATTR_FLOAT)->f = v;
+}
+static inline void attr_string(cn_attr *out, int *count, const char *name, const char *v) {
+    attr_push(out, count, name, CN_ATTR_STRING)->s = v;
+}
+/* values[0..n) followed by more[0..n_more) (pads: begins then ends); more may be NULL. */
+static inline void attr_ints(cn_attr *out, int *count, const char *name, const int *values, int n, const int *more,
+                             int n_more) {
+    cn_attr *a = attr_push(out, count, name, CN_ATTR_INTS);
+    a->count = 0;
+    for (int i = 0; i < n && a->count < CN_ATTR_MAX_INTS; i++) a->ints[a->count++] = values[i];
+    for (int i = 0; more && i < n_more && a->count < CN_ATTR_MAX_INTS; i++) a->ints[a->count++] = more[i];
+}
 
 /* ---- shapes */
 static inline int64_t shape_spatial(const cn_shape *s) {  /* product of dims after N and C */

@@ -13,26 +13,6 @@
 
 static char dir[256];
 
-/* ---- a test-only op with a trainable per-channel weight and a buffer, like batch norm's: y = x */
-static cn_status holder_shape(const cn_graph *g, const cn_node *n, const cn_shape *in, cn_shape *out) {
-    CN_UNUSED(g);
-    CN_UNUSED(n);
-    *out = in[0];
-    return CN_OK;
-}
-static cn_status holder_init(cn_graph *g, cn_node *n) {
-    int64_t c[1] = {graph_in_shape(g, n, 0)->dims[1]};
-    cn_status st = graph_add_param(g, n, "weight", cn_shape_make(1, c), 1);
-    if (!st) st = graph_add_param(g, n, "running_mean", cn_shape_make(1, c), 0);
-    return st;
-}
-static cn_status holder_forward(cn_graph *g, cn_node *n, cn_mode mode) {
-    CN_UNUSED(mode);
-    memcpy(n->out, graph_in(g, n, 0), (size_t)cn_shape_numel(&n->shape) * sizeof(cn_real));
-    return CN_OK;
-}
-static const cn_op_def holder_op = {
-    .name = "Holder", .prefix = "holder", .shape = holder_shape, .init_params = holder_init, .forward = holder_forward};
 
 /* x(2,5) -> fc1(h1) -> bn1 (weight + running_mean buffer) -> fc2(4) [-> fc3(2)] */
 static cn_graph *model(int h1, int with_bn, int with_fc3, uint64_t seed) {
@@ -40,7 +20,7 @@ static cn_graph *model(int h1, int with_bn, int with_fc3, uint64_t seed) {
     cn_graph_set_seed(g, seed);
     int x = cn_input(g, "x", cn_shape_make(2, (int64_t[]){2, 5}));
     x = cn_linear(g, "fc1", x, h1, 1);
-    if (with_bn) x = graph_add_node(g, &holder_op, "bn1", &x, 1, NULL, 0);
+    if (with_bn) x = cn_test_holder(g, "bn1", x);
     x = cn_linear(g, "fc2", x, 4, 1);
     if (with_fc3) cn_linear(g, "fc3", x, 2, 0);
     /* random values everywhere, buffers included */

@@ -60,7 +60,7 @@ static cn_status list_dir(const char *dir, int want_dirs, name_list *out) {
 }
 
 /* Decode one file into planar channels x height x width bytes at dst (resizing when its size differs). */
-static cn_status load_image(const char *path, int channels, int height, int width, uint8_t *dst) {
+cn_status cn_image_load_u8(const char *path, int channels, int height, int width, uint8_t *dst) {
     int w, h, n;
     uint8_t *pixels = stbi_load(path, &w, &h, &n, channels);
     if (!pixels) return cn_error(CN_ERR_FORMAT, "%s: not a readable image (%s)", path, stbi_failure_reason());
@@ -131,7 +131,7 @@ cn_status cn_dataset_load_folder(cn_dataset *ds, const char *root, int height, i
     for (int k = 0; k < classes.count && !st; k++)
         for (int j = 0; j < files[k].count && !st; j++, i++) {
             snprintf(path, sizeof path, "%s/%s/%s", root, classes.items[k], files[k].items[j]);
-            st = load_image(path, channels, height, width, ds->images + (size_t)i * per);
+            st = cn_image_load_u8(path, channels, height, width, ds->images + (size_t)i * per);
             ds->labels[i] = k;
         }
     if (!st) st = dataset_set_names(ds, (const char *const *)classes.items, classes.count);

@@ -146,6 +146,7 @@ int graph_add_node(cn_graph *g, const cn_op_def *op, const char *name, const int
     }
     if (n_inputs) memcpy(n->inputs, inputs, (size_t)n_inputs * sizeof(int));
     if (attr_size) memcpy(n->attr, attr, attr_size);
+    n->attr_size = attr_size;
 
     if (infer_shape(g, n, &n->shape) != CN_OK) {
         free_node(n);
@@ -309,6 +310,7 @@ cn_status cn_set_input(cn_graph *g, int node, const cn_real *data, int64_t count
 
 cn_status cn_graph_mark_output(cn_graph *g, int node) {
     if (!checked_node(g, node)) return CN_ERR_INVALID;
+    if (g->nodes[node].is_output) return CN_OK;
     g->nodes[node].is_output = true;
     graph_invalidate_plans(g);
     return CN_OK;

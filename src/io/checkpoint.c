@@ -65,9 +65,9 @@ typedef struct {
     st_write_tensor *tensors;
     char (*names)[2 * CN_NAME_MAX + 48];
     int count;
-    st_meta_entry meta[16];
+    st_meta_entry meta[24];
     int n_meta;
-    char values[10][160];
+    char values[12][256];
     char *class_json;
 } save_plan;
 
@@ -126,6 +126,19 @@ static cn_status plan_metadata(save_plan *p, cn_graph *g, const cn_optimizer *op
         p->class_json = class_names_json(state);
         if (!p->class_json) return CN_ERR_NOMEM;
         add_meta(p, "class_names", p->class_json);
+        if (state->input_shape[0] > 0) {
+            snprintf(p->values[v], sizeof p->values[v], "%lldx%lldx%lld", (long long)state->input_shape[0],
+                     (long long)state->input_shape[1], (long long)state->input_shape[2]);
+            add_meta(p, "input_shape", p->values[v++]);
+        }
+        if (state->n_norm > 0 && state->n_norm <= 4) {
+            int used = 0;
+            for (int c = 0; c < state->n_norm; c++)
+                used += snprintf(p->values[v] + used, sizeof p->values[v] - (size_t)used, "%s%a,%a", c ? ";" : "",
+                                 (double)state->norm_mean[c], (double)state->norm_std[c]);
+            add_meta(p, "normalize", p->values[v++]);
+        }
+        if (state->batchnorm_folded) add_meta(p, "batchnorm_folded", "1");
     }
     return CN_OK;
 }
@@ -166,15 +179,15 @@ static bool same_shape(const st_tensor *t, const cn_tensor *v) {
 static cn_status check_tensor(const char *path, const st_file *f, const char *name, const char *what,
                               const cn_tensor *expected, const st_tensor **found) {
     const st_tensor *t = st_find(f, name);
-    if (!t) return cn_error(CN_ERR_SHAPE, "checkpoint %s: %s %s is missing", path, what, name);
+    if (!t) return cn_error(CN_ERR_SHAPE, "checkpoint %s: %s %s is missing (another model?)", path, what, name);
     if (strcmp(t->dtype, "F32") != 0 && strcmp(t->dtype, "F64") != 0)
         return cn_error(CN_ERR_FORMAT, "checkpoint %s: %s has dtype %s, F32 or F64 expected", path, name, t->dtype);
     if (!same_shape(t, expected)) {
         char a[96], b[96];
         file_shape_str(t, a, sizeof a);
         cn_shape_str(&expected->shape, b, sizeof b);
-        return cn_error(CN_ERR_SHAPE, "checkpoint %s: %s has shape %s, the %s expects %s", path, name, a,
-                        strcmp(what, "parameter") == 0 ? "model" : "optimizer", b);
+        return cn_error(CN_ERR_SHAPE, "checkpoint %s: %s has shape %s, the %s expects %s (another model?)", path, name,
+                        a, strcmp(what, "parameter") == 0 ? "model" : "optimizer", b);
     }
     *found = t;
     return CN_OK;
@@ -200,6 +213,39 @@ static cn_status parse_rng(const char *path, const st_file *f, const char *key, 
     if (sscanf(s, "%16" SCNx64 ":%16" SCNx64 "%n", &state, &inc, &used) != 2 || s[used] || !(inc & 1))
         return cn_error(CN_ERR_FORMAT, "checkpoint %s: metadata '%s' = \"%.40s\" is not an RNG state", path, key, s);
     *out = (cn_rng){state, inc};
+    return CN_OK;
+}
+
+/* "CxHxW" (optional: zeros when absent) */
+static cn_status parse_input_shape(const char *path, const st_file *f, int64_t shape[3]) {
+    const char *s = st_metadata(f, "input_shape");
+    shape[0] = shape[1] = shape[2] = 0;
+    if (!s) return CN_OK;
+    long long c, h, w;
+    int used = 0;
+    if (sscanf(s, "%lldx%lldx%lld%n", &c, &h, &w, &used) != 3 || s[used] || c < 1 || h < 1 || w < 1 || c > 65536 ||
+        h > 65536 || w > 65536)
+        return cn_error(CN_ERR_FORMAT, "checkpoint %s: metadata 'input_shape' = \"%.40s\" is not CxHxW", path, s);
+    shape[0] = c, shape[1] = h, shape[2] = w;
+    return CN_OK;
+}
+
+/* "mean,std;mean,std;..." in hex floats (optional) */
+static cn_status parse_normalize(const char *path, const st_file *f, cn_train_state *t) {
+    const char *s = st_metadata(f, "normalize");
+    t->n_norm = 0;
+    if (!s) return CN_OK;
+    while (*s && t->n_norm < 4) {
+        double m, d;
+        int used = 0;
+        if (sscanf(s, "%la,%la%n", &m, &d, &used) != 2 || !(d > 0) || !isfinite(m) || !isfinite(d)) break;
+        t->norm_mean[t->n_norm] = (float)m;
+        t->norm_std[t->n_norm++] = (float)d;
+        s += used;
+        if (*s == ';') s++;
+        else break;
+    }
+    if (*s) return cn_error(CN_ERR_FORMAT, "checkpoint %s: metadata 'normalize' is malformed", path);
     return CN_OK;
 }
 
@@ -315,6 +361,10 @@ static cn_status check_train_state(const char *path, const st_file *f, const cn_
             return cn_error(st, "checkpoint %s: %s", path, msg);
         }
     }
+    if ((st = parse_input_shape(path, f, p->train.input_shape)) != CN_OK) return st;
+    if ((st = parse_normalize(path, f, &p->train)) != CN_OK) return st;
+    const char *folded = st_metadata(f, "batchnorm_folded");
+    p->train.batchnorm_folded = folded && strcmp(folded, "1") == 0;
     return parse_class_names(path, f, &p->train.class_names, &p->train.n_classes);  /* last: it allocates */
 }
 

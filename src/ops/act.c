@@ -34,8 +34,20 @@ static void act_backward(cn_graph *g, cn_node *n) {
                     cn_shape_numel(&n->shape));
 }
 
-#define ACT_OP(op_name, op_prefix) \
-    {.name = op_name, .prefix = op_prefix, .shape = act_shape, .forward = act_forward, .backward = act_backward}
+/* LeakyReLU and ELU: alpha; GELU: which formula ("exact" erf or the "tanh" approximation). */
+static int act_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    const act_attr *a = n->attr;
+    int k = 0;
+    if (a->act == CN_ACT_LEAKY_RELU || a->act == CN_ACT_ELU) attr_float(out, &k, "alpha", (double)a->alpha);
+    if (a->act == CN_ACT_GELU || a->act == CN_ACT_GELU_TANH)
+        attr_string(out, &k, "gelu", a->act == CN_ACT_GELU ? "exact" : "tanh");
+    return k;
+}
+
+#define ACT_OP(op_name, op_prefix)                                                                          \
+    {.name = op_name, .prefix = op_prefix, .shape = act_shape, .forward = act_forward, .backward = act_backward, \
+     .attrs = act_attrs}
 
 /* Indexed by cn_act. Both GELU flavours are ONNX's "Gelu" (the tanh one has approximate = "tanh"). */
 static const cn_op_def act_ops[] = {
@@ -113,8 +125,17 @@ static void prelu_backward(cn_graph *g, cn_node *n) {
                       shape_spatial(&n->shape), cn_tensor_numel(w));
 }
 
+static int prelu_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    const prelu_attr *a = n->attr;
+    int k = 0;
+    attr_int(out, &k, "num_parameters", a->num_parameters);
+    attr_float(out, &k, "init", a->init);
+    return k;
+}
+
 static const cn_op_def op_prelu = {.name = "PRelu", .prefix = "prelu", .shape = prelu_shape, .init_params = prelu_init,
-                                   .forward = prelu_forward, .backward = prelu_backward};
+                                   .forward = prelu_forward, .backward = prelu_backward, .attrs = prelu_attrs};
 
 int cn_prelu(cn_graph *g, const char *name, int x, int num_parameters, float init) {
     prelu_attr a = {num_parameters, init};
@@ -169,10 +190,20 @@ static void softmax_backward(cn_graph *g, cn_node *n) {
     cn_softmax_backward(is_log_softmax(n), n->out, graph_out_grad(g, n), dx, outer, len, inner);
 }
 
+/* The axis as given (negative counts from the end). */
+static int softmax_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    int k = 0;
+    attr_int(out, &k, "axis", ((const softmax_attr *)n->attr)->axis);
+    return k;
+}
+
 static const cn_op_def op_softmax = {.name = "Softmax", .prefix = "softmax", .shape = softmax_shape,
-                                     .forward = softmax_forward, .backward = softmax_backward};
+                                     .forward = softmax_forward, .backward = softmax_backward,
+                                     .attrs = softmax_attrs};
 static const cn_op_def op_log_softmax = {.name = "LogSoftmax", .prefix = "logsoftmax", .shape = softmax_shape,
-                                         .forward = softmax_forward, .backward = softmax_backward};
+                                         .forward = softmax_forward, .backward = softmax_backward,
+                                         .attrs = softmax_attrs};
 
 static bool is_log_softmax(const cn_node *n) { return n->op == &op_log_softmax; }
 

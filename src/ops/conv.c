@@ -205,9 +205,24 @@ const char *cn_conv_node_algorithm(const cn_graph *g, int node, const char **rea
     return cn_conv_algorithm(&p, reason);
 }
 
+/* One value per spatial axis of the input; pads are [begins..., ends...] as ONNX has them. */
+static int conv_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    const cn_conv_attr *a = &((const conv_node_attr *)n->attr)->a;
+    int nd = graph_in_shape(g, n, 0)->ndim - 2, k = 0;
+    attr_int(out, &k, "out_channels", a->out_channels);
+    attr_ints(out, &k, "kernel_shape", a->kernel, nd, NULL, 0);
+    attr_ints(out, &k, "strides", a->stride, nd, NULL, 0);
+    attr_ints(out, &k, "dilations", a->dilation, nd, NULL, 0);
+    attr_ints(out, &k, "pads", a->pad_begin, nd, a->pad_end, nd);
+    attr_int(out, &k, "group", a->groups);
+    attr_int(out, &k, "has_bias", a->bias);
+    attr_string(out, &k, "pad_mode", pad_mode_name(a->pad_mode));
+    return k;
+}
+
 static const cn_op_def op_conv = {.name = "Conv", .prefix = "conv", .shape = conv_shape, .init_params = conv_init,
                                   .workspace_bytes = conv_workspace_bytes, .forward = conv_forward,
-                                  .backward = conv_backward, .macs = conv_macs};
+                                  .backward = conv_backward, .macs = conv_macs, .attrs = conv_attrs};
 
 cn_conv_attr cn_conv_attr_make(int out_channels, int k, int s, int p) {
     cn_conv_attr a = {.out_channels = out_channels, .groups = 1, .bias = 1, .pad_mode = CN_PAD_ZEROS};

@@ -57,9 +57,17 @@ static void dropout_backward(cn_graph *g, cn_node *n) {
     cn_dropout_backward(n->scratch, (cn_real)1 - (cn_real)a->p, dy, dx, count);
 }
 
+/* ONNX calls p the ratio. */
+static int dropout_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    int k = 0;
+    attr_float(out, &k, "ratio", ((const dropout_attr *)n->attr)->p);
+    return k;
+}
+
 static const cn_op_def op_dropout = {.name = "Dropout", .prefix = "dropout", .shape = dropout_shape,
                                      .scratch_bytes = dropout_scratch, .forward = dropout_forward,
-                                     .backward = dropout_backward};
+                                     .backward = dropout_backward, .attrs = dropout_attrs};
 
 int cn_dropout(cn_graph *g, const char *name, int x, float p) {
     dropout_attr a = {p};

@@ -86,9 +86,18 @@ static int64_t linear_macs(const cn_graph *g, const cn_node *n) {
     return n->shape.dims[0] * cn_tensor_numel(w);
 }
 
+static int linear_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    const linear_attr *a = n->attr;
+    int k = 0;
+    attr_int(out, &k, "out_features", a->out_features);
+    attr_int(out, &k, "has_bias", a->bias);
+    return k;
+}
+
 static const cn_op_def op_linear = {.name = "Gemm", .prefix = "fc", .shape = linear_shape, .init_params = linear_init,
                                     .workspace_bytes = linear_workspace, .forward = linear_forward,
-                                    .backward = linear_backward, .macs = linear_macs};
+                                    .backward = linear_backward, .macs = linear_macs, .attrs = linear_attrs};
 
 int cn_linear(cn_graph *g, const char *name, int x, int out_features, int bias) {
     linear_attr a = {out_features, bias ? 1 : 0};
@@ -118,7 +127,17 @@ static void accumulate_backward(cn_graph *g, cn_node *n) {
         for (int64_t i = 0; i < count; i++) dx[i] += dy[i];
 }
 
+/* ONNX's Flatten with axis 1: everything after the batch axis becomes one. */
+static int flatten_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    CN_UNUSED(n);
+    int k = 0;
+    attr_int(out, &k, "axis", 1);
+    return k;
+}
+
 static const cn_op_def op_flatten = {.name = "Flatten", .prefix = "flatten", .shape = flatten_shape,
-                                     .forward = copy_forward, .backward = accumulate_backward};
+                                     .forward = copy_forward, .backward = accumulate_backward,
+                                     .attrs = flatten_attrs};
 
 int cn_flatten(cn_graph *g, const char *name, int x) { return graph_add_node(g, &op_flatten, name, &x, 1, NULL, 0); }

@@ -43,29 +43,42 @@ static cn_status cross_entropy_shape(const cn_graph *g, const cn_node *n, const 
     return class_loss_shape(g, n, in, out);
 }
 
-static cn_status cross_entropy_forward(cn_graph *g, cn_node *n, cn_mode mode) {
-    CN_UNUSED(mode);
+/* Both classification losses run the same way: check the labels, then the kernel on the (N, C) scores with
+ * the loss's one attribute (smoothing or margin). The two kernel types have the same signature. */
+static cn_status class_loss_forward(cn_graph *g, cn_node *n, cn_cross_entropy_forward_fn kernel) {
     const class_loss_attr *a = n->attr;
     const cn_shape *s = graph_in_shape(g, n, 0);
     const cn_real *labels = graph_in(g, n, 1);
     cn_status st = check_labels(n, labels, s->dims[0], s->dims[1]);
     if (st) return st;
-    n->out[0] = (cn_real)cn_cross_entropy_forward(graph_in(g, n, 0), labels, s->dims[0], s->dims[1], a->value);
+    n->out[0] = (cn_real)kernel(graph_in(g, n, 0), labels, s->dims[0], s->dims[1], a->value);
     return CN_OK;
 }
 
-static void cross_entropy_backward(cn_graph *g, cn_node *n) {
+static void class_loss_backward(cn_graph *g, cn_node *n, cn_cross_entropy_backward_fn kernel) {
     const class_loss_attr *a = n->attr;
     const cn_shape *s = graph_in_shape(g, n, 0);
     cn_real *dx = graph_in_grad(g, n, 0);
-    if (dx)
-        cn_cross_entropy_backward(graph_in(g, n, 0), graph_in(g, n, 1), s->dims[0], s->dims[1], a->value,
-                                  graph_out_grad(g, n)[0], dx);
+    if (dx) kernel(graph_in(g, n, 0), graph_in(g, n, 1), s->dims[0], s->dims[1], a->value, graph_out_grad(g, n)[0], dx);
+}
+
+static cn_status cross_entropy_forward(cn_graph *g, cn_node *n, cn_mode mode) {
+    CN_UNUSED(mode);
+    return class_loss_forward(g, n, cn_cross_entropy_forward);
+}
+
+static void cross_entropy_backward(cn_graph *g, cn_node *n) { class_loss_backward(g, n, cn_cross_entropy_backward); }
+
+static int cross_entropy_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    int k = 0;
+    attr_float(out, &k, "label_smoothing", ((const class_loss_attr *)n->attr)->value);
+    return k;
 }
 
 static const cn_op_def op_cross_entropy = {.name = "SoftmaxCrossEntropyLoss", .prefix = "xent",
                                            .shape = cross_entropy_shape, .forward = cross_entropy_forward,
-                                           .backward = cross_entropy_backward};
+                                           .backward = cross_entropy_backward, .attrs = cross_entropy_attrs};
 
 int cn_cross_entropy(cn_graph *g, const char *name, int logits, int labels, float label_smoothing) {
     class_loss_attr a = {label_smoothing};
@@ -82,26 +95,20 @@ static cn_status hinge_shape(const cn_graph *g, const cn_node *n, const cn_shape
 
 static cn_status hinge_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     CN_UNUSED(mode);
-    const class_loss_attr *a = n->attr;
-    const cn_shape *s = graph_in_shape(g, n, 0);
-    const cn_real *labels = graph_in(g, n, 1);
-    cn_status st = check_labels(n, labels, s->dims[0], s->dims[1]);
-    if (st) return st;
-    n->out[0] = (cn_real)cn_hinge_forward(graph_in(g, n, 0), labels, s->dims[0], s->dims[1], a->value);
-    return CN_OK;
+    return class_loss_forward(g, n, cn_hinge_forward);
 }
 
-static void hinge_backward(cn_graph *g, cn_node *n) {
-    const class_loss_attr *a = n->attr;
-    const cn_shape *s = graph_in_shape(g, n, 0);
-    cn_real *dx = graph_in_grad(g, n, 0);
-    if (dx)
-        cn_hinge_backward(graph_in(g, n, 0), graph_in(g, n, 1), s->dims[0], s->dims[1], a->value,
-                          graph_out_grad(g, n)[0], dx);
+static void hinge_backward(cn_graph *g, cn_node *n) { class_loss_backward(g, n, cn_hinge_backward); }
+
+static int hinge_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    int k = 0;
+    attr_float(out, &k, "margin", ((const class_loss_attr *)n->attr)->value);
+    return k;
 }
 
 static const cn_op_def op_hinge = {.name = "HingeLoss", .prefix = "hinge", .shape = hinge_shape,
-                                   .forward = hinge_forward, .backward = hinge_backward};
+                                   .forward = hinge_forward, .backward = hinge_backward, .attrs = hinge_attrs};
 
 int cn_hinge_loss(cn_graph *g, const char *name, int scores, int labels, float margin) {
     class_loss_attr a = {margin};

@@ -122,10 +122,19 @@ static int64_t elementwise_macs(const cn_graph *g, const cn_node *n) {
     return cn_shape_numel(&n->shape);
 }
 
+static int batchnorm_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    const batchnorm_attr *a = n->attr;
+    int k = 0;
+    attr_float(out, &k, "epsilon", a->eps);
+    attr_float(out, &k, "momentum", a->momentum);
+    return k;
+}
+
 static const cn_op_def op_batchnorm = {.name = "BatchNormalization", .prefix = "bn", .shape = batchnorm_shape,
                                        .init_params = batchnorm_init, .scratch_bytes = batchnorm_scratch,
                                        .forward = batchnorm_forward, .backward = batchnorm_backward,
-                                       .macs = elementwise_macs};
+                                       .macs = elementwise_macs, .attrs = batchnorm_attrs};
 
 int cn_batchnorm(cn_graph *g, const char *name, int x, float eps, float momentum) {
     batchnorm_attr a = {eps, momentum};
@@ -261,18 +270,31 @@ static void rownorm_backward(cn_graph *g, cn_node *n) {
                         a->affine ? graph_param_grad(g, n, 1)->data : NULL);
 }
 
+/* LayerNorm: normalized_ndim; GroupNorm: num_groups; all three: epsilon and affine. */
+static int rownorm_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    const rownorm_attr *a = n->attr;
+    int k = 0;
+    if (a->kind == ROWNORM_LAYER) attr_int(out, &k, "normalized_ndim", a->normalized_ndim);
+    if (a->kind == ROWNORM_GROUP) attr_int(out, &k, "num_groups", a->num_groups);
+    attr_float(out, &k, "epsilon", a->eps);
+    attr_int(out, &k, "affine", a->affine);
+    return k;
+}
+
 static const cn_op_def op_layernorm = {.name = "LayerNormalization", .prefix = "ln", .shape = rownorm_shape,
                                        .init_params = rownorm_init, .scratch_bytes = rownorm_scratch,
                                        .forward = rownorm_forward, .backward = rownorm_backward,
-                                       .macs = elementwise_macs};
+                                       .macs = elementwise_macs, .attrs = rownorm_attrs};
 static const cn_op_def op_instancenorm = {.name = "InstanceNormalization", .prefix = "inorm",
                                           .shape = rownorm_shape, .init_params = rownorm_init,
                                           .scratch_bytes = rownorm_scratch, .forward = rownorm_forward,
-                                          .backward = rownorm_backward, .macs = elementwise_macs};
+                                          .backward = rownorm_backward, .macs = elementwise_macs,
+                                          .attrs = rownorm_attrs};
 static const cn_op_def op_groupnorm = {.name = "GroupNormalization", .prefix = "gn", .shape = rownorm_shape,
                                        .init_params = rownorm_init, .scratch_bytes = rownorm_scratch,
                                        .forward = rownorm_forward, .backward = rownorm_backward,
-                                       .macs = elementwise_macs};
+                                       .macs = elementwise_macs, .attrs = rownorm_attrs};
 
 int cn_layernorm(cn_graph *g, const char *name, int x, int normalized_ndim, float eps, int affine) {
     rownorm_attr a = {.kind = ROWNORM_LAYER, .normalized_ndim = normalized_ndim, .eps = eps, .affine = affine ? 1 : 0};
@@ -344,8 +366,21 @@ static int64_t lrn_macs(const cn_graph *g, const cn_node *n) {
     return cn_shape_numel(&n->shape) * ((const lrn_attr *)n->attr)->size;
 }
 
+/* ONNX's names: size, alpha, beta and bias for k. */
+static int lrn_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    const lrn_attr *a = n->attr;
+    int k = 0;
+    attr_int(out, &k, "size", a->size);
+    attr_float(out, &k, "alpha", a->alpha);
+    attr_float(out, &k, "beta", a->beta);
+    attr_float(out, &k, "bias", a->k);
+    return k;
+}
+
 static const cn_op_def op_lrn = {.name = "LRN", .prefix = "lrn", .shape = lrn_shape, .scratch_bytes = lrn_scratch,
-                                 .forward = lrn_forward, .backward = lrn_backward, .macs = lrn_macs};
+                                 .forward = lrn_forward, .backward = lrn_backward, .macs = lrn_macs,
+                                 .attrs = lrn_attrs};
 
 int cn_lrn(cn_graph *g, const char *name, int x, int size, float alpha, float beta, float k) {
     lrn_attr a = {size, alpha, beta, k};

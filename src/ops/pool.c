@@ -150,11 +150,31 @@ static void avgpool_backward(cn_graph *g, cn_node *n) {
     cn_avgpool_backward(&geo, planes_of(in), graph_out_grad(g, n), dx);
 }
 
+/* The effective values, one per spatial axis of the input: a stride of 0 is listed as the kernel, a
+ * dilation of 0 as 1; pads [begins..., ends...] (symmetric). Dilations for max only, count_include_pad
+ * for average only. */
+static int pool_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    const cn_pool_attr *a = &((const pool_node_attr *)n->attr)->pool;
+    int nd = graph_in_shape(g, n, 0)->ndim - 2, k = 0;
+    int strides[CN_MAX_SPATIAL], dilations[CN_MAX_SPATIAL];
+    for (int i = 0; i < CN_MAX_SPATIAL; i++) {
+        strides[i] = a->stride[i] ? a->stride[i] : a->kernel[i];
+        dilations[i] = a->dilation[i] > 1 ? a->dilation[i] : 1;
+    }
+    attr_ints(out, &k, "kernel_shape", a->kernel, nd, NULL, 0);
+    attr_ints(out, &k, "strides", strides, nd, NULL, 0);
+    attr_ints(out, &k, "pads", a->pad, nd, a->pad, nd);
+    if (a->kind == CN_POOL_MAX) attr_ints(out, &k, "dilations", dilations, nd, NULL, 0);
+    attr_int(out, &k, "ceil_mode", a->ceil_mode ? 1 : 0);
+    if (a->kind == CN_POOL_AVG) attr_int(out, &k, "count_include_pad", a->count_include_pad ? 1 : 0);
+    return k;
+}
+
 static const cn_op_def op_maxpool = {.name = "MaxPool", .prefix = "maxpool", .shape = pool_shape,
                                      .scratch_bytes = argmax_scratch_bytes, .forward = maxpool_forward,
-                                     .backward = maxpool_backward};
+                                     .backward = maxpool_backward, .attrs = pool_attrs};
 static const cn_op_def op_avgpool = {.name = "AveragePool", .prefix = "avgpool", .shape = pool_shape,
-                                     .forward = avgpool_forward, .backward = avgpool_backward};
+                                     .forward = avgpool_forward, .backward = avgpool_backward, .attrs = pool_attrs};
 
 cn_pool_attr cn_pool_attr_make(cn_pool_kind kind, int k, int s, int p) {
     cn_pool_attr a;
@@ -298,8 +318,16 @@ static void adaptive_backward(cn_graph *g, cn_node *n) {
     cn_adaptive_avgpool_backward(in3, out3, planes_of(in), graph_out_grad(g, n), dx);
 }
 
+static int adaptive_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    int k = 0;
+    attr_ints(out, &k, "output_size", ((const adaptive_attr *)n->attr)->out_size, graph_in_shape(g, n, 0)->ndim - 2,
+              NULL, 0);
+    return k;
+}
+
 static const cn_op_def op_adaptive_avg = {.name = "AdaptiveAvgPool", .prefix = "adaptivepool", .shape = adaptive_shape,
-                                          .forward = adaptive_forward, .backward = adaptive_backward};
+                                          .forward = adaptive_forward, .backward = adaptive_backward,
+                                          .attrs = adaptive_attrs};
 
 /* out_size holds one entry per spatial axis of x (1 to 3); x's rank says how many are read. */
 int cn_adaptive_avgpool(cn_graph *g, const char *name, int x, const int *out_size) {

@@ -95,8 +95,17 @@ static void concat_backward(cn_graph *g, cn_node *n) {
     }
 }
 
+/* Always the channel axis. */
+static int concat_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    CN_UNUSED(n);
+    int k = 0;
+    attr_int(out, &k, "axis", 1);
+    return k;
+}
+
 static const cn_op_def op_concat = {.name = "Concat", .prefix = "concat", .shape = concat_shape,
-                                    .forward = concat_forward, .backward = concat_backward};
+                                    .forward = concat_forward, .backward = concat_backward, .attrs = concat_attrs};
 
 int cn_concat(cn_graph *g, const char *name, const int *xs, int count) {
     if (count < 2 || !xs) {

@@ -3,8 +3,7 @@
 # $1: the convnet binary.
 set -u
 cn="$1"
-pass=0 fail=0
-check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
+. "$(dirname "$0")/lib/check.sh"
 
 out=$("$cn" smoke 2>&1); rc=$?
 check "smoke exits 0" '[ $rc -eq 0 ]'
@@ -21,5 +20,4 @@ check "bad number exits 2" '[ $rc -eq 2 ] && [[ "$out" == *"--batch"* ]]'
 out=$("$cn" nosuchcommand 2>&1); rc=$?
 check "unknown command exits 2" '[ $rc -eq 2 ] && [[ "$out" == *"unknown command"* ]]'
 out=$("$cn" version); check "version" '[[ "$out" == "convnet "* ]]'
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -92,6 +92,10 @@ int cn_gradcheck(cn_graph *g, int node, const int *inputs, int n_inputs, double 
 /* Fill an input node with seeded uniform values in [lo, hi). */
 void cn_test_fill_input(cn_graph *g, int node, uint64_t seed, double lo, double hi);
 
+/* A test-only op "bn1"-like: y = x, with a trainable per-channel "weight" (ones) and a "running_mean"
+ * buffer (0, 1, 2, ...), for optimizer and checkpoint tests that need both kinds of parameter. */
+int cn_test_holder(cn_graph *g, const char *name, int x);
+
 /* ---- a counting allocator (cn_set_allocator) for "allocates nothing" tests */
 void cn_test_count_allocations(int on);   /* installs (1) or removes (0) the counting allocator */
 long cn_test_allocation_count(void);
