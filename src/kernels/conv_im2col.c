@@ -74,9 +74,10 @@ static int64_t fwd_tile(const cn_conv_geom *p) {
     return t;
 }
 
-static int64_t packed_weight_stride(const cn_conv_geom *p) { /* floats per group, a multiple of 16 */
-    int64_t cout_g = p->out_channels / p->groups;
-    return ((cout_g + FWD_MR_PAD) * column_rows(p) + 15) / 16 * 16;
+static int64_t packed_weight_stride(const cn_conv_geom *p) { /* floats per group (W or W^T), a multiple of 16 */
+    int64_t cout_g = p->out_channels / p->groups, rows = column_rows(p);
+    int64_t a = (cout_g + FWD_MR_PAD) * rows, b = (rows + FWD_MR_PAD) * cout_g;
+    return ((a > b ? a : b) + 15) / 16 * 16;
 }
 
 static size_t fwd_shared_bytes(const cn_conv_geom *p) { /* packed weights of every group */
@@ -286,20 +287,6 @@ static void im2col_tile(const cn_conv_geom *p, const cn_real *xg, int64_t p0, in
                 for (int64_t kw = 0; kw < p->kernel[2]; kw++, r++) gather_row(p, xg, 0, c, kd, kh, kw, p0, width, col + r * width);
 }
 
-/* dxg[src(r, j)] += col[r, j]: the adjoint of im2col_tile */
-static void col2im_tile_add(const cn_conv_geom *p, cn_real *col, int64_t p0, int64_t width, cn_real *dxg) {
-    if (row_by_row(p, width)) {
-        unroll_zero_padded(p, NULL, dxg, col, true);
-        return;
-    }
-    int64_t cin_g = p->in_channels / p->groups, r = 0;
-    for (int64_t c = 0; c < cin_g; c++)
-        for (int64_t kd = 0; kd < p->kernel[0]; kd++)
-            for (int64_t kh = 0; kh < p->kernel[1]; kh++)
-                for (int64_t kw = 0; kw < p->kernel[2]; kw++, r++)
-                    scatter_row_add(p, dxg, 0, c, kd, kh, kw, p0, width, col + r * width);
-}
-
 static inline void copy_floats32(cn_real *restrict dst, const cn_real *restrict src) {
     for (int e = 0; e < 32; e++) dst[e] = src[e];
 }
@@ -307,6 +294,18 @@ static inline void copy_floats32(cn_real *restrict dst, const cn_real *restrict 
 /* The columns [j0, j0+width) of group grp as a packed B operand (K x width, see gemm.h; bp and rowbuf have room
  * for width rounded up to NR): each column row is unrolled into rowbuf (zero past width) and cut into NR-wide
  * panel rows. */
+/* Row r of a packed B operand of `depth` rows whose columns are rowbuf[0, npanels*NR) (gemm.h layout). */
+static void put_panel_row(cn_real *bp, int64_t r, int64_t depth, int64_t npanels, const cn_real *rowbuf) {
+    cn_gemm_blocks blk = cn_gemm_blocking();
+    int64_t p0 = r / blk.kc * blk.kc, kcb = depth - p0 < blk.kc ? depth - p0 : blk.kc, q = r - p0;
+    cn_real *block = bp + p0 * npanels * blk.nr;
+    if (blk.nr == 32) /* constant trip counts: the copies vectorise inline */
+        for (int64_t jp = 0; jp < npanels; jp++) copy_floats32(block + (jp * kcb + q) * 32, rowbuf + jp * 32);
+    else
+        for (int64_t jp = 0; jp < npanels; jp++)
+            for (int e = 0; e < blk.nr; e++) block[(jp * kcb + q) * blk.nr + e] = rowbuf[jp * blk.nr + e];
+}
+
 static void pack_columns(const cn_conv_geom *p, const cn_real *x, int64_t grp, int64_t j0, int64_t width,
                          cn_real *bp, cn_real *rowbuf) {
     cn_gemm_blocks blk = cn_gemm_blocking();
@@ -317,14 +316,25 @@ static void pack_columns(const cn_conv_geom *p, const cn_real *x, int64_t grp, i
             for (int64_t kh = 0; kh < p->kernel[1]; kh++)
                 for (int64_t kw = 0; kw < p->kernel[2]; kw++, r++) {
                     gather_row(p, x, grp, c, kd, kh, kw, j0, width, rowbuf);
-                    int64_t p0 = r / blk.kc * blk.kc, kcb = rows - p0 < blk.kc ? rows - p0 : blk.kc, q = r - p0;
-                    cn_real *block = bp + p0 * npanels * blk.nr;
-                    if (blk.nr == 32) /* constant trip counts: the copies vectorise inline */
-                        for (int64_t jp = 0; jp < npanels; jp++) copy_floats32(block + (jp * kcb + q) * 32, rowbuf + jp * 32);
-                    else
-                        for (int64_t jp = 0; jp < npanels; jp++)
-                            for (int e = 0; e < blk.nr; e++) block[(jp * kcb + q) * blk.nr + e] = rowbuf[jp * blk.nr + e];
+                    put_panel_row(bp, r, rows, npanels, rowbuf);
                 }
+}
+
+/* dy of group grp for the batch-wide columns [j0, j0+width) as a packed B operand (C_out/groups x width). */
+static void pack_output_grad(const cn_conv_geom *p, const cn_real *dy, int64_t grp, int64_t j0, int64_t width,
+                             cn_real *bp, cn_real *rowbuf) {
+    cn_gemm_blocks blk = cn_gemm_blocking();
+    int64_t cout_g = p->out_channels / p->groups, positions = prod3(p->out), npanels = (width + blk.nr - 1) / blk.nr;
+    for (int64_t j = width; j < npanels * blk.nr; j++) rowbuf[j] = 0;
+    for (int64_t o = 0; o < cout_g; o++) {
+        for (int64_t j = 0, n = j0 / positions, pos = j0 % positions; j < width; n++, pos = 0) {
+            int64_t run = width - j < positions - pos ? width - j : positions - pos;
+            memcpy(rowbuf + j, dy + (n * p->out_channels + grp * cout_g + o) * positions + pos,
+                   (size_t)run * sizeof(cn_real));
+            j += run;
+        }
+        put_panel_row(bp, o, cout_g, npanels, rowbuf);
+    }
 }
 
 static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
@@ -371,38 +381,45 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
     }
 }
 
-static void backward_data_sample(const cn_conv_geom *p, int64_t n, const cn_real *dy, const cn_real *w, cn_real *dx,
-                                 work_slot ws) {
-    int64_t cin_g = p->in_channels / p->groups, cout_g = p->out_channels / p->groups;
-    int64_t in_plane = prod3(p->in), positions = prod3(p->out), rows = column_rows(p), tile = tile_width(p);
+/* The data gradient as GEMMs over batch-wide column tiles, like the forward pass: W^T packed once per call,
+ * each tile's dy packed straight from NCHW, dcol = W^T dy_tile, then col2im adds dcol into dx (a 1x1 stride-1
+ * unpadded conv adds W^T dy straight into dx). Each thread takes a contiguous range of samples, so no two
+ * threads add into the same dx element. */
+static void backward_data_batched(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
+                                  void *work) {
+    int64_t cout_g = p->out_channels / p->groups, cin_g = p->in_channels / p->groups, rows = column_rows(p);
+    int64_t positions = prod3(p->out), tile = fwd_tile(p), wstride = packed_weight_stride(p);
     bool direct = reads_x_directly(p);
-    for (int64_t grp = 0; grp < p->groups; grp++) {
-        cn_real *dxg = dx + (n * p->in_channels + grp * cin_g) * in_plane;
-        const cn_real *wg = w + grp * cout_g * rows;
-        const cn_real *dyg = dy + (n * p->out_channels + grp * cout_g) * positions;
-        for (int64_t p0 = 0; p0 < positions; p0 += tile) {
-            int64_t width = positions - p0 < tile ? positions - p0 : tile;
-            if (direct) {
-                cn_gemm(true, false, rows, width, cout_g, 1, wg, rows, dyg + p0, positions, 1, dxg + p0, positions,
-                        ws.gemm);
-            } else {
-                cn_gemm(true, false, rows, width, cout_g, 1, wg, rows, dyg + p0, positions, 0, ws.cols, width, ws.gemm);
-                col2im_tile_add(p, ws.cols, p0, width, dxg);
-            }
-        }
-    }
-}
-
-static void backward_data_gemm(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx, void *work) {
-    if (!by_sample(p)) {
-        for (int64_t n = 0; n < p->batch; n++) backward_data_sample(p, n, dy, w, dx, slot(p, work, 0));
-        return;
-    }
-#pragma omp parallel num_threads(p->threads)
+    cn_real *wpack = (cn_real *)work;
+    int threads = slots(p);
+#pragma omp parallel num_threads(threads) if (threads > 1)
     {
-        work_slot ws = slot(p, work, omp_get_thread_num());
 #pragma omp for schedule(static)
-        for (int64_t n = 0; n < p->batch; n++) backward_data_sample(p, n, dy, w, dx, ws);
+        for (int64_t grp = 0; grp < p->groups; grp++)
+            cn_gemm_pack_a(true, rows, cout_g, w + grp * cout_g * rows, rows, wpack + grp * wstride);
+        char *base = (char *)work + fwd_shared_bytes(p) + (size_t)omp_get_thread_num() * cn_conv_work_bytes_per_thread(p);
+        cn_real *col = (cn_real *)base;
+        cn_real *rowbuf = (cn_real *)(base + align64((size_t)(rows * tile) * sizeof(cn_real)));
+        cn_real *dyp = rowbuf + align64((size_t)tile * sizeof(cn_real)) / sizeof(cn_real);
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int64_t first = p->batch * t / nt * positions, last = p->batch * (t + 1) / nt * positions;
+        for (int64_t grp = 0; grp < p->groups; grp++)
+            for (int64_t j0 = first; j0 < last; j0 += tile) {
+                int64_t width = last - j0 < tile ? last - j0 : tile, n0 = j0 / positions, pos0 = j0 % positions;
+                pack_output_grad(p, dy, grp, j0, width, dyp, rowbuf);
+                if (direct && pos0 + width <= positions) {
+                    cn_real *c = dx + (n0 * p->in_channels + grp * cin_g) * positions + pos0;
+                    cn_gemm_packed(rows, width, cout_g, 1, wpack + grp * wstride, dyp, 1, c, positions);
+                    continue;
+                }
+                cn_gemm_packed(rows, width, cout_g, 1, wpack + grp * wstride, dyp, 0, col, width);
+                int64_t r = 0;
+                for (int64_t c = 0; c < cin_g; c++)
+                    for (int64_t kd = 0; kd < p->kernel[0]; kd++)
+                        for (int64_t kh = 0; kh < p->kernel[1]; kh++)
+                            for (int64_t kw = 0; kw < p->kernel[2]; kw++, r++)
+                                scatter_row_add(p, dx, grp, c, kd, kh, kw, j0, width, col + r * width);
+            }
     }
 }
 
@@ -539,7 +556,7 @@ void cn_conv_backward_data_im2col(const cn_conv_geom *p, const cn_real *dy, cons
     switch (choose(p, NULL)) {
     case CN_CONV_DEPTHWISE: cn_conv_backward_data_depthwise(p, dy, w, dx, work); return;
     case CN_CONV_WINOGRAD: cn_conv_backward_data_winograd(p, dy, w, dx, work); return;
-    default: backward_data_gemm(p, dy, w, dx, work); return;
+    default: backward_data_batched(p, dy, w, dx, work); return;
     }
 }
 
