@@ -1,21 +1,20 @@
-/* conv_im2col.c — convolution as GEMM (see conv.h). Per sample and group, the input patches of a tile of T
- * output positions are unrolled into a column matrix col (K x T, K = C_in/groups * prod(kernel), row
- * r = c*taps + t), padding modes resolved by conv_source_index while unrolling. Then, per group g:
- *   forward           y_g[:, tile]  = W_g (C_out/g x K) col  (+ bias, pre-filled)
- *   backward weights  dW_g         += dy_g[:, tile] col^T
- *   backward data     col           = W_g^T dy_g[:, tile],  then col2im ADDS col into dx (every padded tap
+/* conv_im2col.c — the fast convolution dispatch (see conv.h) and its GEMM algorithms. The columns of a
+ * convolution are its output positions over the whole batch (column j = sample n, position p), the rows are
+ * K = C_in/groups * prod(kernel) taps (row r = c*taps + t); col[r, j] = xpad[n, c, p*stride + t*dil - pad],
+ * padding modes resolved while unrolling. Per group g, on tiles of columns (which may span samples):
+ *   forward           y_g[:, tile]  = W_g (C_out/g x K) col[:, tile]  (+ bias)
+ *   backward data     dcol          = W_g^T dy_g[:, tile],  then col2im ADDS dcol into dx (every padded tap
  *                                     into its source element, so reflect/replicate/circular accumulate)
- * A 1x1, stride-1, unpadded conv needs no columns: x itself is the (C_in/g x positions) matrix.
- * Tiling the output positions bounds the column buffer at about COLUMN_CAP elements per thread.
- * Zero padding over a whole plane (the common case) unrolls row by row; other cases go cell by cell.
- * Samples are split over threads when there are at least two (conv.h); the weight gradient then goes to
- * per-thread buffers that are summed in a fixed order, so results depend only on the thread count. */
+ *   backward weights  dW_g         += dy_g[:, tile] col[:, tile]^T
+ * The weights are packed once per pass; columns are unrolled run by run (an output row at a time) straight
+ * into the GEMM's packed panels; a 1x1 stride-1 unpadded conv unrolls nothing (x is the matrix) and adds its
+ * data gradient straight into dx. Threads split the tiles (forward, weight gradient into private buffers
+ * summed in thread order) or contiguous sample ranges (data gradient), so results depend only on the thread
+ * count. Depthwise and Winograd live in their own files; `choose` below picks per shape. */
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
 #include <omp.h>
 #include <stdlib.h>
-
-#define COLUMN_CAP ((int64_t)1 << 18) /* elements: 1 MB of floats */
 
 static int64_t prod3(const int64_t v[3]) { return v[0] * v[1] * v[2]; }
 static size_t align64(size_t x) { return (x + 63) / 64 * 64; }
@@ -27,26 +26,6 @@ static bool reads_x_directly(const cn_conv_geom *p) {
 }
 
 static int64_t column_rows(const cn_conv_geom *p) { return p->in_channels / p->groups * prod3(p->kernel); }
-
-/* Output positions per tile: all of them when the columns fit in COLUMN_CAP, else as many as fit (>= 1). */
-static int64_t tile_width(const cn_conv_geom *p) {
-    int64_t positions = prod3(p->out), rows = column_rows(p);
-    int64_t t = COLUMN_CAP / rows;
-    if (t < 1) t = 1;
-    return t < positions ? t : positions;
-}
-
-static size_t column_bytes(const cn_conv_geom *p) {
-    return reads_x_directly(p) ? 0 : align64((size_t)(column_rows(p) * tile_width(p)) * sizeof(cn_real));
-}
-
-static size_t gemm_bytes(const cn_conv_geom *p) {
-    int64_t cout_g = p->out_channels / p->groups, rows = column_rows(p), width = tile_width(p);
-    size_t fwd = cn_gemm_workspace(cout_g, width, rows), data = cn_gemm_workspace(rows, width, cout_g);
-    size_t weights = cn_gemm_workspace(cout_g, rows, width);
-    size_t m = fwd > data ? fwd : data;
-    return align64(m > weights ? m : weights);
-}
 
 static size_t weight_bytes(const cn_conv_geom *p) {
     return align64((size_t)(p->out_channels * column_rows(p)) * sizeof(cn_real));
@@ -92,13 +71,10 @@ static size_t fwd_thread_bytes(const cn_conv_geom *p) { /* packed columns, one u
 
 static int slots(const cn_conv_geom *p) { return p->threads > 1 ? p->threads : 1; }
 
-/* Backward slot: columns, GEMM packing space and (threaded) a private weight gradient. */
-static size_t bwd_thread_bytes(const cn_conv_geom *p) {
-    return column_bytes(p) + gemm_bytes(p) + (p->threads > 1 ? weight_bytes(p) : 0);
-}
+static size_t bwdw_thread_bytes(const cn_conv_geom *p);
 
 size_t cn_conv_work_bytes_per_thread(const cn_conv_geom *p) {
-    size_t f = fwd_thread_bytes(p), b = bwd_thread_bytes(p);
+    size_t f = fwd_thread_bytes(p), b = bwdw_thread_bytes(p);
     return f > b ? f : b;
 }
 
@@ -121,59 +97,6 @@ int cn_conv_fit_threads(const cn_conv_geom *p, size_t bytes, int max_threads) {
         if (cn_conv_work_bytes(&q) <= bytes) best = t;
     }
     return best;
-}
-
-typedef struct {
-    cn_real *cols;
-    void *gemm;
-    cn_real *dw;    /* private weight gradient (threaded backward only) */
-} work_slot;
-
-static work_slot slot(const cn_conv_geom *p, void *work, int t) {
-    char *base = (char *)work + fwd_shared_bytes(p) + (size_t)t * cn_conv_work_bytes_per_thread(p);
-    work_slot s = {(cn_real *)base, base + column_bytes(p), NULL};
-    if (p->threads > 1) s.dw = (cn_real *)(base + column_bytes(p) + gemm_bytes(p));
-    return s;
-}
-
-/* Split samples over threads only when each thread gets one and there is more than one thread. */
-static bool by_sample(const cn_conv_geom *p) { return p->threads > 1 && p->batch > 1; }
-
-/* Row-by-row unrolling for zero padding over whole planes (width == positions): for each column row (c, tap)
- * and each output row (od, oh), the taps read one input row or none. add: col2im (dxg += col) instead of
- * im2col (col = x). */
-static void unroll_zero_padded(const cn_conv_geom *p, const cn_real *xg, cn_real *dxg, cn_real *col, bool add) {
-    int64_t cin_g = p->in_channels / p->groups, in_plane = prod3(p->in), ow_n = p->out[2];
-    cn_real *dst = col;
-    for (int64_t c = 0; c < cin_g; c++)
-        for (int64_t kd = 0; kd < p->kernel[0]; kd++)
-            for (int64_t kh = 0; kh < p->kernel[1]; kh++)
-                for (int64_t kw = 0; kw < p->kernel[2]; kw++)
-                    for (int64_t od = 0; od < p->out[0]; od++) {
-                        int64_t id = od * p->stride[0] + kd * p->dilation[0] - p->pad_begin[0];
-                        for (int64_t oh = 0; oh < p->out[1]; oh++, dst += ow_n) {
-                            int64_t ih = oh * p->stride[1] + kh * p->dilation[1] - p->pad_begin[1];
-                            if (id < 0 || id >= p->in[0] || ih < 0 || ih >= p->in[1]) {
-                                if (!add) memset(dst, 0, (size_t)ow_n * sizeof(cn_real));
-                                continue;
-                            }
-                            int64_t offset = c * in_plane + (id * p->in[1] + ih) * p->in[2];
-                            int64_t iw0 = kw * p->dilation[2] - p->pad_begin[2], sw = p->stride[2];
-                            if (add) {
-                                cn_real *row = dxg + offset;
-                                for (int64_t ow = 0; ow < ow_n; ow++) {
-                                    int64_t iw = iw0 + ow * sw;
-                                    if (iw >= 0 && iw < p->in[2]) row[iw] += dst[ow];
-                                }
-                            } else {
-                                const cn_real *row = xg + offset;
-                                for (int64_t ow = 0; ow < ow_n; ow++) {
-                                    int64_t iw = iw0 + ow * sw;
-                                    dst[ow] = iw >= 0 && iw < p->in[2] ? row[iw] : 0;
-                                }
-                            }
-                        }
-                    }
 }
 
 /* Unroll one column row (input channel c of group grp, tap kd/kh/kw) for the batch-wide columns [j0, j0+width)
@@ -268,23 +191,6 @@ static void scatter_row_add(const cn_conv_geom *p, cn_real *dx, int64_t grp, int
             }
         }
     }
-}
-
-static bool row_by_row(const cn_conv_geom *p, int64_t width) {
-    return p->pad_mode == CN_PAD_ZEROS && width == prod3(p->out);
-}
-
-/* col[r, j] = xpad[c(r), q(p0 + j, t(r))] for one group's planes xg (one sample) */
-static void im2col_tile(const cn_conv_geom *p, const cn_real *xg, int64_t p0, int64_t width, cn_real *col) {
-    if (row_by_row(p, width)) {
-        unroll_zero_padded(p, xg, NULL, col, false);
-        return;
-    }
-    int64_t cin_g = p->in_channels / p->groups, r = 0;
-    for (int64_t c = 0; c < cin_g; c++)
-        for (int64_t kd = 0; kd < p->kernel[0]; kd++)
-            for (int64_t kh = 0; kh < p->kernel[1]; kh++)
-                for (int64_t kw = 0; kw < p->kernel[2]; kw++, r++) gather_row(p, xg, 0, c, kd, kh, kw, p0, width, col + r * width);
 }
 
 static inline void copy_floats32(cn_real *restrict dst, const cn_real *restrict src) {
@@ -423,62 +329,114 @@ static void backward_data_batched(const cn_conv_geom *p, const cn_real *dy, cons
     }
 }
 
-/* dw += dy_n col_n^T for one sample, all groups */
-static void backward_weights_sample(const cn_conv_geom *p, int64_t n, const cn_real *x, const cn_real *dy, cn_real *dw,
-                                    work_slot ws) {
-    int64_t cin_g = p->in_channels / p->groups, cout_g = p->out_channels / p->groups;
-    int64_t in_plane = prod3(p->in), positions = prod3(p->out), rows = column_rows(p), tile = tile_width(p);
-    bool direct = reads_x_directly(p);
-    for (int64_t grp = 0; grp < p->groups; grp++) {
-        const cn_real *xg = x + (n * p->in_channels + grp * cin_g) * in_plane;
-        const cn_real *dyg = dy + (n * p->out_channels + grp * cout_g) * positions;
-        cn_real *dwg = dw + grp * cout_g * rows;
-        for (int64_t p0 = 0; p0 < positions; p0 += tile) {
-            int64_t width = positions - p0 < tile ? positions - p0 : tile;
-            const cn_real *cols = xg + p0;
-            int64_t ldc = positions;
-            if (!direct) {
-                im2col_tile(p, xg, p0, width, ws.cols);
-                cols = ws.cols;
-                ldc = width;
-            }
-            cn_gemm(false, true, cout_g, rows, width, 1, dyg + p0, positions, cols, ldc, 1, dwg, rows, ws.gemm);
-        }
-    }
+/* ---- the weight gradient, dW_g += dy_g col_g^T over batch-wide tiles of columns: the depth of each GEMM is
+ * the tile width (not one sample's positions, which is 49 in late ResNet layers). dy's tile is written straight
+ * into packed-A order and the unrolled columns straight into packed-B order of col^T, so nothing is copied
+ * twice. With several threads each accumulates into a private gradient; they are summed in thread order, so
+ * the result depends only on the thread count. */
+/* Columns per weight-gradient tile: the tile width is the GEMM's depth and every tile reads and writes the
+ * whole C_out x K gradient, so at least 256 (when the batch has them) even if the columns outgrow L2. */
+static int64_t bwdw_tile(const cn_conv_geom *p) {
+    int64_t t = fwd_tile(p), all = (p->batch * prod3(p->out) + FWD_NR_MAX - 1) / FWD_NR_MAX * FWD_NR_MAX;
+    if (t < 256) t = 256;
+    return t < all ? t : all;
 }
 
-static void backward_weights_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw, cn_real *db,
-                                 void *work) {
-    int64_t positions = prod3(p->out), wcount = p->out_channels * column_rows(p);
-    if (!by_sample(p)) {
-        for (int64_t n = 0; n < p->batch; n++) backward_weights_sample(p, n, x, dy, dw, slot(p, work, 0));
-    } else {
-        int threads = p->threads;
-#pragma omp parallel num_threads(threads)
-        {
-            int t = omp_get_thread_num();
-            work_slot ws = slot(p, work, t);
-            memset(ws.dw, 0, (size_t)wcount * sizeof(cn_real));
+/* packed col^T, packed dy tile, row-major columns, row-major dy tile, (threaded) the private gradient */
+static size_t bwdw_thread_bytes(const cn_conv_geom *p) {
+    int64_t t = bwdw_tile(p), rows = column_rows(p), cout_g = p->out_channels / p->groups;
+    size_t b = align64((size_t)((rows + FWD_NR_MAX) * t) * sizeof(cn_real)) +
+               align64((size_t)((cout_g + FWD_MR_PAD) * t) * sizeof(cn_real)) +
+               align64((size_t)(rows * t) * sizeof(cn_real)) + align64((size_t)(cout_g * t) * sizeof(cn_real));
+    return b + (p->threads > 1 ? weight_bytes(p) : 0);
+}
+
+typedef struct {
+    cn_real *colt, *dya, *cols, *dys, *dw;
+} bwdw_bufs;
+
+static bwdw_bufs bwdw_slot(const cn_conv_geom *p, void *work, int t) {
+    int64_t tile = bwdw_tile(p), rows = column_rows(p), cout_g = p->out_channels / p->groups;
+    char *b = (char *)work + fwd_shared_bytes(p) + (size_t)t * cn_conv_work_bytes_per_thread(p);
+    bwdw_bufs s;
+    s.colt = (cn_real *)b, b += align64((size_t)((rows + FWD_NR_MAX) * tile) * sizeof(cn_real));
+    s.dya = (cn_real *)b, b += align64((size_t)((cout_g + FWD_MR_PAD) * tile) * sizeof(cn_real));
+    s.cols = (cn_real *)b, b += align64((size_t)(rows * tile) * sizeof(cn_real));
+    s.dys = (cn_real *)b, b += align64((size_t)(cout_g * tile) * sizeof(cn_real));
+    s.dw = p->threads > 1 ? (cn_real *)b : NULL;
+    return s;
+}
+
+static void backward_weights_batched(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
+                                     cn_real *db, void *work) {
+    int64_t cout_g = p->out_channels / p->groups, cin_g = p->in_channels / p->groups, rows = column_rows(p);
+    int64_t positions = prod3(p->out), total = p->batch * positions, tile = bwdw_tile(p);
+    int64_t ntiles = (total + tile - 1) / tile, items = p->groups * ntiles, wcount = p->out_channels * rows;
+    bool direct = reads_x_directly(p);
+    int threads = slots(p);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        bwdw_bufs s = bwdw_slot(p, work, omp_get_thread_num());
+        cn_real *mine = threads > 1 ? s.dw : dw;
+        if (threads > 1) memset(mine, 0, (size_t)wcount * sizeof(cn_real));
 #pragma omp for schedule(static)
-            for (int64_t n = 0; n < p->batch; n++) backward_weights_sample(p, n, x, dy, ws.dw, ws);
-            /* implicit barrier: every private gradient is complete; sum them in thread order */
+        for (int64_t item = 0; item < items; item++) {
+            int64_t grp = item / ntiles, j0 = item % ntiles * tile, width = total - j0 < tile ? total - j0 : tile;
+            int64_t n0 = j0 / positions, pos0 = j0 % positions;
+            bool one_sample = pos0 + width <= positions;
+            /* dy tile (cout_g x width) and columns (rows x width): in place when the tile lies in one sample */
+            const cn_real *dys = dy + (n0 * p->out_channels + grp * cout_g) * positions + pos0, *cols;
+            int64_t ld_dy = positions, ld_col = positions;
+            if (!one_sample) {
+                for (int64_t o = 0; o < cout_g; o++)
+                    for (int64_t j = 0, n = n0, pos = pos0; j < width; n++, pos = 0) {
+                        int64_t run = width - j < positions - pos ? width - j : positions - pos;
+                        memcpy(s.dys + o * width + j, dy + (n * p->out_channels + grp * cout_g + o) * positions + pos,
+                               (size_t)run * sizeof(cn_real));
+                        j += run;
+                    }
+                dys = s.dys, ld_dy = width;
+            }
+            if (direct && one_sample) {
+                cols = x + (n0 * p->in_channels + grp * cin_g) * positions + pos0;
+            } else {
+                int64_t r = 0;
+                for (int64_t c = 0; c < cin_g; c++)
+                    for (int64_t kd = 0; kd < p->kernel[0]; kd++)
+                        for (int64_t kh = 0; kh < p->kernel[1]; kh++)
+                            for (int64_t kw = 0; kw < p->kernel[2]; kw++, r++)
+                                gather_row(p, x, grp, c, kd, kh, kw, j0, width, s.cols + r * width);
+                cols = s.cols, ld_col = width;
+            }
+            cn_gemm_pack_a(false, cout_g, width, dys, ld_dy, s.dya);
+            cn_gemm_pack_b(true, width, rows, cols, ld_col, s.colt);
+            cn_gemm_packed(cout_g, rows, width, 1, s.dya, s.colt, 1, mine + grp * cout_g * rows, rows);
+        }
+        if (threads > 1) { /* implicit barrier above: every private gradient is complete */
 #pragma omp for schedule(static)
             for (int64_t i = 0; i < wcount; i++) {
                 cn_real acc = 0;
-                for (int k = 0; k < threads; k++) acc += slot(p, work, k).dw[i];
+                for (int k = 0; k < threads; k++) acc += bwdw_slot(p, work, k).dw[i];
                 dw[i] += acc;
             }
         }
-    }
-    if (db)
-        for (int64_t o = 0; o < p->out_channels; o++) {
-            double acc = 0;
-            for (int64_t n = 0; n < p->batch; n++) {
-                const cn_real *dyo = dy + (n * p->out_channels + o) * positions;
-                for (int64_t i = 0; i < positions; i++) acc += dyo[i];
+        if (db) {
+#pragma omp for schedule(static)
+            for (int64_t o = 0; o < p->out_channels; o++) {
+                double acc = 0;
+                for (int64_t n = 0; n < p->batch; n++) {
+                    const cn_real *dyo = dy + (n * p->out_channels + o) * positions;
+                    cn_real part[16] = {0}; /* lanes in working precision, combined in double */
+                    int64_t i = 0;
+                    for (; i + 16 <= positions; i += 16)
+                        for (int l = 0; l < 16; l++) part[l] += dyo[i + l];
+                    for (; i < positions; i++) acc += dyo[i];
+                    for (int l = 0; l < 16; l++) acc += part[l];
+                }
+                db[o] += (cn_real)acc;
             }
-            db[o] += (cn_real)acc;
         }
+    }
 }
 
 /* ---- the dispatch */
@@ -564,6 +522,6 @@ void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, co
                                      cn_real *db, void *work) {
     switch (choose(p, NULL)) {
     case CN_CONV_DEPTHWISE: cn_conv_backward_weights_depthwise(p, x, dy, dw, db, work); return;
-    default: backward_weights_gemm(p, x, dy, dw, db, work); return;
+    default: backward_weights_batched(p, x, dy, dw, db, work); return;
     }
 }
