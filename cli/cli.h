@@ -14,6 +14,7 @@ typedef struct {
 int cmd_version(int argc, char **argv);
 int cmd_smoke(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 static const cli_command commands[] = {
+    {"bench", "time a GEMM, a convolution layer or a zoo model (median ms, GFLOP/s, algorithm)", cmd_bench},
     {"train", "train a model on a dataset", cmd_train},
     {"eval", "accuracy, per-class accuracy and confusion matrix of a checkpoint", cmd_eval},
     {"predict", "the most likely classes of images", cmd_predict},

@@ -41,10 +41,41 @@ static void check_shape(const char *isa, int64_t m, int64_t n, int64_t k, bool t
     free(a), free(b), free(c), free(cref);
 }
 
+/* Pre-packed operands: pack A and B (every transpose), multiply, compare with the reference. */
+static void check_packed(const char *isa, int64_t m, int64_t n, int64_t k, bool ta, bool tb, float beta) {
+    int64_t lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 2, ldc = n + 1;
+    cn_real *a = malloc(sizeof(cn_real) * (size_t)((ta ? k : m) * lda));
+    cn_real *b = malloc(sizeof(cn_real) * (size_t)((tb ? n : k) * ldb));
+    cn_real *c = malloc(sizeof(cn_real) * (size_t)(m * ldc)), *cref = malloc(sizeof(cn_real) * (size_t)(m * ldc));
+    cn_real *ap = aligned_alloc(64, (sizeof(cn_real) * cn_gemm_packed_a_size(m, k) + 63) / 64 * 64);
+    cn_real *bp = aligned_alloc(64, (sizeof(cn_real) * cn_gemm_packed_b_size(k, n) + 63) / 64 * 64);
+    fill(a, (ta ? k : m) * lda, 4);
+    fill(b, (tb ? n : k) * ldb, 5);
+    fill(c, m * ldc, 6);
+    memcpy(cref, c, sizeof(cn_real) * (size_t)(m * ldc));
+    if (beta == 0)
+        for (int64_t i = 0; i < m * ldc; i++) c[i] = NAN;
+    cn_gemm_pack_a(ta, m, k, a, lda, ap);
+    cn_gemm_pack_b(tb, k, n, b, ldb, bp);
+    cn_gemm_packed(m, n, k, 0.5f, ap, bp, beta, c, ldc);
+    cn_gemm_ref(ta, tb, m, n, k, 0.5f, a, lda, b, ldb, beta, cref, ldc);
+    double maxerr = 0;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double e = fabs((double)c[i * ldc + j] - (double)cref[i * ldc + j]);
+            if (!(e <= maxerr)) maxerr = e;
+        }
+    double tol = 1e-6 * (double)(k + 4) * 4;
+    CHECK(maxerr <= tol, "%s packed gemm m=%lld n=%lld k=%lld ta=%d tb=%d beta=%g: error %g > %g", isa, (long long)m,
+          (long long)n, (long long)k, ta, tb, beta, maxerr, tol);
+    free(a), free(b), free(c), free(cref), free(ap), free(bp);
+}
+
 int main(void) {
     const char *sets[] = {"avx512", "avx2", "portable"};
     const int64_t sizes[][3] = {{1, 1, 1}, {6, 32, 1}, {7, 33, 5}, {13, 17, 29}, {1, 500, 2450}, {64, 10, 500},
-                                {97, 131, 257}, {5, 3000, 7}, {800, 40, 300}, {37, 2100, 11}};
+                                {97, 131, 257}, {5, 3000, 7}, {800, 40, 300}, {37, 2100, 11},
+                                {401, 67, 389}, {9, 2081, 397}, {17, 48, 16}, {8, 32, 385}}; /* past KC, MC, NC */
     for (int s = 0; s < 3; s++) {
         if (cn_kernels_select(sets[s]) != CN_OK) {
             printf("SKIP %s kernels: %s\n", sets[s], cn_last_error());
@@ -55,6 +86,10 @@ int main(void) {
             for (int t = 0; t < 4; t++)
                 check_shape(sets[s], sizes[i][0], sizes[i][1], sizes[i][2], t & 1, t & 2, t == 3 ? 0.5f : 1.0f,
                             t == 0 ? 0.0f : t == 1 ? 1.0f : -0.75f);
+        const int64_t psizes[][3] = {{1, 1, 1}, {8, 32, 384}, {9, 33, 385}, {13, 17, 800}, {64, 100, 5}, {3, 70, 29}};
+        for (size_t i = 0; i < sizeof psizes / sizeof psizes[0]; i++)
+            for (int t = 0; t < 4; t++)
+                check_packed(sets[s], psizes[i][0], psizes[i][1], psizes[i][2], t & 1, t & 2, t == 1 ? 0.0f : 1.0f);
     }
     CHECK(cn_kernels_select("sse9") == CN_ERR_INVALID, "unknown set rejected");
     return cn_test_finish();

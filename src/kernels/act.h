@@ -56,6 +56,11 @@ void cn_softmax_backward_ref(bool log_softmax, const cn_real *y, const cn_real *
 void cn_dropout_forward_ref(const cn_real *x, const uint8_t *mask, cn_real keep_prob, cn_real *y, int64_t n);
 void cn_dropout_backward_ref(const uint8_t *mask, cn_real keep_prob, const cn_real *dy, cn_real *dx, int64_t n);
 
+/* Threaded versions (threaded.c, bit-identical to the _ref functions): the default dispatch. */
+void cn_act_forward_par(cn_act act, cn_real alpha, const cn_real *x, cn_real *y, int64_t n);
+void cn_act_backward_par(cn_act act, cn_real alpha, const cn_real *x, const cn_real *y, const cn_real *dy, cn_real *dx,
+                         int64_t n);
+
 extern cn_act_forward_fn cn_act_forward;
 extern cn_act_backward_fn cn_act_backward;
 extern cn_prelu_forward_fn cn_prelu_forward;

@@ -1,8 +1,8 @@
 /* act_ref.c — the plain reference kernels of act.h: activations, PReLU, softmax, dropout. */
 #include "kernels/act.h"
 
-cn_act_forward_fn cn_act_forward = cn_act_forward_ref;
-cn_act_backward_fn cn_act_backward = cn_act_backward_ref;
+cn_act_forward_fn cn_act_forward = cn_act_forward_par;
+cn_act_backward_fn cn_act_backward = cn_act_backward_par;
 cn_prelu_forward_fn cn_prelu_forward = cn_prelu_forward_ref;
 cn_prelu_backward_fn cn_prelu_backward = cn_prelu_backward_ref;
 cn_softmax_forward_fn cn_softmax_forward = cn_softmax_forward_ref;

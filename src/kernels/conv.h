@@ -14,7 +14,8 @@
  *   db[o]          += sum_{n,p} dy[n,o,p]
  *
  * Two implementations of the same three functions: the plain direct reference (_ref, the test twin) and
- * im2col + cn_gemm (_im2col), which works on tiles of output positions through `work`: cn_conv_work_bytes()
+ * the fast kernels (_im2col, the default), which choose an algorithm per shape (cn_conv_algorithm: im2col +
+ * GEMM, direct depthwise, Winograd) and work on tiles of output positions through `work`: cn_conv_work_bytes()
  * of workspace holding, per thread, a column buffer, the GEMM's packing space and a private weight-gradient
  * buffer. With p->threads > 1 and a batch of at least 2, samples are split over threads (each runs its
  * GEMMs alone); otherwise samples run in turn and each GEMM uses every thread. Ops call the function pointers cn_conv_forward / cn_conv_backward_data /
@@ -25,12 +26,21 @@
 
 #include "internal.h"
 
+/* The fast algorithms (cn_conv_algorithm tells which one runs and why; tests force one). */
+typedef enum {
+    CN_CONV_AUTO = 0,   /* chosen per shape */
+    CN_CONV_GEMM,       /* im2col + GEMM (a 1x1 stride-1 unpadded conv reads x directly) */
+    CN_CONV_DEPTHWISE,  /* direct, one input channel per group, zero padding */
+    CN_CONV_WINOGRAD    /* F(4x4, 3x3): 2D 3x3 stride 1, no dilation, zero padding, groups 1 */
+} cn_conv_algo;
+
 typedef struct {
     int64_t batch, in_channels, out_channels, groups;
     int64_t in[3], out[3];                       /* spatial sizes, D H W (unit axes for 1D/2D) */
     int64_t kernel[3], stride[3], dilation[3], pad_begin[3];
     cn_pad_mode pad_mode;
     int threads;            /* per-thread work slots in `work` (the _im2col kernels); 0 or 1: serial */
+    cn_conv_algo algorithm; /* CN_CONV_AUTO (0), or one to force when it applies (tests) */
 } cn_conv_geom;
 
 /* The input index that padded coordinate q (= out*stride + k*dil - pad_begin, in [-pad_begin, in+pad_end))
@@ -69,6 +79,37 @@ void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, co
 /* Bytes of `work` the _im2col functions need for p->threads threads (at least one slot), and for one. */
 size_t cn_conv_work_bytes(const cn_conv_geom *p);
 size_t cn_conv_work_bytes_per_thread(const cn_conv_geom *p);
+/* The most threads (<= max_threads, >= 1) whose work fits in `bytes` of workspace. */
+int cn_conv_fit_threads(const cn_conv_geom *p, size_t bytes, int max_threads);
+
+/* The direct depthwise kernels (conv_depthwise.c), used by the _im2col dispatch when they apply. */
+enum { CN_DEPTHWISE_MAX_TAPS = 512 };
+bool cn_conv_depthwise_applies(const cn_conv_geom *p);
+/* work: p->threads slots of cn_conv_depthwise_thread_bytes (the flat 2D path; NULL: the row loops) */
+size_t cn_conv_depthwise_thread_bytes(const cn_conv_geom *p);
+void cn_conv_forward_depthwise(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
+                               void *work);
+void cn_conv_backward_data_depthwise(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
+                                     void *work);
+void cn_conv_backward_weights_depthwise(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
+                                        cn_real *db, void *work);
+
+/* Winograd F(4x4, 3x3) (conv_winograd.c): forward and data gradient; workspace = shared (transformed weights)
+ * + one slot per thread. */
+bool cn_conv_winograd_applies(const cn_conv_geom *p);
+size_t cn_conv_winograd_shared_bytes(const cn_conv_geom *p);
+size_t cn_conv_winograd_thread_bytes(const cn_conv_geom *p);
+void cn_conv_forward_winograd(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
+                              void *work);
+void cn_conv_backward_data_winograd(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
+                                    void *work);
+
+/* The algorithm the fast kernels use for this geometry (forward pass) and why, e.g. "gemm-1x1" because
+ * "1x1 kernel, stride 1, no padding: the input is the GEMM operand". Static strings. */
+const char *cn_conv_algorithm(const cn_conv_geom *p, const char **reason);
+/* The same for conv node `node` of a graph as it would run now ("ref" when the reference kernels are
+ * selected); reason may be NULL. Defined by the conv op. */
+const char *cn_conv_node_algorithm(const cn_graph *g, int node, const char **reason);
 
 extern cn_conv_forward_fn cn_conv_forward;
 extern cn_conv_backward_data_fn cn_conv_backward_data;

@@ -1,20 +1,20 @@
-/* conv_im2col.c — convolution as GEMM (see conv.h). Per sample and group, the input patches of a tile of T
- * output positions are unrolled into a column matrix col (K x T, K = C_in/groups * prod(kernel), row
- * r = c*taps + t), padding modes resolved by conv_source_index while unrolling. Then, per group g:
- *   forward           y_g[:, tile]  = W_g (C_out/g x K) col  (+ bias, pre-filled)
- *   backward weights  dW_g         += dy_g[:, tile] col^T
- *   backward data     col           = W_g^T dy_g[:, tile],  then col2im ADDS col into dx (every padded tap
+/* conv_im2col.c — the fast convolution dispatch (see conv.h) and its GEMM algorithms. The columns of a
+ * convolution are its output positions over the whole batch (column j = sample n, position p), the rows are
+ * K = C_in/groups * prod(kernel) taps (row r = c*taps + t); col[r, j] = xpad[n, c, p*stride + t*dil - pad],
+ * padding modes resolved while unrolling. Per group g, on tiles of columns (which may span samples):
+ *   forward           y_g[:, tile]  = W_g (C_out/g x K) col[:, tile]  (+ bias)
+ *   backward data     dcol          = W_g^T dy_g[:, tile],  then col2im ADDS dcol into dx (every padded tap
  *                                     into its source element, so reflect/replicate/circular accumulate)
- * A 1x1, stride-1, unpadded conv needs no columns: x itself is the (C_in/g x positions) matrix.
- * Tiling the output positions bounds the column buffer at about COLUMN_CAP elements per thread.
- * Zero padding over a whole plane (the common case) unrolls row by row; other cases go cell by cell.
- * Samples are split over threads when there are at least two (conv.h); the weight gradient then goes to
- * per-thread buffers that are summed in a fixed order, so results depend only on the thread count. */
+ *   backward weights  dW_g         += dy_g[:, tile] col[:, tile]^T
+ * The weights are packed once per pass; columns are unrolled run by run (an output row at a time) straight
+ * into the GEMM's packed panels; a 1x1 stride-1 unpadded conv unrolls nothing (x is the matrix) and adds its
+ * data gradient straight into dx. Threads split the tiles (forward, weight gradient into private buffers
+ * summed in thread order) or contiguous sample ranges (data gradient), so results depend only on the thread
+ * count. Depthwise and Winograd live in their own files; `choose` below picks per shape. */
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
 #include <omp.h>
-
-#define COLUMN_CAP ((int64_t)1 << 18) /* elements: 1 MB of floats */
+#include <stdlib.h>
 
 static int64_t prod3(const int64_t v[3]) { return v[0] * v[1] * v[2]; }
 static size_t align64(size_t x) { return (x + 63) / 64 * 64; }
@@ -27,271 +27,501 @@ static bool reads_x_directly(const cn_conv_geom *p) {
 
 static int64_t column_rows(const cn_conv_geom *p) { return p->in_channels / p->groups * prod3(p->kernel); }
 
-/* Output positions per tile: all of them when the columns fit in COLUMN_CAP, else as many as fit (>= 1). */
-static int64_t tile_width(const cn_conv_geom *p) {
-    int64_t positions = prod3(p->out), rows = column_rows(p);
-    int64_t t = COLUMN_CAP / rows;
-    if (t < 1) t = 1;
-    return t < positions ? t : positions;
-}
-
-static size_t column_bytes(const cn_conv_geom *p) {
-    return reads_x_directly(p) ? 0 : align64((size_t)(column_rows(p) * tile_width(p)) * sizeof(cn_real));
-}
-
-static size_t gemm_bytes(const cn_conv_geom *p) {
-    int64_t cout_g = p->out_channels / p->groups, rows = column_rows(p), width = tile_width(p);
-    size_t fwd = cn_gemm_workspace(cout_g, width, rows), data = cn_gemm_workspace(rows, width, cout_g);
-    size_t weights = cn_gemm_workspace(cout_g, rows, width);
-    size_t m = fwd > data ? fwd : data;
-    return align64(m > weights ? m : weights);
-}
-
 static size_t weight_bytes(const cn_conv_geom *p) {
     return align64((size_t)(p->out_channels * column_rows(p)) * sizeof(cn_real));
 }
 
+/* ---- the forward pass as one GEMM per group over the columns of the whole batch, cut into tiles of
+ * FWD_TILE-ish columns (a column is one output position of one sample). The weights are packed once per call
+ * (cn_gemm_pack_a); each tile's columns are unrolled straight into packed-B panel order, so they are copied
+ * once and stay in L2 while every output channel uses them. A tile may span samples (small late layers):
+ * its product then goes to a scratch block and is scattered. */
+enum { FWD_TILE_FLOATS = 1 << 17, FWD_NR_MAX = 32, FWD_MR_PAD = 16 };
+
+/* Columns per forward tile: about FWD_TILE_FLOATS of packed columns, a multiple of 32 (every kernel set's NR
+ * divides it), at least 32 and at most 1024, and narrow enough for 8 tiles when the batch is small (work for
+ * every thread). Independent of the thread count, so the workspace of a plan holds for any. */
+static int64_t fwd_tile(const cn_conv_geom *p) {
+    int64_t rows = column_rows(p), total = p->batch * prod3(p->out);
+    int64_t t = FWD_TILE_FLOATS / rows / FWD_NR_MAX * FWD_NR_MAX;
+    if (t > 1024) t = 1024;
+    int64_t all = (total + FWD_NR_MAX - 1) / FWD_NR_MAX * FWD_NR_MAX;
+    int64_t share = (all / 8 + FWD_NR_MAX - 1) / FWD_NR_MAX * FWD_NR_MAX; /* >= 8 tiles: work for every thread */
+    if (t > share) t = share;
+    if (t > all) t = all;
+    if (t < FWD_NR_MAX) t = FWD_NR_MAX;
+    return t;
+}
+
+static int64_t packed_weight_stride(const cn_conv_geom *p) { /* floats per group (W or W^T), a multiple of 16 */
+    int64_t cout_g = p->out_channels / p->groups, rows = column_rows(p);
+    int64_t a = (cout_g + FWD_MR_PAD) * rows, b = (rows + FWD_MR_PAD) * cout_g;
+    return ((a > b ? a : b) + 15) / 16 * 16;
+}
+
+static size_t fwd_shared_bytes(const cn_conv_geom *p) { /* packed weights of every group */
+    return align64((size_t)(p->groups * packed_weight_stride(p)) * sizeof(cn_real));
+}
+
+static size_t fwd_thread_bytes(const cn_conv_geom *p) { /* packed columns, one unrolled row, a product block */
+    int64_t t = fwd_tile(p), cout_g = p->out_channels / p->groups;
+    return align64((size_t)(column_rows(p) * t) * sizeof(cn_real)) + align64((size_t)t * sizeof(cn_real)) +
+           align64((size_t)(cout_g * t) * sizeof(cn_real));
+}
+
 static int slots(const cn_conv_geom *p) { return p->threads > 1 ? p->threads : 1; }
 
+static size_t bwdw_thread_bytes(const cn_conv_geom *p);
+
 size_t cn_conv_work_bytes_per_thread(const cn_conv_geom *p) {
-    return column_bytes(p) + gemm_bytes(p) + (p->threads > 1 ? weight_bytes(p) : 0);
+    size_t f = fwd_thread_bytes(p), b = bwdw_thread_bytes(p);
+    return f > b ? f : b;
 }
 
-size_t cn_conv_work_bytes(const cn_conv_geom *p) { return (size_t)slots(p) * cn_conv_work_bytes_per_thread(p); }
-
-typedef struct {
-    cn_real *cols;
-    void *gemm;
-    cn_real *dw;    /* private weight gradient (threaded backward only) */
-} work_slot;
-
-static work_slot slot(const cn_conv_geom *p, void *work, int t) {
-    char *base = (char *)work + (size_t)t * cn_conv_work_bytes_per_thread(p);
-    work_slot s = {(cn_real *)base, base + column_bytes(p), NULL};
-    if (p->threads > 1) s.dw = (cn_real *)(base + column_bytes(p) + gemm_bytes(p));
-    return s;
+size_t cn_conv_work_bytes(const cn_conv_geom *p) {
+    size_t gemm = fwd_shared_bytes(p) + (size_t)slots(p) * cn_conv_work_bytes_per_thread(p);
+    if (cn_conv_depthwise_applies(p)) {
+        size_t dw = (size_t)slots(p) * cn_conv_depthwise_thread_bytes(p);
+        if (dw > gemm) gemm = dw;
+    }
+    if (!cn_conv_winograd_applies(p)) return gemm;
+    size_t wino = cn_conv_winograd_shared_bytes(p) + (size_t)slots(p) * cn_conv_winograd_thread_bytes(p);
+    return gemm > wino ? gemm : wino;
 }
 
-/* Split samples over threads only when each thread gets one and there is more than one thread. */
-static bool by_sample(const cn_conv_geom *p) { return p->threads > 1 && p->batch > 1; }
+int cn_conv_fit_threads(const cn_conv_geom *p, size_t bytes, int max_threads) {
+    int best = 1;
+    for (int t = 2; t <= max_threads; t++) {
+        cn_conv_geom q = *p;
+        q.threads = t;
+        if (cn_conv_work_bytes(&q) <= bytes) best = t;
+    }
+    return best;
+}
 
-/* Walk the column matrix of one group's input planes (cin_g planes of in_plane elements) for output
- * positions [p0, p0 + width): body sees `row` and `j` (the column), `cell` (= row*width + j) and `src`
- * (offset into the group's planes, or -1 for a zero-padding tap). */
-#define FOR_COLUMN_CELLS(p, p0, width, body)                                                                  \
-    do {                                                                                                      \
-        int64_t cin_g_ = (p)->in_channels / (p)->groups, in_plane_ = prod3((p)->in), cell = 0, row = 0;       \
-        for (int64_t c_ = 0; c_ < cin_g_; c_++)                                                               \
-            for (int64_t kd_ = 0; kd_ < (p)->kernel[0]; kd_++)                                                \
-                for (int64_t kh_ = 0; kh_ < (p)->kernel[1]; kh_++)                                            \
-                    for (int64_t kw_ = 0; kw_ < (p)->kernel[2]; kw_++, row++) {                               \
-                        int64_t ow_ = (p0) % (p)->out[2], oh_ = (p0) / (p)->out[2] % (p)->out[1];             \
-                        int64_t od_ = (p0) / (p)->out[2] / (p)->out[1];                                       \
-                        for (int64_t j = 0; j < (width); j++, cell++) {                                       \
-                            int64_t sd_ = conv_source_index(od_ * (p)->stride[0] + kd_ * (p)->dilation[0] -   \
-                                                            (p)->pad_begin[0], (p)->in[0], (p)->pad_mode);    \
-                            int64_t sh_ = conv_source_index(oh_ * (p)->stride[1] + kh_ * (p)->dilation[1] -   \
-                                                            (p)->pad_begin[1], (p)->in[1], (p)->pad_mode);    \
-                            int64_t sw_ = conv_source_index(ow_ * (p)->stride[2] + kw_ * (p)->dilation[2] -   \
-                                                            (p)->pad_begin[2], (p)->in[2], (p)->pad_mode);    \
-                            int64_t src = (sd_ < 0 || sh_ < 0 || sw_ < 0)                                     \
-                                              ? -1                                                            \
-                                              : c_ * in_plane_ + (sd_ * (p)->in[1] + sh_) * (p)->in[2] + sw_; \
-                            body;                                                                             \
-                            if (++ow_ == (p)->out[2]) {                                                       \
-                                ow_ = 0;                                                                      \
-                                if (++oh_ == (p)->out[1]) {                                                   \
-                                    oh_ = 0;                                                                  \
-                                    od_++;                                                                    \
-                                }                                                                             \
-                            }                                                                                 \
-                        }                                                                                     \
-                    }                                                                                         \
-    } while (0)
+/* Unroll one column row (input channel c of group grp, tap kd/kh/kw) for the batch-wide columns [j0, j0+width)
+ * into out: out[j] = xpad[n(j), grp*cin_g + c, position(j) * stride + tap * dilation - pad]. Output rows are
+ * walked as runs; with zero padding a run is a clipped copy (stride 1) or a strided gather. */
+static void gather_row(const cn_conv_geom *p, const cn_real *x, int64_t grp, int64_t c, int64_t kd, int64_t kh,
+                       int64_t kw, int64_t j0, int64_t width, cn_real *out) {
+    int64_t positions = prod3(p->out), in_plane = prod3(p->in), cin_g = p->in_channels / p->groups;
+    int64_t OD = p->out[0], OH = p->out[1], OW = p->out[2], ID = p->in[0], IH = p->in[1], IW = p->in[2];
+    int64_t n = j0 / positions, pos = j0 % positions;
+    int64_t ow = pos % OW, oh = pos / OW % OH, od = pos / OW / OH, sw = p->stride[2];
+    for (int64_t j = 0; j < width;) {
+        int64_t run = width - j < OW - ow ? width - j : OW - ow;
+        const cn_real *plane = x + (n * p->in_channels + grp * cin_g + c) * in_plane;
+        int64_t id = od * p->stride[0] + kd * p->dilation[0] - p->pad_begin[0];
+        int64_t ih = oh * p->stride[1] + kh * p->dilation[1] - p->pad_begin[1];
+        int64_t iw0 = ow * sw + kw * p->dilation[2] - p->pad_begin[2];
+        cn_real *dst = out + j;
+        if (p->pad_mode == CN_PAD_ZEROS) {
+            if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
+                memset(dst, 0, (size_t)run * sizeof(cn_real));
+            } else {
+                const cn_real *row = plane + (id * IH + ih) * IW;
+                /* valid e: 0 <= iw0 + e*sw < IW */
+                int64_t lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw, hi = IW - iw0 <= 0 ? 0 : (IW - iw0 + sw - 1) / sw;
+                if (lo > run) lo = run;
+                if (hi > run) hi = run;
+                if (hi < lo) hi = lo;
+                for (int64_t e = 0; e < lo; e++) dst[e] = 0;
+                if (sw == 1) memcpy(dst + lo, row + iw0 + lo, (size_t)(hi - lo) * sizeof(cn_real));
+                else
+                    for (int64_t e = lo; e < hi; e++) dst[e] = row[iw0 + e * sw];
+                for (int64_t e = hi; e < run; e++) dst[e] = 0;
+            }
+        } else {
+            int64_t sd = conv_source_index(id, ID, p->pad_mode), sh = conv_source_index(ih, IH, p->pad_mode);
+            for (int64_t e = 0; e < run; e++) {
+                int64_t s = conv_source_index(iw0 + e * sw, IW, p->pad_mode);
+                dst[e] = sd < 0 || sh < 0 || s < 0 ? 0 : plane[(sd * IH + sh) * IW + s];
+            }
+        }
+        j += run;
+        ow += run;
+        if (ow == OW) {
+            ow = 0;
+            if (++oh == OH) {
+                oh = 0;
+                if (++od == OD) od = 0, n++;
+            }
+        }
+    }
+}
 
-/* Row-by-row unrolling for zero padding over whole planes (width == positions): for each column row (c, tap)
- * and each output row (od, oh), the taps read one input row or none. add: col2im (dxg += col) instead of
- * im2col (col = x). */
-static void unroll_zero_padded(const cn_conv_geom *p, const cn_real *xg, cn_real *dxg, cn_real *col, bool add) {
-    int64_t cin_g = p->in_channels / p->groups, in_plane = prod3(p->in), ow_n = p->out[2];
-    cn_real *dst = col;
+/* The adjoint of gather_row: dx[source of column j] += col[j] for the columns [j0, j0+width) of one column row
+ * (several taps may share a source under reflect/replicate/circular padding: they add up). */
+static void scatter_row_add(const cn_conv_geom *p, cn_real *dx, int64_t grp, int64_t c, int64_t kd, int64_t kh,
+                            int64_t kw, int64_t j0, int64_t width, const cn_real *col) {
+    int64_t positions = prod3(p->out), in_plane = prod3(p->in), cin_g = p->in_channels / p->groups;
+    int64_t OD = p->out[0], OH = p->out[1], OW = p->out[2], ID = p->in[0], IH = p->in[1], IW = p->in[2];
+    int64_t n = j0 / positions, pos = j0 % positions;
+    int64_t ow = pos % OW, oh = pos / OW % OH, od = pos / OW / OH, sw = p->stride[2];
+    for (int64_t j = 0; j < width;) {
+        int64_t run = width - j < OW - ow ? width - j : OW - ow;
+        cn_real *plane = dx + (n * p->in_channels + grp * cin_g + c) * in_plane;
+        int64_t id = od * p->stride[0] + kd * p->dilation[0] - p->pad_begin[0];
+        int64_t ih = oh * p->stride[1] + kh * p->dilation[1] - p->pad_begin[1];
+        int64_t iw0 = ow * sw + kw * p->dilation[2] - p->pad_begin[2];
+        const cn_real *src = col + j;
+        if (p->pad_mode == CN_PAD_ZEROS) {
+            if (id >= 0 && id < ID && ih >= 0 && ih < IH) {
+                cn_real *row = plane + (id * IH + ih) * IW;
+                int64_t lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw, hi = IW - iw0 <= 0 ? 0 : (IW - iw0 + sw - 1) / sw;
+                if (lo > run) lo = run;
+                if (hi > run) hi = run;
+                for (int64_t e = lo; e < hi; e++) row[iw0 + e * sw] += src[e];
+            }
+        } else {
+            int64_t sd = conv_source_index(id, ID, p->pad_mode), sh = conv_source_index(ih, IH, p->pad_mode);
+            if (sd >= 0 && sh >= 0)
+                for (int64_t e = 0; e < run; e++) {
+                    int64_t s = conv_source_index(iw0 + e * sw, IW, p->pad_mode);
+                    if (s >= 0) plane[(sd * IH + sh) * IW + s] += src[e];
+                }
+        }
+        j += run;
+        ow += run;
+        if (ow == OW) {
+            ow = 0;
+            if (++oh == OH) {
+                oh = 0;
+                if (++od == OD) od = 0, n++;
+            }
+        }
+    }
+}
+
+static inline void copy_floats32(cn_real *restrict dst, const cn_real *restrict src) {
+    for (int e = 0; e < 32; e++) dst[e] = src[e];
+}
+
+/* The columns [j0, j0+width) of group grp as a packed B operand (K x width, see gemm.h; bp and rowbuf have room
+ * for width rounded up to NR): each column row is unrolled into rowbuf (zero past width) and cut into NR-wide
+ * panel rows. */
+/* Row r of a packed B operand of `depth` rows whose columns are rowbuf[0, npanels*NR) (gemm.h layout). */
+static void put_panel_row(cn_real *bp, int64_t r, int64_t depth, int64_t npanels, const cn_real *rowbuf) {
+    cn_gemm_blocks blk = cn_gemm_blocking();
+    int64_t p0 = r / blk.kc * blk.kc, kcb = depth - p0 < blk.kc ? depth - p0 : blk.kc, q = r - p0;
+    cn_real *block = bp + p0 * npanels * blk.nr;
+    if (blk.nr == 32) /* constant trip counts: the copies vectorise inline */
+        for (int64_t jp = 0; jp < npanels; jp++) copy_floats32(block + (jp * kcb + q) * 32, rowbuf + jp * 32);
+    else
+        for (int64_t jp = 0; jp < npanels; jp++)
+            for (int e = 0; e < blk.nr; e++) block[(jp * kcb + q) * blk.nr + e] = rowbuf[jp * blk.nr + e];
+}
+
+static void pack_columns(const cn_conv_geom *p, const cn_real *x, int64_t grp, int64_t j0, int64_t width,
+                         cn_real *bp, cn_real *rowbuf) {
+    cn_gemm_blocks blk = cn_gemm_blocking();
+    int64_t rows = column_rows(p), npanels = (width + blk.nr - 1) / blk.nr, cin_g = p->in_channels / p->groups, r = 0;
+    for (int64_t j = width; j < npanels * blk.nr; j++) rowbuf[j] = 0;
     for (int64_t c = 0; c < cin_g; c++)
         for (int64_t kd = 0; kd < p->kernel[0]; kd++)
             for (int64_t kh = 0; kh < p->kernel[1]; kh++)
-                for (int64_t kw = 0; kw < p->kernel[2]; kw++)
-                    for (int64_t od = 0; od < p->out[0]; od++) {
-                        int64_t id = od * p->stride[0] + kd * p->dilation[0] - p->pad_begin[0];
-                        for (int64_t oh = 0; oh < p->out[1]; oh++, dst += ow_n) {
-                            int64_t ih = oh * p->stride[1] + kh * p->dilation[1] - p->pad_begin[1];
-                            if (id < 0 || id >= p->in[0] || ih < 0 || ih >= p->in[1]) {
-                                if (!add) memset(dst, 0, (size_t)ow_n * sizeof(cn_real));
-                                continue;
-                            }
-                            int64_t offset = c * in_plane + (id * p->in[1] + ih) * p->in[2];
-                            int64_t iw0 = kw * p->dilation[2] - p->pad_begin[2], sw = p->stride[2];
-                            if (add) {
-                                cn_real *row = dxg + offset;
-                                for (int64_t ow = 0; ow < ow_n; ow++) {
-                                    int64_t iw = iw0 + ow * sw;
-                                    if (iw >= 0 && iw < p->in[2]) row[iw] += dst[ow];
-                                }
-                            } else {
-                                const cn_real *row = xg + offset;
-                                for (int64_t ow = 0; ow < ow_n; ow++) {
-                                    int64_t iw = iw0 + ow * sw;
-                                    dst[ow] = iw >= 0 && iw < p->in[2] ? row[iw] : 0;
-                                }
-                            }
-                        }
-                    }
+                for (int64_t kw = 0; kw < p->kernel[2]; kw++, r++) {
+                    gather_row(p, x, grp, c, kd, kh, kw, j0, width, rowbuf);
+                    put_panel_row(bp, r, rows, npanels, rowbuf);
+                }
 }
 
-static bool row_by_row(const cn_conv_geom *p, int64_t width) {
-    return p->pad_mode == CN_PAD_ZEROS && width == prod3(p->out);
-}
-
-/* col[r, j] = xpad[c(r), q(p0 + j, t(r))] for one group's planes xg */
-static void im2col_tile(const cn_conv_geom *p, const cn_real *xg, int64_t p0, int64_t width, cn_real *col) {
-    if (row_by_row(p, width)) unroll_zero_padded(p, xg, NULL, col, false);
-    else FOR_COLUMN_CELLS(p, p0, width, col[cell] = src < 0 ? 0 : xg[src]);
-}
-
-/* dxg[src(r, j)] += col[r, j]: the adjoint of im2col_tile */
-static void col2im_tile_add(const cn_conv_geom *p, cn_real *col, int64_t p0, int64_t width, cn_real *dxg) {
-    if (row_by_row(p, width)) unroll_zero_padded(p, NULL, dxg, col, true);
-    else FOR_COLUMN_CELLS(p, p0, width, if (src >= 0) dxg[src] += col[cell]);
-}
-
-static void forward_sample(const cn_conv_geom *p, int64_t n, const cn_real *x, const cn_real *w, const cn_real *b,
-                           cn_real *y, work_slot ws) {
-    int64_t cin_g = p->in_channels / p->groups, cout_g = p->out_channels / p->groups;
-    int64_t in_plane = prod3(p->in), positions = prod3(p->out), rows = column_rows(p), tile = tile_width(p);
-    bool direct = reads_x_directly(p);
-    for (int64_t grp = 0; grp < p->groups; grp++) {
-        const cn_real *xg = x + (n * p->in_channels + grp * cin_g) * in_plane;
-        const cn_real *wg = w + grp * cout_g * rows;
-        cn_real *yg = y + (n * p->out_channels + grp * cout_g) * positions;
-        if (b)
-            for (int64_t o = 0; o < cout_g; o++)
-                for (int64_t i = 0; i < positions; i++) yg[o * positions + i] = b[grp * cout_g + o];
-        for (int64_t p0 = 0; p0 < positions; p0 += tile) {
-            int64_t width = positions - p0 < tile ? positions - p0 : tile;
-            const cn_real *cols = xg + p0;
-            int64_t ldcol = positions;
-            if (!direct) {
-                im2col_tile(p, xg, p0, width, ws.cols);
-                cols = ws.cols;
-                ldcol = width;
-            }
-            cn_gemm(false, false, cout_g, width, rows, 1, wg, rows, cols, ldcol, b ? 1 : 0, yg + p0, positions, ws.gemm);
+/* dy of group grp for the batch-wide columns [j0, j0+width) as a packed B operand (C_out/groups x width). */
+static void pack_output_grad(const cn_conv_geom *p, const cn_real *dy, int64_t grp, int64_t j0, int64_t width,
+                             cn_real *bp, cn_real *rowbuf) {
+    cn_gemm_blocks blk = cn_gemm_blocking();
+    int64_t cout_g = p->out_channels / p->groups, positions = prod3(p->out), npanels = (width + blk.nr - 1) / blk.nr;
+    for (int64_t j = width; j < npanels * blk.nr; j++) rowbuf[j] = 0;
+    for (int64_t o = 0; o < cout_g; o++) {
+        for (int64_t j = 0, n = j0 / positions, pos = j0 % positions; j < width; n++, pos = 0) {
+            int64_t run = width - j < positions - pos ? width - j : positions - pos;
+            memcpy(rowbuf + j, dy + (n * p->out_channels + grp * cout_g + o) * positions + pos,
+                   (size_t)run * sizeof(cn_real));
+            j += run;
         }
+        put_panel_row(bp, o, cout_g, npanels, rowbuf);
+    }
+}
+
+static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
+                         void *work) {
+    int64_t cout_g = p->out_channels / p->groups, rows = column_rows(p), positions = prod3(p->out);
+    int64_t total = p->batch * positions, tile = fwd_tile(p), ntiles = (total + tile - 1) / tile;
+    int64_t wstride = packed_weight_stride(p), items = p->groups * ntiles;
+    cn_real *wpack = (cn_real *)work;
+    int threads = slots(p);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+#pragma omp for schedule(static)
+        for (int64_t grp = 0; grp < p->groups; grp++)
+            cn_gemm_pack_a(false, cout_g, rows, w + grp * cout_g * rows, rows, wpack + grp * wstride);
+        char *base = (char *)work + fwd_shared_bytes(p) + (size_t)omp_get_thread_num() * cn_conv_work_bytes_per_thread(p);
+        cn_real *bp = (cn_real *)base;
+        cn_real *rowbuf = (cn_real *)(base + align64((size_t)(rows * tile) * sizeof(cn_real)));
+        cn_real *cbuf = rowbuf + align64((size_t)tile * sizeof(cn_real)) / sizeof(cn_real);
+#pragma omp for schedule(static)
+        for (int64_t item = 0; item < items; item++) {
+            int64_t grp = item / ntiles, j0 = item % ntiles * tile, width = total - j0 < tile ? total - j0 : tile;
+            pack_columns(p, x, grp, j0, width, bp, rowbuf);
+            int64_t n0 = j0 / positions, pos0 = j0 % positions;
+            const cn_real *bias = b ? b + grp * cout_g : NULL;
+            if (pos0 + width <= positions) { /* one sample: straight into y */
+                cn_real *c = y + (n0 * p->out_channels + grp * cout_g) * positions + pos0;
+                cn_gemm_packed(cout_g, width, rows, 1, wpack + grp * wstride, bp, 0, c, positions);
+                if (bias)
+                    for (int64_t o = 0; o < cout_g; o++)
+                        for (int64_t j = 0; j < width; j++) c[o * positions + j] += bias[o];
+                continue;
+            }
+            cn_gemm_packed(cout_g, width, rows, 1, wpack + grp * wstride, bp, 0, cbuf, tile);
+            for (int64_t o = 0; o < cout_g; o++) /* scatter the product over the samples it spans */
+                for (int64_t j = 0, n = n0, pos = pos0; j < width; n++, pos = 0) {
+                    int64_t run = width - j < positions - pos ? width - j : positions - pos;
+                    cn_real *dst = y + (n * p->out_channels + grp * cout_g + o) * positions + pos;
+                    const cn_real *src = cbuf + o * tile + j;
+                    cn_real bo = bias ? bias[o] : 0;
+                    for (int64_t e = 0; e < run; e++) dst[e] = src[e] + bo;
+                    j += run;
+                }
+        }
+    }
+}
+
+/* The data gradient as GEMMs over batch-wide column tiles, like the forward pass: W^T packed once per call,
+ * each tile's dy packed straight from NCHW, dcol = W^T dy_tile, then col2im adds dcol into dx (a 1x1 stride-1
+ * unpadded conv adds W^T dy straight into dx). Each thread takes a contiguous range of samples, so no two
+ * threads add into the same dx element. */
+static void backward_data_batched(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
+                                  void *work) {
+    int64_t cout_g = p->out_channels / p->groups, cin_g = p->in_channels / p->groups, rows = column_rows(p);
+    int64_t positions = prod3(p->out), tile = fwd_tile(p), wstride = packed_weight_stride(p);
+    bool direct = reads_x_directly(p);
+    cn_real *wpack = (cn_real *)work;
+    int threads = slots(p);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+#pragma omp for schedule(static)
+        for (int64_t grp = 0; grp < p->groups; grp++)
+            cn_gemm_pack_a(true, rows, cout_g, w + grp * cout_g * rows, rows, wpack + grp * wstride);
+        char *base = (char *)work + fwd_shared_bytes(p) + (size_t)omp_get_thread_num() * cn_conv_work_bytes_per_thread(p);
+        cn_real *col = (cn_real *)base;
+        cn_real *rowbuf = (cn_real *)(base + align64((size_t)(rows * tile) * sizeof(cn_real)));
+        cn_real *dyp = rowbuf + align64((size_t)tile * sizeof(cn_real)) / sizeof(cn_real);
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int64_t first = p->batch * t / nt * positions, last = p->batch * (t + 1) / nt * positions;
+        for (int64_t grp = 0; grp < p->groups; grp++)
+            for (int64_t j0 = first; j0 < last; j0 += tile) {
+                int64_t width = last - j0 < tile ? last - j0 : tile, n0 = j0 / positions, pos0 = j0 % positions;
+                pack_output_grad(p, dy, grp, j0, width, dyp, rowbuf);
+                if (direct && pos0 + width <= positions) {
+                    cn_real *c = dx + (n0 * p->in_channels + grp * cin_g) * positions + pos0;
+                    cn_gemm_packed(rows, width, cout_g, 1, wpack + grp * wstride, dyp, 1, c, positions);
+                    continue;
+                }
+                cn_gemm_packed(rows, width, cout_g, 1, wpack + grp * wstride, dyp, 0, col, width);
+                int64_t r = 0;
+                for (int64_t c = 0; c < cin_g; c++)
+                    for (int64_t kd = 0; kd < p->kernel[0]; kd++)
+                        for (int64_t kh = 0; kh < p->kernel[1]; kh++)
+                            for (int64_t kw = 0; kw < p->kernel[2]; kw++, r++)
+                                scatter_row_add(p, dx, grp, c, kd, kh, kw, j0, width, col + r * width);
+            }
+    }
+}
+
+/* ---- the weight gradient, dW_g += dy_g col_g^T over batch-wide tiles of columns: the depth of each GEMM is
+ * the tile width (not one sample's positions, which is 49 in late ResNet layers). dy's tile is written straight
+ * into packed-A order and the unrolled columns straight into packed-B order of col^T, so nothing is copied
+ * twice. With several threads each accumulates into a private gradient; they are summed in thread order, so
+ * the result depends only on the thread count. */
+/* Columns per weight-gradient tile: the tile width is the GEMM's depth and every tile reads and writes the
+ * whole C_out x K gradient, so at least 256 (when the batch has them) even if the columns outgrow L2. */
+static int64_t bwdw_tile(const cn_conv_geom *p) {
+    int64_t t = fwd_tile(p), all = (p->batch * prod3(p->out) + FWD_NR_MAX - 1) / FWD_NR_MAX * FWD_NR_MAX;
+    if (t < 256) t = 256;
+    return t < all ? t : all;
+}
+
+/* packed col^T, packed dy tile, row-major columns, row-major dy tile, (threaded) the private gradient */
+static size_t bwdw_thread_bytes(const cn_conv_geom *p) {
+    int64_t t = bwdw_tile(p), rows = column_rows(p), cout_g = p->out_channels / p->groups;
+    size_t b = align64((size_t)((rows + FWD_NR_MAX) * t) * sizeof(cn_real)) +
+               align64((size_t)((cout_g + FWD_MR_PAD) * t) * sizeof(cn_real)) +
+               align64((size_t)(rows * t) * sizeof(cn_real)) + align64((size_t)(cout_g * t) * sizeof(cn_real));
+    return b + (p->threads > 1 ? weight_bytes(p) : 0);
+}
+
+typedef struct {
+    cn_real *colt, *dya, *cols, *dys, *dw;
+} bwdw_bufs;
+
+static bwdw_bufs bwdw_slot(const cn_conv_geom *p, void *work, int t) {
+    int64_t tile = bwdw_tile(p), rows = column_rows(p), cout_g = p->out_channels / p->groups;
+    char *b = (char *)work + fwd_shared_bytes(p) + (size_t)t * cn_conv_work_bytes_per_thread(p);
+    bwdw_bufs s;
+    s.colt = (cn_real *)b, b += align64((size_t)((rows + FWD_NR_MAX) * tile) * sizeof(cn_real));
+    s.dya = (cn_real *)b, b += align64((size_t)((cout_g + FWD_MR_PAD) * tile) * sizeof(cn_real));
+    s.cols = (cn_real *)b, b += align64((size_t)(rows * tile) * sizeof(cn_real));
+    s.dys = (cn_real *)b, b += align64((size_t)(cout_g * tile) * sizeof(cn_real));
+    s.dw = p->threads > 1 ? (cn_real *)b : NULL;
+    return s;
+}
+
+static void backward_weights_batched(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
+                                     cn_real *db, void *work) {
+    int64_t cout_g = p->out_channels / p->groups, cin_g = p->in_channels / p->groups, rows = column_rows(p);
+    int64_t positions = prod3(p->out), total = p->batch * positions, tile = bwdw_tile(p);
+    int64_t ntiles = (total + tile - 1) / tile, items = p->groups * ntiles, wcount = p->out_channels * rows;
+    bool direct = reads_x_directly(p);
+    int threads = slots(p);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        bwdw_bufs s = bwdw_slot(p, work, omp_get_thread_num());
+        cn_real *mine = threads > 1 ? s.dw : dw;
+        if (threads > 1) memset(mine, 0, (size_t)wcount * sizeof(cn_real));
+#pragma omp for schedule(static)
+        for (int64_t item = 0; item < items; item++) {
+            int64_t grp = item / ntiles, j0 = item % ntiles * tile, width = total - j0 < tile ? total - j0 : tile;
+            int64_t n0 = j0 / positions, pos0 = j0 % positions;
+            bool one_sample = pos0 + width <= positions;
+            /* dy tile (cout_g x width) and columns (rows x width): in place when the tile lies in one sample */
+            const cn_real *dys = dy + (n0 * p->out_channels + grp * cout_g) * positions + pos0, *cols;
+            int64_t ld_dy = positions, ld_col = positions;
+            if (!one_sample) {
+                for (int64_t o = 0; o < cout_g; o++)
+                    for (int64_t j = 0, n = n0, pos = pos0; j < width; n++, pos = 0) {
+                        int64_t run = width - j < positions - pos ? width - j : positions - pos;
+                        memcpy(s.dys + o * width + j, dy + (n * p->out_channels + grp * cout_g + o) * positions + pos,
+                               (size_t)run * sizeof(cn_real));
+                        j += run;
+                    }
+                dys = s.dys, ld_dy = width;
+            }
+            if (direct && one_sample) {
+                cols = x + (n0 * p->in_channels + grp * cin_g) * positions + pos0;
+            } else {
+                int64_t r = 0;
+                for (int64_t c = 0; c < cin_g; c++)
+                    for (int64_t kd = 0; kd < p->kernel[0]; kd++)
+                        for (int64_t kh = 0; kh < p->kernel[1]; kh++)
+                            for (int64_t kw = 0; kw < p->kernel[2]; kw++, r++)
+                                gather_row(p, x, grp, c, kd, kh, kw, j0, width, s.cols + r * width);
+                cols = s.cols, ld_col = width;
+            }
+            cn_gemm_pack_a(false, cout_g, width, dys, ld_dy, s.dya);
+            cn_gemm_pack_b(true, width, rows, cols, ld_col, s.colt);
+            cn_gemm_packed(cout_g, rows, width, 1, s.dya, s.colt, 1, mine + grp * cout_g * rows, rows);
+        }
+        if (threads > 1) { /* implicit barrier above: every private gradient is complete */
+#pragma omp for schedule(static)
+            for (int64_t i = 0; i < wcount; i++) {
+                cn_real acc = 0;
+                for (int k = 0; k < threads; k++) acc += bwdw_slot(p, work, k).dw[i];
+                dw[i] += acc;
+            }
+        }
+        if (db) {
+#pragma omp for schedule(static)
+            for (int64_t o = 0; o < p->out_channels; o++) {
+                double acc = 0;
+                for (int64_t n = 0; n < p->batch; n++) {
+                    const cn_real *dyo = dy + (n * p->out_channels + o) * positions;
+                    cn_real part[16] = {0}; /* lanes in working precision, combined in double */
+                    int64_t i = 0;
+                    for (; i + 16 <= positions; i += 16)
+                        for (int l = 0; l < 16; l++) part[l] += dyo[i + l];
+                    for (; i < positions; i++) acc += dyo[i];
+                    for (int l = 0; l < 16; l++) acc += part[l];
+                }
+                db[o] += (cn_real)acc;
+            }
+        }
+    }
+}
+
+/* ---- the dispatch */
+
+/* Winograd when it applies and wins (measured on Zen 4, docs/BENCHMARKS.md): enough channels to amortise the
+ * tile transforms, enough tiles to amortise the weight transform (done once per pass: batch-1 14x14 layers
+ * ran 2.5x slower than im2col, 7x7 layers at batch 32 1.5x faster), and output planes that the 4x4 tiles
+ * cover without much waste (13x13 would compute 16x16). */
+static bool winograd_pays(const cn_conv_geom *p) {
+    if (!cn_conv_winograd_applies(p) || p->in_channels < 16 || p->out_channels < 16) return false;
+    int64_t th = (p->out[1] + 3) / 4, tw = (p->out[2] + 3) / 4;
+    if (p->batch * th * tw < 64) return false;
+    return (double)(16 * th * tw) <= 1.35 * (double)(p->out[1] * p->out[2]);
+}
+/* CN_CONV_ALGO=gemm|depthwise|winograd forces an algorithm wherever it applies (benchmarks); read once. */
+static cn_conv_algo env_algo;
+__attribute__((constructor)) static void read_env_algo(void) {
+    const char *e = getenv("CN_CONV_ALGO");
+    if (!e) return;
+    env_algo = strcmp(e, "gemm") == 0 ? CN_CONV_GEMM : strcmp(e, "depthwise") == 0 ? CN_CONV_DEPTHWISE
+             : strcmp(e, "winograd") == 0 ? CN_CONV_WINOGRAD : CN_CONV_AUTO;
+}
+
+static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
+    cn_conv_geom forced = *p_in;
+    if (forced.algorithm == CN_CONV_AUTO) forced.algorithm = env_algo;
+    const cn_conv_geom *p = &forced;
+    const char *why;
+    cn_conv_algo a = CN_CONV_GEMM;
+    if (p->algorithm == CN_CONV_DEPTHWISE && cn_conv_depthwise_applies(p)) {
+        a = CN_CONV_DEPTHWISE, why = "forced";
+    } else if (p->algorithm == CN_CONV_WINOGRAD && cn_conv_winograd_applies(p)) {
+        a = CN_CONV_WINOGRAD, why = "forced";
+    } else if (p->algorithm == CN_CONV_AUTO && winograd_pays(p)) {
+        a = CN_CONV_WINOGRAD;
+        why = "3x3, stride 1, groups 1, zero padding, enough channels and little tile waste: Winograd F(4x4,3x3) "
+              "(2.25 multiplies per output instead of 9)";
+    } else if (p->algorithm == CN_CONV_GEMM) {
+        why = "forced";
+    } else if (cn_conv_depthwise_applies(p) && p->groups > 1) {
+        a = CN_CONV_DEPTHWISE;
+        why = "one input channel per group (depthwise), zero padding: direct, no columns (a GEMM per group would "
+              "have one row)";
+    } else if (p->in_channels / p->groups <= 3 && !reads_x_directly(p)) {
+        why = "few input channels (first layer): columns K = C_in x taps are short, unrolled straight into packed "
+              "panels for a GEMM over the whole batch";
+    } else if (reads_x_directly(p)) {
+        why = "1x1 kernel, stride 1, no padding: the input planes are the GEMM operand (packed, no unrolling)";
+    } else {
+        why = "general case: columns unrolled per tile straight into packed GEMM panels, weights packed once";
+    }
+    if (reason) *reason = why;
+    return a;
+}
+
+const char *cn_conv_algorithm(const cn_conv_geom *p, const char **reason) {
+    switch (choose(p, reason)) {
+    case CN_CONV_DEPTHWISE: return "depthwise-direct";
+    case CN_CONV_WINOGRAD: return "winograd-f4x3";
+    default: return reads_x_directly(p) ? "gemm-1x1" : "im2col-gemm";
     }
 }
 
 void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
                             cn_real *y, void *work) {
-    if (!by_sample(p)) {
-        for (int64_t n = 0; n < p->batch; n++) forward_sample(p, n, x, w, b, y, slot(p, work, 0));
-        return;
-    }
-#pragma omp parallel num_threads(p->threads)
-    {
-        work_slot ws = slot(p, work, omp_get_thread_num());
-#pragma omp for schedule(static)
-        for (int64_t n = 0; n < p->batch; n++) forward_sample(p, n, x, w, b, y, ws);
-    }
-}
-
-static void backward_data_sample(const cn_conv_geom *p, int64_t n, const cn_real *dy, const cn_real *w, cn_real *dx,
-                                 work_slot ws) {
-    int64_t cin_g = p->in_channels / p->groups, cout_g = p->out_channels / p->groups;
-    int64_t in_plane = prod3(p->in), positions = prod3(p->out), rows = column_rows(p), tile = tile_width(p);
-    bool direct = reads_x_directly(p);
-    for (int64_t grp = 0; grp < p->groups; grp++) {
-        cn_real *dxg = dx + (n * p->in_channels + grp * cin_g) * in_plane;
-        const cn_real *wg = w + grp * cout_g * rows;
-        const cn_real *dyg = dy + (n * p->out_channels + grp * cout_g) * positions;
-        for (int64_t p0 = 0; p0 < positions; p0 += tile) {
-            int64_t width = positions - p0 < tile ? positions - p0 : tile;
-            if (direct) {
-                cn_gemm(true, false, rows, width, cout_g, 1, wg, rows, dyg + p0, positions, 1, dxg + p0, positions,
-                        ws.gemm);
-            } else {
-                cn_gemm(true, false, rows, width, cout_g, 1, wg, rows, dyg + p0, positions, 0, ws.cols, width, ws.gemm);
-                col2im_tile_add(p, ws.cols, p0, width, dxg);
-            }
-        }
+    switch (choose(p, NULL)) {
+    case CN_CONV_DEPTHWISE: cn_conv_forward_depthwise(p, x, w, b, y, work); return;
+    case CN_CONV_WINOGRAD: cn_conv_forward_winograd(p, x, w, b, y, work); return;
+    default: forward_gemm(p, x, w, b, y, work); return;
     }
 }
 
 void cn_conv_backward_data_im2col(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
                                   void *work) {
-    if (!by_sample(p)) {
-        for (int64_t n = 0; n < p->batch; n++) backward_data_sample(p, n, dy, w, dx, slot(p, work, 0));
-        return;
-    }
-#pragma omp parallel num_threads(p->threads)
-    {
-        work_slot ws = slot(p, work, omp_get_thread_num());
-#pragma omp for schedule(static)
-        for (int64_t n = 0; n < p->batch; n++) backward_data_sample(p, n, dy, w, dx, ws);
-    }
-}
-
-/* dw += dy_n col_n^T for one sample, all groups */
-static void backward_weights_sample(const cn_conv_geom *p, int64_t n, const cn_real *x, const cn_real *dy, cn_real *dw,
-                                    work_slot ws) {
-    int64_t cin_g = p->in_channels / p->groups, cout_g = p->out_channels / p->groups;
-    int64_t in_plane = prod3(p->in), positions = prod3(p->out), rows = column_rows(p), tile = tile_width(p);
-    bool direct = reads_x_directly(p);
-    for (int64_t grp = 0; grp < p->groups; grp++) {
-        const cn_real *xg = x + (n * p->in_channels + grp * cin_g) * in_plane;
-        const cn_real *dyg = dy + (n * p->out_channels + grp * cout_g) * positions;
-        cn_real *dwg = dw + grp * cout_g * rows;
-        for (int64_t p0 = 0; p0 < positions; p0 += tile) {
-            int64_t width = positions - p0 < tile ? positions - p0 : tile;
-            const cn_real *cols = xg + p0;
-            int64_t ldc = positions;
-            if (!direct) {
-                im2col_tile(p, xg, p0, width, ws.cols);
-                cols = ws.cols;
-                ldc = width;
-            }
-            cn_gemm(false, true, cout_g, rows, width, 1, dyg + p0, positions, cols, ldc, 1, dwg, rows, ws.gemm);
-        }
+    switch (choose(p, NULL)) {
+    case CN_CONV_DEPTHWISE: cn_conv_backward_data_depthwise(p, dy, w, dx, work); return;
+    case CN_CONV_WINOGRAD: cn_conv_backward_data_winograd(p, dy, w, dx, work); return;
+    default: backward_data_batched(p, dy, w, dx, work); return;
     }
 }
 
 void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
                                      cn_real *db, void *work) {
-    int64_t positions = prod3(p->out), wcount = p->out_channels * column_rows(p);
-    if (!by_sample(p)) {
-        for (int64_t n = 0; n < p->batch; n++) backward_weights_sample(p, n, x, dy, dw, slot(p, work, 0));
-    } else {
-        int threads = p->threads;
-#pragma omp parallel num_threads(threads)
-        {
-            int t = omp_get_thread_num();
-            work_slot ws = slot(p, work, t);
-            memset(ws.dw, 0, (size_t)wcount * sizeof(cn_real));
-#pragma omp for schedule(static)
-            for (int64_t n = 0; n < p->batch; n++) backward_weights_sample(p, n, x, dy, ws.dw, ws);
-            /* implicit barrier: every private gradient is complete; sum them in thread order */
-#pragma omp for schedule(static)
-            for (int64_t i = 0; i < wcount; i++) {
-                cn_real acc = 0;
-                for (int k = 0; k < threads; k++) acc += slot(p, work, k).dw[i];
-                dw[i] += acc;
-            }
-        }
+    switch (choose(p, NULL)) {
+    case CN_CONV_DEPTHWISE: cn_conv_backward_weights_depthwise(p, x, dy, dw, db, work); return;
+    default: backward_weights_batched(p, x, dy, dw, db, work); return;
     }
-    if (db)
-        for (int64_t o = 0; o < p->out_channels; o++) {
-            double acc = 0;
-            for (int64_t n = 0; n < p->batch; n++) {
-                const cn_real *dyo = dy + (n * p->out_channels + o) * positions;
-                for (int64_t i = 0; i < positions; i++) acc += dyo[i];
-            }
-            db[o] += (cn_real)acc;
-        }
 }

@@ -19,6 +19,28 @@ void cn_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, cn_rea
              int64_t lda, const cn_real *b, int64_t ldb, cn_real beta, cn_real *c, int64_t ldc, void *workspace);
 size_t cn_gemm_workspace(int64_t m, int64_t n, int64_t k);
 
+/* Pre-packed operands, for callers that reuse one operand across many products (convolution weights: packed
+ * once per pass) or can write the other straight in panel order (im2col columns: no second copy).
+ * Layouts, with MR x NR the register tile and KC the depth block of the kernel set in use
+ * (cn_gemm_blocking), K split into blocks [p0, p0 + kcb), kcb = min(KC, K - p0):
+ *   packed A (M x K): block at p0 * round_up(M, MR); in it, row panel ip at ip * MR * kcb holds
+ *                     A[ip*MR + r][p0 + q] at [q * MR + r] (rows past M zero)
+ *   packed B (K x N): block at p0 * round_up(N, NR); in it, column panel jp at jp * NR * kcb holds
+ *                     B[p0 + q][jp*NR + c] at [q * NR + c] (columns past N: any finite value)
+ * Packed buffers must be 64-byte aligned. cn_gemm_packed computes C = alpha * A B + beta * C on the
+ * calling thread (beta 0: C is not read). The
+ * double build has MR = NR = 1 and KC = K (plain layouts) and the reference loops. */
+typedef struct {
+    int mr, nr, kc;
+} cn_gemm_blocks;
+cn_gemm_blocks cn_gemm_blocking(void);
+size_t cn_gemm_packed_a_size(int64_t m, int64_t k); /* floats */
+size_t cn_gemm_packed_b_size(int64_t k, int64_t n); /* floats */
+void cn_gemm_pack_a(bool trans_a, int64_t m, int64_t k, const cn_real *a, int64_t lda, cn_real *packed);
+void cn_gemm_pack_b(bool trans_b, int64_t k, int64_t n, const cn_real *b, int64_t ldb, cn_real *packed);
+void cn_gemm_packed(int64_t m, int64_t n, int64_t k, cn_real alpha, const cn_real *a_packed, const cn_real *b_packed,
+                    cn_real beta, cn_real *c, int64_t ldc);
+
 /* The kernel set in use ("avx512", "avx2", "portable", "ref") and, for tests, forcing one. Returns
  * CN_ERR_UNSUPPORTED when this CPU cannot run it. */
 const char *cn_kernels_isa(void);

@@ -19,6 +19,23 @@ void cn_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, cn_real alpha, c
     cn_gemm_ref(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 const char *cn_kernels_isa(void) { return "ref"; }
+cn_gemm_blocks cn_gemm_blocking(void) { return (cn_gemm_blocks){1, 1, 1 << 30}; }
+size_t cn_gemm_packed_a_size(int64_t m, int64_t k) { return (size_t)(m * k); }
+size_t cn_gemm_packed_b_size(int64_t k, int64_t n) { return (size_t)(k * n); }
+/* MR = NR = 1, KC = K: packed A is A row-major (A[i][q] at i*K + q), packed B is B^T row-major (B[q][j] at
+ * j*K + q) */
+void cn_gemm_pack_a(bool ta, int64_t m, int64_t k, const cn_real *a, int64_t lda, cn_real *packed) {
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t q = 0; q < k; q++) packed[i * k + q] = ta ? a[q * lda + i] : a[i * lda + q];
+}
+void cn_gemm_pack_b(bool tb, int64_t k, int64_t n, const cn_real *b, int64_t ldb, cn_real *packed) {
+    for (int64_t j = 0; j < n; j++)
+        for (int64_t q = 0; q < k; q++) packed[j * k + q] = tb ? b[j * ldb + q] : b[q * ldb + j];
+}
+void cn_gemm_packed(int64_t m, int64_t n, int64_t k, cn_real alpha, const cn_real *ap, const cn_real *bp, cn_real beta,
+                    cn_real *c, int64_t ldc) {
+    cn_gemm_ref(false, true, m, n, k, alpha, ap, k, bp, k, beta, c, ldc);
+}
 cn_status cn_kernels_select(const char *isa) {
     return strcmp(isa, "ref") == 0 ? CN_OK : cn_error(CN_ERR_UNSUPPORTED, "the double build has only the reference kernels");
 }
@@ -27,103 +44,144 @@ cn_status cn_kernels_select(const char *isa) {
 
 #include <immintrin.h>
 
-enum { KC = 256, MC_MAX = 768, NC_MAX = 2048, MR = 6 };
+/* C[0..m) x [0..n) = alpha * (packed A panel) x (packed B panel) + beta * C, kc deep (beta 0: C is not
+ * read). m <= mr and n <= nr: the edges of C are handled by storing only the valid corner. */
+typedef void (*ukernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha, float beta,
+                           int m, int n);
 
-/* C[0..m) x [0..n) += alpha * (packed A panel) x (packed B panel), kc deep. */
-typedef void (*ukernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha, int m, int n);
-
+/* A kernel set: register tile mr x nr and the cache blocking it was tuned with (the KC x nr B micro-panel
+ * stays in L1 with room to spare, the MC x KC A block in L2, the KC x NC B block in L3). */
 typedef struct {
     const char *name;
-    int nr;
+    int mr, nr, kc, mc, nc;
     ukernel_fn kernel;
 } isa_def;
 
-/* Add the valid m x n corner of a full tile (row stride nr) into C. */
-static void add_tile(const float *tile, int nr, float *c, int64_t ldc, float alpha, int m, int n) {
+/* C = alpha * tile + beta * C on the valid m x n corner of a full tile (row stride nr). */
+static void store_tile(const float *tile, int nr, float *c, int64_t ldc, float alpha, float beta, int m, int n) {
     for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) c[i * ldc + j] += alpha * tile[i * nr + j];
+        for (int j = 0; j < n; j++)
+            c[i * ldc + j] = alpha * tile[i * nr + j] + (beta == 0.0f ? 0.0f : beta * c[i * ldc + j]);
 }
 
 /* ---- portable: plain C the compiler can vectorise at the baseline ISA */
-enum { NR_PORTABLE = 16 };
-static void ukernel_portable(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha, int m, int n) {
-    float acc[MR * NR_PORTABLE] = {0};
+enum { MR_PORTABLE = 6, NR_PORTABLE = 16 };
+static void ukernel_portable(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
+                             float beta, int m, int n) {
+    float acc[MR_PORTABLE * NR_PORTABLE] = {0};
     for (int64_t p = 0; p < kc; p++) {
-        for (int i = 0; i < MR; i++) {
-            float av = a[p * MR + i];
+        for (int i = 0; i < MR_PORTABLE; i++) {
+            float av = a[p * MR_PORTABLE + i];
             for (int j = 0; j < NR_PORTABLE; j++) acc[i * NR_PORTABLE + j] += av * b[p * NR_PORTABLE + j];
         }
     }
-    add_tile(acc, NR_PORTABLE, c, ldc, alpha, m, n);
+    store_tile(acc, NR_PORTABLE, c, ldc, alpha, beta, m, n);
 }
 
-/* ---- AVX2 + FMA: 6 x 16, twelve ymm accumulators */
+/* ---- AVX2 + FMA: 6 x 16, twelve ymm accumulators (+ 2 for B and 1 broadcast: 15 of 16 registers) */
+enum { MR_AVX2 = 6 };
 __attribute__((target("avx2,fma"))) static void ukernel_avx2(int64_t kc, const float *a, const float *b, float *c,
-                                                             int64_t ldc, float alpha, int m, int n) {
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    for (int64_t p = 0; p < kc; p++, a += MR, b += 16) {
-        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), av;
-        av = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
-        av = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
-        av = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
-        av = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
-        av = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
-        av = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
+                                                             int64_t ldc, float alpha, float beta, int m, int n) {
+    __m256 acc[MR_AVX2][2];
+#pragma GCC unroll 8
+    for (int i = 0; i < MR_AVX2; i++) {
+        acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + 15), _MM_HINT_T0);
     }
-    __m256 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-    if (m == MR && n == 16) {
-        __m256 al = _mm256_set1_ps(alpha);
-        for (int i = 0; i < MR; i++) {
-            _mm256_storeu_ps(c + i * ldc, _mm256_fmadd_ps(al, rows[i][0], _mm256_loadu_ps(c + i * ldc)));
-            _mm256_storeu_ps(c + i * ldc + 8, _mm256_fmadd_ps(al, rows[i][1], _mm256_loadu_ps(c + i * ldc + 8)));
+    for (int64_t p = 0; p < kc; p++, a += MR_AVX2, b += 16) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 8
+        for (int i = 0; i < MR_AVX2; i++) {
+            __m256 av = _mm256_broadcast_ss(a + i);
+            acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
+        }
+    }
+    if (m == MR_AVX2 && n == 16) {
+        __m256 al = _mm256_set1_ps(alpha), be = _mm256_set1_ps(beta);
+#pragma GCC unroll 8
+        for (int i = 0; i < MR_AVX2; i++) {
+            float *row = c + i * ldc;
+            __m256 r0 = _mm256_mul_ps(al, acc[i][0]), r1 = _mm256_mul_ps(al, acc[i][1]);
+            if (beta != 0.0f) {
+                r0 = _mm256_fmadd_ps(be, _mm256_loadu_ps(row), r0);
+                r1 = _mm256_fmadd_ps(be, _mm256_loadu_ps(row + 8), r1);
+            }
+            _mm256_storeu_ps(row, r0);
+            _mm256_storeu_ps(row + 8, r1);
         }
         return;
     }
-    float tile[MR * 16] __attribute__((aligned(64)));
-    for (int i = 0; i < MR; i++) {
-        _mm256_store_ps(tile + i * 16, rows[i][0]);
-        _mm256_store_ps(tile + i * 16 + 8, rows[i][1]);
+    float tile[MR_AVX2 * 16] __attribute__((aligned(64)));
+#pragma GCC unroll 8
+    for (int i = 0; i < MR_AVX2; i++) {
+        _mm256_store_ps(tile + i * 16, acc[i][0]);
+        _mm256_store_ps(tile + i * 16 + 8, acc[i][1]);
     }
-    add_tile(tile, 16, c, ldc, alpha, m, n);
+    store_tile(tile, 16, c, ldc, alpha, beta, m, n);
 }
 
-/* ---- AVX-512: 6 x 32, twelve zmm accumulators */
+/* ---- AVX-512: MR_AVX512 x 32, 2*MR_AVX512 zmm accumulators (+ 2 for B, 1 broadcast, of 32 registers).
+ * Partial tiles use masked loads and stores on the valid columns. */
+enum { MR_AVX512 = 8 };
 __attribute__((target("avx512f"))) static void ukernel_avx512(int64_t kc, const float *a, const float *b, float *c,
-                                                              int64_t ldc, float alpha, int m, int n) {
-    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-    __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    for (int64_t p = 0; p < kc; p++, a += MR, b += 32) {
-        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16), av;
-        av = _mm512_set1_ps(a[0]); c00 = _mm512_fmadd_ps(av, b0, c00); c01 = _mm512_fmadd_ps(av, b1, c01);
-        av = _mm512_set1_ps(a[1]); c10 = _mm512_fmadd_ps(av, b0, c10); c11 = _mm512_fmadd_ps(av, b1, c11);
-        av = _mm512_set1_ps(a[2]); c20 = _mm512_fmadd_ps(av, b0, c20); c21 = _mm512_fmadd_ps(av, b1, c21);
-        av = _mm512_set1_ps(a[3]); c30 = _mm512_fmadd_ps(av, b0, c30); c31 = _mm512_fmadd_ps(av, b1, c31);
-        av = _mm512_set1_ps(a[4]); c40 = _mm512_fmadd_ps(av, b0, c40); c41 = _mm512_fmadd_ps(av, b1, c41);
-        av = _mm512_set1_ps(a[5]); c50 = _mm512_fmadd_ps(av, b0, c50); c51 = _mm512_fmadd_ps(av, b1, c51);
+                                                              int64_t ldc, float alpha, float beta, int m, int n) {
+    __m512 acc[MR_AVX512][2];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR_AVX512; i++) {
+        acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + 31), _MM_HINT_T0);
     }
-    __m512 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-    __m512 al = _mm512_set1_ps(alpha);
-    if (m == MR && n == 32) {
-        for (int i = 0; i < MR; i++) {
-            _mm512_storeu_ps(c + i * ldc, _mm512_fmadd_ps(al, rows[i][0], _mm512_loadu_ps(c + i * ldc)));
-            _mm512_storeu_ps(c + i * ldc + 16, _mm512_fmadd_ps(al, rows[i][1], _mm512_loadu_ps(c + i * ldc + 16)));
+    for (int64_t p = 0; p < kc; p++, a += MR_AVX512, b += 32) {
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR_AVX512; i++) {
+            __m512 av = _mm512_set1_ps(a[i]);
+            acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
         }
-        return;
     }
-    /* partial tile: masked loads and stores on the valid columns */
+    __m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);
     __mmask16 k0 = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1);
     __mmask16 k1 = (__mmask16)(n >= 32 ? 0xFFFF : n <= 16 ? 0 : (1u << (n - 16)) - 1);
-    for (int i = 0; i < m; i++) {
+    if (m == MR_AVX512 && n == 32) {
+#pragma GCC unroll 16
+        for (int i = 0; i < MR_AVX512; i++) {
+            float *row = c + i * ldc;
+            __m512 r0 = _mm512_mul_ps(al, acc[i][0]), r1 = _mm512_mul_ps(al, acc[i][1]);
+            if (beta != 0.0f) {
+                r0 = _mm512_fmadd_ps(be, _mm512_loadu_ps(row), r0);
+                r1 = _mm512_fmadd_ps(be, _mm512_loadu_ps(row + 16), r1);
+            }
+            _mm512_storeu_ps(row, r0);
+            _mm512_storeu_ps(row + 16, r1);
+        }
+        return;
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < MR_AVX512; i++) {
+        if (i >= m) break;
         float *row = c + i * ldc;
-        _mm512_mask_storeu_ps(row, k0, _mm512_fmadd_ps(al, rows[i][0], _mm512_maskz_loadu_ps(k0, row)));
-        _mm512_mask_storeu_ps(row + 16, k1, _mm512_fmadd_ps(al, rows[i][1], _mm512_maskz_loadu_ps(k1, row + 16)));
+        __m512 r0 = _mm512_mul_ps(al, acc[i][0]), r1 = _mm512_mul_ps(al, acc[i][1]);
+        if (beta != 0.0f) {
+            r0 = _mm512_fmadd_ps(be, _mm512_maskz_loadu_ps(k0, row), r0);
+            r1 = _mm512_fmadd_ps(be, _mm512_maskz_loadu_ps(k1, row + 16), r1);
+        }
+        _mm512_mask_storeu_ps(row, k0, r0);
+        _mm512_mask_storeu_ps(row + 16, k1, r1);
     }
 }
 
-static const isa_def isa_avx512 = {"avx512", 32, ukernel_avx512};
-static const isa_def isa_avx2 = {"avx2", 16, ukernel_avx2};
-static const isa_def isa_portable = {"portable", NR_PORTABLE, ukernel_portable};
+/* Blocking measured on Zen 4 (32 KB L1d, 1 MB L2 per core; docs/BENCHMARKS.md): avx512 8 x 32 tiles with
+ * KC 384 (the 12 KB A micro-panel in L1, the 48 KB B micro-panel streaming from L2) and MC 384 (a 576 KB A
+ * block in L2) ran 2-5% faster than 12 x 32 and 14 x 32 tiles or KC 128-256: fewer passes over C, and
+ * conv GEMMs have M = C_out, a multiple of 8. avx2 6 x 16 with KC 256: the classic Haswell blocking. */
+static const isa_def isa_avx512 = {"avx512", MR_AVX512, 32, 384, 384, 2048, ukernel_avx512};
+static const isa_def isa_avx2 = {"avx2", MR_AVX2, 16, 256, 6 * 64, 2048, ukernel_avx2};
+static const isa_def isa_portable = {"portable", MR_PORTABLE, NR_PORTABLE, 256, 6 * 64, 2048, ukernel_portable};
+static const isa_def *const all_isas[] = {&isa_avx512, &isa_avx2, &isa_portable};
 
 /* The kernel dispatch table: one of the library's two pieces of global state, set once at start-up. */
 static const isa_def *active_isa;
@@ -159,46 +217,142 @@ __attribute__((constructor)) static void select_at_startup(void) {
 const char *cn_kernels_isa(void) { return active_isa ? active_isa->name : "ref"; }
 
 static int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-size_t cn_gemm_workspace(int64_t m, int64_t n, int64_t k) {
-    int nr = active_isa ? active_isa->nr : 16;
-    int64_t mc = m < MC_MAX ? round_up(m, MR) : MC_MAX, nc = n < NC_MAX ? round_up(n, nr) : NC_MAX;
-    int64_t kc = k < KC ? k : KC;
+/* Packed A block (mc rounded to mr) and B block (nc rounded to nr) for one kernel set. */
+static size_t isa_workspace(const isa_def *s, int64_t m, int64_t n, int64_t k) {
+    int64_t mc = min64(round_up(m, s->mr), s->mc), nc = min64(round_up(n, s->nr), s->nc), kc = min64(k, s->kc);
     return (size_t)(round_up(mc * kc, 16) + nc * kc) * sizeof(float) + 64; /* + 64: aligning the start */
 }
 
-/* Pack rows [i0, i0+mc) x depth [p0, p0+kc) of op(A) into MR-row panels: panel[p*MR + r]. */
-static void pack_a(bool ta, const float *a, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float *dst) {
-    for (int64_t ir = 0; ir < mc; ir += MR, dst += MR * kc) {
-        int rows = mc - ir < MR ? (int)(mc - ir) : MR;
-        for (int64_t p = 0; p < kc; p++)
-            for (int r = 0; r < MR; r++) {
-                int64_t i = i0 + ir + r, q = p0 + p;
-                dst[p * MR + r] = r < rows ? (ta ? a[q * lda + i] : a[i * lda + q]) : 0.0f;
-            }
+/* The largest need over every kernel set, so a plan made before a cn_kernels_select stays big enough. */
+size_t cn_gemm_workspace(int64_t m, int64_t n, int64_t k) {
+    size_t most = 0;
+    for (size_t i = 0; i < sizeof all_isas / sizeof all_isas[0]; i++) {
+        size_t b = isa_workspace(all_isas[i], m, n, k);
+        if (b > most) most = b;
+    }
+    return most;
+}
+
+/* Packing copies a (rows x kc) slice of a row-major matrix, or of its transpose, into a micro-panel
+ * dst[p*width + r] (r < width, rows past `rows` zero): the layout both A (width mr) and B (width nr) panels
+ * use. `contiguous_rows`: element (r, p) is src[r*ld + p] (a row of the slice is contiguous in memory);
+ * otherwise it is src[p*ld + r]. The depth index p runs outermost so that every source row is read as a
+ * stream in parallel with the others (short row segments one after the other would each pay the latency of
+ * a cache miss). */
+static void pack_panel(bool contiguous_rows, const float *src, int64_t ld, int rows, int width, int64_t kc,
+                       float *dst) {
+    if (!contiguous_rows) {
+        if (rows == width && width == 32) {
+            for (int64_t p = 0; p < kc; p++) memcpy(dst + p * 32, src + p * ld, 32 * sizeof(float));
+            return;
+        }
+        if (rows == width && width == 16) {
+            for (int64_t p = 0; p < kc; p++) memcpy(dst + p * 16, src + p * ld, 16 * sizeof(float));
+            return;
+        }
+        for (int64_t p = 0; p < kc; p++) {
+            const float *s = src + p * ld;
+            int r = 0;
+            for (; r < rows; r++) dst[p * width + r] = s[r];
+            for (; r < width; r++) dst[p * width + r] = 0.0f;
+        }
+        return;
+    }
+    const float *row[32];
+    for (int r = 0; r < rows; r++) row[r] = src + r * ld;
+    for (int64_t p = 0; p < kc; p++) {
+        int r = 0;
+        for (; r < rows; r++) dst[p * width + r] = row[r][p];
+        for (; r < width; r++) dst[p * width + r] = 0.0f;
     }
 }
 
-/* Pack depth [p0, p0+kc) x columns [j0, j0+nc) of op(B) into nr-column panels: panel[p*nr + c]. */
-static void pack_b_panel(bool tb, const float *b, int64_t ldb, int64_t j0, int cols, int nr, int64_t p0, int64_t kc,
-                         float *dst) {
-    for (int64_t p = 0; p < kc; p++) {
-        int64_t q = p0 + p;
-        if (!tb && cols == nr) {
-            memcpy(dst + p * nr, b + q * ldb + j0, (size_t)nr * sizeof(float));
-            continue;
-        }
-        for (int c = 0; c < nr; c++) dst[p * nr + c] = c < cols ? (tb ? b[(j0 + c) * ldb + q] : b[q * ldb + j0 + c]) : 0.0f;
+/* The same for AVX-512: slices with contiguous rows are transposed 16 x 16 in registers (16 depth values of
+ * up to 16 rows in, 16 panel lines out, stored with a mask of the panel width); other slices are copied a
+ * zmm at a time. */
+__attribute__((target("avx512f"))) static inline void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
     }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    }
+    /* r[4b + j] now holds, in each 128-bit lane L, elements 4L..4L+3 of... rows 4b..4b+3, column group j:
+     * combine the 128-bit lanes of the four blocks b */
+    for (int j = 0; j < 4; j++) {
+        __m512 a0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44), a1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);
+        __m512 a2 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44), a3 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
+        t[j] = _mm512_shuffle_f32x4(a0, a2, 0x88);
+        t[4 + j] = _mm512_shuffle_f32x4(a0, a2, 0xDD);
+        t[8 + j] = _mm512_shuffle_f32x4(a1, a3, 0x88);
+        t[12 + j] = _mm512_shuffle_f32x4(a1, a3, 0xDD);
+    }
+    for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+__attribute__((target("avx512f"))) static void pack_panel_avx512(bool contiguous_rows, const float *src, int64_t ld,
+                                                                 int rows, int width, int64_t kc, float *dst) {
+    if (!contiguous_rows) {
+        for (int c0 = 0; c0 < width; c0 += 16) {
+            int valid = rows - c0 < 0 ? 0 : rows - c0 > 16 ? 16 : rows - c0, w = width - c0 > 16 ? 16 : width - c0;
+            __mmask16 load = (__mmask16)((1u << valid) - 1), store = (__mmask16)((1u << w) - 1);
+            for (int64_t p = 0; p < kc; p++)
+                _mm512_mask_storeu_ps(dst + p * width + c0, store, _mm512_maskz_loadu_ps(load, src + p * ld + c0));
+        }
+        return;
+    }
+    for (int r0 = 0; r0 < width; r0 += 16) {
+        int valid = rows - r0 < 0 ? 0 : rows - r0 > 16 ? 16 : rows - r0, w = width - r0 > 16 ? 16 : width - r0;
+        __mmask16 store = (__mmask16)((1u << w) - 1);
+        int64_t p = 0;
+        for (; p + 16 <= kc; p += 16) {
+            __m512 v[16];
+            for (int r = 0; r < 16; r++) v[r] = r < valid ? _mm512_loadu_ps(src + (r0 + r) * ld + p) : _mm512_setzero_ps();
+            transpose16(v);
+            for (int q = 0; q < 16; q++) _mm512_mask_storeu_ps(dst + (p + q) * width + r0, store, v[q]);
+        }
+        for (; p < kc; p++) {
+            int r = 0;
+            for (; r < valid; r++) dst[p * width + r0 + r] = src[(r0 + r) * ld + p];
+            for (; r < w; r++) dst[p * width + r0 + r] = 0.0f;
+        }
+    }
+}
+
+typedef void (*pack_fn)(bool contiguous_rows, const float *src, int64_t ld, int rows, int width, int64_t kc,
+                        float *dst);
+
+/* Rows [i0, i0+rows) x depth [p0, p0+kc) of op(A) into an mr-row panel. */
+static void pack_a_panel(pack_fn pack, bool ta, const float *a, int64_t lda, int64_t i0, int rows, int mr, int64_t p0,
+                         int64_t kc, float *dst) {
+    if (ta) pack(false, a + p0 * lda + i0, lda, rows, mr, kc, dst); /* op(A)[i][q] = a[q*lda + i] */
+    else pack(true, a + i0 * lda + p0, lda, rows, mr, kc, dst);
+}
+
+/* Depth [p0, p0+kc) x columns [j0, j0+cols) of op(B) into an nr-column panel. */
+static void pack_b_panel(pack_fn pack, bool tb, const float *b, int64_t ldb, int64_t j0, int cols, int nr, int64_t p0,
+                         int64_t kc, float *dst) {
+    if (tb) pack(true, b + j0 * ldb + p0, ldb, cols, nr, kc, dst); /* op(B)[q][j] = b[j*ldb + q] */
+    else pack(false, b + p0 * ldb + j0, ldb, cols, nr, kc, dst);
 }
 
 static void scale_c(float *c, int64_t ldc, int64_t m, int64_t n, float beta) {
     if (beta == 1.0f) return;
-#pragma omp parallel for schedule(static) if (m * n > 65536)
+#pragma omp parallel for schedule(static) if (m * n > 65536 && !omp_in_parallel())
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
 }
 
+/* Goto/BLIS loops: jc (NC columns) > pc (KC depth: pack B) > ic (MC rows: pack A) > jr x ir tiles. One
+ * parallel region for the whole call: the threads pack each B and A block together (shared panels, a
+ * barrier after each), then split the tiles of the block. beta is applied by the first depth block. */
 void cn_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, cn_real alpha, const cn_real *a, int64_t lda,
              const cn_real *b, int64_t ldb, cn_real beta, cn_real *c, int64_t ldc, void *workspace) {
     if (m <= 0 || n <= 0) return;
@@ -207,44 +361,106 @@ void cn_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, cn_real alpha, c
         cn_gemm_ref(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
-    scale_c(c, ldc, m, n, beta);
-    if (k <= 0 || alpha == 0.0f) return;
-    const int nr = isa->nr;
-    int64_t mc_max = m < MC_MAX ? round_up(m, MR) : MC_MAX, kc_max = k < KC ? k : KC;
+    if (k <= 0 || alpha == 0.0f) {
+        scale_c(c, ldc, m, n, beta);
+        return;
+    }
+    const int mr = isa->mr, nr = isa->nr;
+    const pack_fn pack = isa == &isa_avx512 ? pack_panel_avx512 : pack_panel;
+    const int64_t KC = isa->kc, MC = isa->mc, NC = isa->nc;
+    int64_t mc_max = min64(round_up(m, mr), MC), kc_max = min64(k, KC);
     float *apack = (float *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);
     float *bpack = apack + round_up(mc_max * kc_max, 16); /* panels 64-byte aligned for aligned loads */
-    for (int64_t j0 = 0; j0 < n; j0 += NC_MAX) {
-        int64_t nc = n - j0 < NC_MAX ? n - j0 : NC_MAX, npanels = (nc + nr - 1) / nr;
+    /* serial when the caller already runs one GEMM per thread (conv over samples), or when the work is small */
+    bool parallel = !omp_in_parallel() && (double)m * n * k > 3e5;
+#pragma omp parallel if (parallel)
+    for (int64_t j0 = 0; j0 < n; j0 += NC) {
+        int64_t nc = min64(n - j0, NC), npanels = (nc + nr - 1) / nr;
         for (int64_t p0 = 0; p0 < k; p0 += KC) {
-            int64_t kc = k - p0 < KC ? k - p0 : KC;
-            for (int64_t i0 = 0; i0 < m; i0 += MC_MAX) {
-                int64_t mc = m - i0 < MC_MAX ? m - i0 : MC_MAX, mpanels = (mc + MR - 1) / MR;
-                /* serial when the caller already runs one GEMM per thread (conv over samples) */
-#pragma omp parallel if (!omp_in_parallel())
-                {
-                    if (i0 == 0) {
+            int64_t kc = min64(k - p0, KC);
+            float beta_k = p0 == 0 ? beta : 1.0f;
 #pragma omp for schedule(static)
-                        for (int64_t jp = 0; jp < npanels; jp++) {
-                            int cols = (int)(nc - jp * nr < nr ? nc - jp * nr : nr);
-                            pack_b_panel(tb, b, ldb, j0 + jp * nr, cols, nr, p0, kc, bpack + jp * nr * kc);
-                        }
-                    }
+            for (int64_t jp = 0; jp < npanels; jp++) {
+                int cols = (int)min64(nc - jp * nr, nr);
+                pack_b_panel(pack, tb, b, ldb, j0 + jp * nr, cols, nr, p0, kc, bpack + jp * nr * kc);
+            }
+            for (int64_t i0 = 0; i0 < m; i0 += MC) {
+                int64_t mc = min64(m - i0, MC), mpanels = (mc + mr - 1) / mr;
 #pragma omp for schedule(static)
-                    for (int64_t ip = 0; ip < mpanels; ip++) {
-                        int64_t rows = mc - ip * MR < MR ? mc - ip * MR : MR;
-                        pack_a(ta, a, lda, i0 + ip * MR, rows, p0, kc, apack + ip * MR * kc);
-                    }
-#pragma omp for collapse(2) schedule(static)
-                    for (int64_t jp = 0; jp < npanels; jp++)
-                        for (int64_t ip = 0; ip < mpanels; ip++) {
-                            int64_t i = ip * MR, j = jp * nr;
-                            int rows = (int)(mc - i < MR ? mc - i : MR), cols = (int)(nc - j < nr ? nc - j : nr);
-                            isa->kernel(kc, apack + ip * MR * kc, bpack + jp * nr * kc, c + (i0 + i) * ldc + j0 + j, ldc,
-                                        alpha, rows, cols);
-                        }
+                for (int64_t ip = 0; ip < mpanels; ip++) {
+                    int rows = (int)min64(mc - ip * mr, mr);
+                    pack_a_panel(pack, ta, a, lda, i0 + ip * mr, rows, mr, p0, kc, apack + ip * mr * kc);
                 }
+                /* B-panel-major: each thread keeps its B micro-panel in L1 and walks the A block */
+#pragma omp for collapse(2) schedule(static)
+                for (int64_t jp = 0; jp < npanels; jp++)
+                    for (int64_t ip = 0; ip < mpanels; ip++) {
+                        int64_t i = ip * mr, j = jp * nr;
+                        int rows = (int)min64(mc - i, mr), cols = (int)min64(nc - j, nr);
+                        isa->kernel(kc, apack + ip * mr * kc, bpack + jp * nr * kc, c + (i0 + i) * ldc + j0 + j, ldc,
+                                    alpha, beta_k, rows, cols);
+                    }
             }
         }
+    }
+}
+
+/* ---- pre-packed operands (gemm.h) */
+static const isa_def *packed_isa(void) { return active_isa ? active_isa : &isa_portable; }
+
+cn_gemm_blocks cn_gemm_blocking(void) {
+    const isa_def *s = packed_isa();
+    return (cn_gemm_blocks){s->mr, s->nr, s->kc};
+}
+
+size_t cn_gemm_packed_a_size(int64_t m, int64_t k) { return (size_t)(round_up(m, packed_isa()->mr) * k); }
+size_t cn_gemm_packed_b_size(int64_t k, int64_t n) { return (size_t)(round_up(n, packed_isa()->nr) * k); }
+
+void cn_gemm_pack_a(bool ta, int64_t m, int64_t k, const cn_real *a, int64_t lda, cn_real *packed) {
+    const isa_def *s = packed_isa();
+    const pack_fn pack = s == &isa_avx512 ? pack_panel_avx512 : pack_panel;
+    int64_t mpanels = (m + s->mr - 1) / s->mr;
+    for (int64_t p0 = 0; p0 < k; p0 += s->kc) {
+        int64_t kcb = min64(k - p0, s->kc);
+        float *block = packed + p0 * mpanels * s->mr;
+        for (int64_t ip = 0; ip < mpanels; ip++)
+            pack_a_panel(pack, ta, a, lda, ip * s->mr, (int)min64(m - ip * s->mr, s->mr), s->mr, p0, kcb,
+                         block + ip * s->mr * kcb);
+    }
+}
+
+void cn_gemm_pack_b(bool tb, int64_t k, int64_t n, const cn_real *b, int64_t ldb, cn_real *packed) {
+    const isa_def *s = packed_isa();
+    const pack_fn pack = s == &isa_avx512 ? pack_panel_avx512 : pack_panel;
+    int64_t npanels = (n + s->nr - 1) / s->nr;
+    for (int64_t p0 = 0; p0 < k; p0 += s->kc) {
+        int64_t kcb = min64(k - p0, s->kc);
+        float *block = packed + p0 * npanels * s->nr;
+        for (int64_t jp = 0; jp < npanels; jp++)
+            pack_b_panel(pack, tb, b, ldb, jp * s->nr, (int)min64(n - jp * s->nr, s->nr), s->nr, p0, kcb,
+                         block + jp * s->nr * kcb);
+    }
+}
+
+/* Depth block by depth block; in each, every B micro-panel meets every A micro-panel (B-panel-major). */
+void cn_gemm_packed(int64_t m, int64_t n, int64_t k, cn_real alpha, const cn_real *ap, const cn_real *bp, cn_real beta,
+                    cn_real *c, int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        scale_c(c, ldc, m, n, beta);
+        return;
+    }
+    const isa_def *s = packed_isa();
+    const int mr = s->mr, nr = s->nr;
+    int64_t mpanels = (m + mr - 1) / mr, npanels = (n + nr - 1) / nr;
+    for (int64_t p0 = 0; p0 < k; p0 += s->kc) {
+        int64_t kcb = min64(k - p0, s->kc);
+        const float *ablock = ap + p0 * mpanels * mr, *bblock = bp + p0 * npanels * nr;
+        float beta_k = p0 == 0 ? beta : 1.0f;
+        for (int64_t jp = 0; jp < npanels; jp++)
+            for (int64_t ip = 0; ip < mpanels; ip++)
+                s->kernel(kcb, ablock + ip * mr * kcb, bblock + jp * nr * kcb, c + ip * mr * ldc + jp * nr, ldc, alpha,
+                          beta_k, (int)min64(m - ip * mr, mr), (int)min64(n - jp * nr, nr));
     }
 }
 

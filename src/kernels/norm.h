@@ -33,6 +33,14 @@ void cn_batchnorm_backward_ref(const cn_real *x, const cn_real *dy, cn_real *dx,
                                const double *mean, const double *invstd, const cn_real *weight, cn_real *dweight,
                                cn_real *dbias);
 
+/* Threaded versions (threaded.c, bit-identical to the _ref functions): the default dispatch. */
+void cn_batchnorm_stats_par(const cn_real *x, int64_t n, int64_t c, int64_t s, double *mean, double *var);
+void cn_batchnorm_apply_par(const cn_real *x, cn_real *y, int64_t n, int64_t c, int64_t s, const double *mean,
+                            const double *invstd, const cn_real *weight, const cn_real *bias);
+void cn_batchnorm_backward_par(const cn_real *x, const cn_real *dy, cn_real *dx, int64_t n, int64_t c, int64_t s,
+                               const double *mean, const double *invstd, const cn_real *weight, cn_real *dweight,
+                               cn_real *dbias);
+
 extern cn_batchnorm_stats_fn cn_batchnorm_stats;
 extern cn_batchnorm_apply_fn cn_batchnorm_apply;
 extern cn_batchnorm_backward_fn cn_batchnorm_backward;

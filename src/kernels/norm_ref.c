@@ -2,9 +2,9 @@
  * deviations) in double, so the variance does not suffer from E[x^2] - E[x]^2 cancellation. */
 #include "kernels/norm.h"
 
-cn_batchnorm_stats_fn cn_batchnorm_stats = cn_batchnorm_stats_ref;
-cn_batchnorm_apply_fn cn_batchnorm_apply = cn_batchnorm_apply_ref;
-cn_batchnorm_backward_fn cn_batchnorm_backward = cn_batchnorm_backward_ref;
+cn_batchnorm_stats_fn cn_batchnorm_stats = cn_batchnorm_stats_par;
+cn_batchnorm_apply_fn cn_batchnorm_apply = cn_batchnorm_apply_par;
+cn_batchnorm_backward_fn cn_batchnorm_backward = cn_batchnorm_backward_par;
 cn_rownorm_forward_fn cn_rownorm_forward = cn_rownorm_forward_ref;
 cn_rownorm_backward_fn cn_rownorm_backward = cn_rownorm_backward_ref;
 cn_lrn_forward_fn cn_lrn_forward = cn_lrn_forward_ref;

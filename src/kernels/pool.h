@@ -46,6 +46,17 @@ void cn_adaptive_avgpool_forward_ref(const int64_t in[3], const int64_t out[3], 
 void cn_adaptive_avgpool_backward_ref(const int64_t in[3], const int64_t out[3], int64_t planes, const cn_real *dy,
                                       cn_real *dx);
 
+/* Threaded versions (threaded.c, bit-identical to the _ref functions): the default dispatch. */
+void cn_maxpool_forward_par(const cn_pool_geom *geo, int64_t planes, const cn_real *x, cn_real *y, int64_t *argmax);
+void cn_maxpool_backward_par(int64_t planes, int64_t in_plane, int64_t out_plane, const cn_real *dy,
+                             const int64_t *argmax, cn_real *dx);
+void cn_avgpool_forward_par(const cn_pool_geom *geo, int64_t planes, const cn_real *x, cn_real *y);
+void cn_avgpool_backward_par(const cn_pool_geom *geo, int64_t planes, const cn_real *dy, cn_real *dx);
+void cn_adaptive_avgpool_forward_par(const int64_t in[3], const int64_t out[3], int64_t planes, const cn_real *x,
+                                     cn_real *y);
+void cn_adaptive_avgpool_backward_par(const int64_t in[3], const int64_t out[3], int64_t planes, const cn_real *dy,
+                                      cn_real *dx);
+
 extern cn_maxpool_forward_fn cn_maxpool_forward;
 extern cn_maxpool_backward_fn cn_maxpool_backward;
 extern cn_avgpool_forward_fn cn_avgpool_forward;

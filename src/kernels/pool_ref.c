@@ -1,12 +1,12 @@
 /* pool_ref.c — the plain reference pooling kernels (see pool.h). Sums are accumulated in double. */
 #include "kernels/pool.h"
 
-cn_maxpool_forward_fn cn_maxpool_forward = cn_maxpool_forward_ref;
-cn_maxpool_backward_fn cn_maxpool_backward = cn_maxpool_backward_ref;
-cn_avgpool_forward_fn cn_avgpool_forward = cn_avgpool_forward_ref;
-cn_avgpool_backward_fn cn_avgpool_backward = cn_avgpool_backward_ref;
-cn_adaptive_avgpool_forward_fn cn_adaptive_avgpool_forward = cn_adaptive_avgpool_forward_ref;
-cn_adaptive_avgpool_backward_fn cn_adaptive_avgpool_backward = cn_adaptive_avgpool_backward_ref;
+cn_maxpool_forward_fn cn_maxpool_forward = cn_maxpool_forward_par;
+cn_maxpool_backward_fn cn_maxpool_backward = cn_maxpool_backward_par;
+cn_avgpool_forward_fn cn_avgpool_forward = cn_avgpool_forward_par;
+cn_avgpool_backward_fn cn_avgpool_backward = cn_avgpool_backward_par;
+cn_adaptive_avgpool_forward_fn cn_adaptive_avgpool_forward = cn_adaptive_avgpool_forward_par;
+cn_adaptive_avgpool_backward_fn cn_adaptive_avgpool_backward = cn_adaptive_avgpool_backward_par;
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }

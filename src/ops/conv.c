@@ -4,13 +4,30 @@
  *   x (N, C_in, S...)  w (C_out, C_in/groups, K...)  b (C_out)  ->  y (N, C_out, O...)
  *   O_i = (S_i + pad_begin_i + pad_end_i - dilation_i*(K_i-1) - 1) / stride_i + 1 */
 #include "kernels/conv.h"
+#include "kernels/gemm.h"
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 typedef struct {
     cn_conv_attr a;
     int required_spatial; /* 0: any of 1D/2D/3D; 2 for cn_conv2d */
+    int logged;           /* the algorithm choice was logged (CN_LOG_ALGO) */
 } conv_node_attr;
+
+/* CN_LOG_ALGO=1: each conv node prints, on its first forward pass, which algorithm ran and why. */
+static void log_algorithm(cn_node *n, const cn_conv_geom *p) {
+    conv_node_attr *na = n->attr;
+    if (na->logged) return;
+    na->logged = 1;
+    const char *env = getenv("CN_LOG_ALGO");
+    if (!env || !*env || strcmp(env, "0") == 0) return;
+    const char *why = "";
+    const char *algo = cn_conv_forward == cn_conv_forward_ref ? "ref" : cn_conv_algorithm(p, &why);
+    fprintf(stderr, "convnet: %s: %s (%s; %d threads, %s kernels)\n", n->name, algo,
+            cn_conv_forward == cn_conv_forward_ref ? "the reference kernels are selected" : why, p->threads,
+            cn_kernels_isa());
+}
 
 static const char *pad_mode_name(cn_pad_mode m) {
     switch (m) {
@@ -143,14 +160,7 @@ static size_t conv_workspace_bytes(const cn_graph *g, const cn_node *n, cn_mode 
  * have changed since the plan was made). */
 static cn_conv_geom conv_run_geom(const cn_graph *g, const cn_node *n) {
     cn_conv_geom p = conv_geom(g, n);
-    p.threads = 1;
-    size_t per_thread = cn_conv_work_bytes_per_thread(&(cn_conv_geom){.threads = 2, .batch = p.batch,
-        .in_channels = p.in_channels, .out_channels = p.out_channels, .groups = p.groups, .in = {p.in[0], p.in[1], p.in[2]},
-        .out = {p.out[0], p.out[1], p.out[2]}, .kernel = {p.kernel[0], p.kernel[1], p.kernel[2]},
-        .stride = {p.stride[0], p.stride[1], p.stride[2]}, .dilation = {p.dilation[0], p.dilation[1], p.dilation[2]},
-        .pad_begin = {p.pad_begin[0], p.pad_begin[1], p.pad_begin[2]}, .pad_mode = p.pad_mode});
-    int fit = per_thread ? (int)(n->workspace_size / per_thread) : 1, max = omp_get_max_threads();
-    if (fit > 1) p.threads = fit < max ? fit : max;
+    p.threads = cn_conv_fit_threads(&p, n->workspace_size, omp_get_max_threads());
     return p;
 }
 
@@ -158,6 +168,7 @@ static cn_status conv_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     CN_UNUSED(mode);
     const cn_conv_attr *a = &((const conv_node_attr *)n->attr)->a;
     cn_conv_geom p = conv_run_geom(g, n);
+    log_algorithm(n, &p);
     const cn_real *b = a->bias ? graph_param(g, n, 1)->data : NULL;
     cn_conv_forward(&p, graph_in(g, n, 0), graph_param(g, n, 0)->data, b, n->out, n->workspace);
     return CN_OK;
@@ -177,6 +188,21 @@ static void conv_backward(cn_graph *g, cn_node *n) {
 static int64_t conv_macs(const cn_graph *g, const cn_node *n) {
     const cn_tensor *w = graph_param(g, n, 0); /* C_out x (C_in/groups) x K... */
     return cn_shape_numel(&n->shape) * (cn_tensor_numel(w) / w->shape.dims[0]);
+}
+
+static const cn_op_def op_conv;
+
+const char *cn_conv_node_algorithm(const cn_graph *g, int node, const char **reason) {
+    if (reason) *reason = "";
+    if (!g || node < 0 || node >= cn_graph_node_count(g)) return "none";
+    const cn_node *n = graph_node(g, node);
+    if (n->op != &op_conv) return "none";
+    if (cn_conv_forward == cn_conv_forward_ref) {
+        if (reason) *reason = "the reference kernels are selected";
+        return "ref";
+    }
+    cn_conv_geom p = conv_geom(g, n);
+    return cn_conv_algorithm(&p, reason);
 }
 
 /* One value per spatial axis of the input; pads are [begins..., ends...] as ONNX has them. */
@@ -214,12 +240,12 @@ int cn_conv(cn_graph *g, const char *name, int x, const cn_conv_attr *attr) {
         cn_error(CN_ERR_INVALID, "%s: conv attributes are NULL", name ? name : "conv");
         return -1;
     }
-    conv_node_attr na = {*attr, 0};
+    conv_node_attr na = {*attr, 0, 0};
     na.a.bias = attr->bias ? 1 : 0;
     return graph_add_node(g, &op_conv, name, &x, 1, &na, sizeof na);
 }
 
 int cn_conv2d(cn_graph *g, const char *name, int x, int out_channels, int k, int stride, int pad) {
-    conv_node_attr na = {cn_conv_attr_make(out_channels, k, stride, pad), 2};
+    conv_node_attr na = {cn_conv_attr_make(out_channels, k, stride, pad), 2, 0};
     return graph_add_node(g, &op_conv, name, &x, 1, &na, sizeof na);
 }

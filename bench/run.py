@@ -1,0 +1,362 @@
+#!/usr/bin/python3
+"""bench/run.py -- convnet against PyTorch, oneDNN and ONNX Runtime on the same convolution shapes, in one run.
+
+    /usr/bin/python3 bench/run.py [--sets resnet50,vgg16,alexnet,mobilenet,lenet] [--batch 32] [--threads 2]
+                                  [--backward] [--models] [--convnet build/convnet] [--min-time 0.3]
+                                  [--json results.json] [--markdown table.md] [--filter NAME]
+
+For every layer of the shape sets (bench/shapes/*.txt, oneDNN benchdnn notation) it times:
+  convnet      `convnet bench conv ... --json` (median ms of warm runs; the algorithm it chose)
+  PyTorch      torch.nn.functional.conv2d, NCHW and channels_last, the better of the two (forward under
+               no_grad; forward+backward with input, weight and bias gradients)
+  oneDNN       bench/onednn_conv.c (compiled here when dnnl.h is installed: Debian's libdnnl-dev), direct
+               and Winograd algorithms, forward only, oneDNN's own blocked layouts
+  ONNX Runtime a one-Conv model exported by torch.onnx, forward only (when `import onnxruntime` works)
+and prints a table of ratios: other framework's time / convnet's time (> 1: convnet is faster).
+--models adds LeNet-5 training (batch 64, SGD momentum) and ResNet-50 inference (batch 1 and 16).
+Run it on a quiet machine: the load average is recorded with the results.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+ALL_SETS = ["resnet50", "vgg16", "alexnet", "mobilenet", "lenet"]
+
+
+def parse_shape(line):
+    """benchdnn notation -> dict (mb g ic ih iw oc oh ow kh kw sh sw ph pw dh dw name)."""
+    name = None
+    m = re.search(r'n"([^"]*)"', line)
+    if m:
+        name = m.group(1)
+        line = line[:m.start()]
+    d = {k: int(v) for k, v in re.findall(r"([a-z]+)(\d+)", line)}
+    s = {"mb": d.get("mb", 32), "g": d.get("g", 1), "ic": d["ic"], "oc": d["oc"], "ih": d["ih"]}
+    s["iw"] = d.get("iw", s["ih"])
+    s["kh"] = d.get("kh", 1)
+    s["kw"] = d.get("kw", s["kh"])
+    s["sh"] = d.get("sh", 1)
+    s["sw"] = d.get("sw", s["sh"])
+    s["ph"] = d.get("ph", 0)
+    s["pw"] = d.get("pw", s["ph"])
+    s["dh"] = d.get("dh", 0)
+    s["dw"] = d.get("dw", s["dh"])
+    eff_h, eff_w = (s["kh"] - 1) * (s["dh"] + 1) + 1, (s["kw"] - 1) * (s["dw"] + 1) + 1
+    s["oh"] = d.get("oh", (s["ih"] + 2 * s["ph"] - eff_h) // s["sh"] + 1)
+    s["ow"] = d.get("ow", (s["iw"] + 2 * s["pw"] - eff_w) // s["sw"] + 1)
+    s["name"] = name or line
+    return s
+
+
+def load_sets(names):
+    shapes = []
+    for n in names:
+        with open(os.path.join(HERE, "shapes", n + ".txt")) as f:
+            for line in f:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    shapes.append(parse_shape(line))
+    return shapes
+
+
+def flops(s):
+    return 2.0 * s["mb"] * s["oc"] * s["oh"] * s["ow"] * (s["ic"] // s["g"]) * s["kh"] * s["kw"]
+
+
+# ---------------------------------------------------------------- convnet
+def run_convnet(exe, s, threads, backward, min_time):
+    if s["kh"] != s["kw"] or s["sh"] != s["sw"] or s["ph"] != s["pw"] or s["dh"] != s["dw"] or s["ih"] != s["iw"]:
+        return {"error": "non-square shapes are not expressible on the bench command line"}
+    cmd = [exe, "bench", "conv", "--batch", str(s["mb"]), "--in", str(s["ic"]), "--size", "%dx%d" % (s["ih"], s["iw"]),
+           "--out", str(s["oc"]), "--kernel", str(s["kh"]), "--stride", str(s["sh"]), "--pad", str(s["ph"]),
+           "--groups", str(s["g"]), "--dilation", str(s["dh"] + 1), "--threads", str(threads), "--json",
+           "--iters", "5", "--warmup", "2", "--min-time", str(min_time)]
+    if backward:
+        cmd.append("--backward")
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        return {"error": r.stderr.strip()}
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- PyTorch
+def time_fn(fn, min_time, warmup=2, iters=5):
+    for _ in range(warmup):
+        fn()
+    t, total = [], 0.0
+    while len(t) < iters or (total < min_time and len(t) < 200):
+        t0 = time.perf_counter()
+        fn()
+        dt = time.perf_counter() - t0
+        t.append(dt)
+        total += dt
+    return statistics.median(t) * 1e3, min(t) * 1e3
+
+
+def run_torch(torch, s, threads, backward, min_time):
+    import torch.nn.functional as F
+    torch.set_num_threads(threads)
+    best = None
+    for layout in ("nchw", "channels_last"):
+        x = torch.randn(s["mb"], s["ic"], s["ih"], s["iw"])
+        w = torch.randn(s["oc"], s["ic"] // s["g"], s["kh"], s["kw"]) * 0.1
+        b = torch.randn(s["oc"])
+        if layout == "channels_last":
+            x = x.contiguous(memory_format=torch.channels_last)
+            w = w.contiguous(memory_format=torch.channels_last)
+        args = dict(stride=(s["sh"], s["sw"]), padding=(s["ph"], s["pw"]), dilation=(s["dh"] + 1, s["dw"] + 1),
+                    groups=s["g"])
+        if backward:
+            x.requires_grad_(True), w.requires_grad_(True), b.requires_grad_(True)
+            y0 = F.conv2d(x, w, b, **args)
+            gy = torch.randn_like(y0)
+
+            def fn():
+                x.grad = w.grad = b.grad = None
+                y = F.conv2d(x, w, b, **args)
+                y.backward(gy)
+        else:
+            def fn():
+                with torch.no_grad():
+                    F.conv2d(x, w, b, **args)
+        med, mn = time_fn(fn, min_time)
+        if best is None or med < best["median_ms"]:
+            best = {"median_ms": med, "min_ms": mn, "layout": layout}
+    return best
+
+
+# ---------------------------------------------------------------- oneDNN
+def build_onednn(workdir):
+    if not os.path.exists("/usr/include/dnnl.h") and not os.path.exists("/usr/include/oneapi/dnnl/dnnl.h"):
+        return None
+    cc = shutil.which("cc") or shutil.which("gcc")
+    exe = os.path.join(workdir, "onednn_conv")
+    r = subprocess.run([cc, "-O2", os.path.join(HERE, "onednn_conv.c"), "-ldnnl", "-o", exe], capture_output=True,
+                       text=True)
+    return exe if r.returncode == 0 else None
+
+
+def run_onednn(exe, s, threads, algorithm, min_time):
+    args = [exe, algorithm] + [str(s[k]) for k in ("mb", "g", "ic", "ih", "iw", "oc", "oh", "ow", "kh", "kw", "sh",
+                                                   "sw", "ph", "pw", "dh", "dw")] + [str(min_time)]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    r = subprocess.run(args, capture_output=True, text=True, env=env)
+    try:
+        return json.loads(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"error": (r.stderr or r.stdout).strip()[:200]}
+
+
+# ---------------------------------------------------------------- ONNX Runtime
+def run_ort(torch, ort, s, threads, min_time, workdir):
+    import numpy as np
+    conv = torch.nn.Conv2d(s["ic"], s["oc"], (s["kh"], s["kw"]), (s["sh"], s["sw"]), (s["ph"], s["pw"]),
+                           (s["dh"] + 1, s["dw"] + 1), s["g"])
+    x = torch.randn(s["mb"], s["ic"], s["ih"], s["iw"])
+    path = os.path.join(workdir, "conv.onnx")
+    torch.onnx.export(conv, x, path, input_names=["x"], output_names=["y"])
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    xn = x.numpy().astype(np.float32)
+    med, mn = time_fn(lambda: sess.run(None, {"x": xn}), min_time)
+    return {"median_ms": med, "min_ms": mn}
+
+
+# ---------------------------------------------------------------- models
+def run_models(exe, torch, threads, min_time):
+    out = []
+
+    def cn(name, batch, train):
+        cmd = [exe, "bench", "model", name, "--batch", str(batch), "--threads", str(threads), "--json", "--iters", "5",
+               "--warmup", "2", "--min-time", str(min_time)] + (["--train"] if train else [])
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            return {"error": r.stderr.strip()}
+        return json.loads(r.stdout.strip().splitlines()[-1])
+
+    torch.set_num_threads(threads)
+    nn = torch.nn
+    # LeNet-5 training step, batch 64, SGD momentum (the lecture's 20-50-500 variant)
+    lenet = nn.Sequential(nn.Conv2d(1, 20, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(20, 50, 5, padding=2),
+                          nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2450, 500), nn.ReLU(), nn.Linear(500, 10))
+    opt = torch.optim.SGD(lenet.parameters(), lr=0.01, momentum=0.9)
+    x, y = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))
+
+    def step():
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(lenet(x), y).backward()
+        opt.step()
+    med, _ = time_fn(step, min_time)
+    c = cn("lenet5", 64, True)
+    out.append({"what": "LeNet-5 training step, batch 64 (images/s)", "torch_ms": med, "convnet": c,
+                "torch_images_per_s": 64 / (med * 1e-3)})
+    try:
+        import torchvision
+        resnet = torchvision.models.resnet50().eval()
+        for batch in (1, 16):
+            xr = torch.randn(batch, 3, 224, 224)
+            best = None
+            for layout in ("nchw", "channels_last"):
+                m = resnet.to(memory_format=torch.channels_last) if layout == "channels_last" else resnet
+                xi = xr.contiguous(memory_format=torch.channels_last) if layout == "channels_last" else xr
+
+                def fwd():
+                    with torch.no_grad():
+                        m(xi)
+                med, _ = time_fn(fwd, min_time, warmup=1, iters=3)
+                best = med if best is None else min(best, med)
+            out.append({"what": "ResNet-50 inference, batch %d" % batch, "torch_ms": best,
+                        "convnet": cn("resnet50", batch, False)})
+    except Exception as e:  # torchvision missing or failing: say so
+        out.append({"what": "ResNet-50 inference", "error": str(e)})
+    return out
+
+
+def fmt_ratio(other, mine):
+    if other is None or mine is None or mine <= 0:
+        return "-"
+    return "%.2f" % (other / mine)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sets", default=",".join(ALL_SETS))
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--backward", action="store_true", help="also time forward+backward (convnet and PyTorch)")
+    ap.add_argument("--models", action="store_true", help="also LeNet-5 training and ResNet-50 inference")
+    ap.add_argument("--convnet", default=os.path.join(ROOT, "build", "convnet"))
+    ap.add_argument("--min-time", type=float, default=0.3, help="seconds of timed runs per measurement (at least 5)")
+    ap.add_argument("--filter", default="", help="only layers whose name contains this")
+    ap.add_argument("--json", help="write every measurement here")
+    ap.add_argument("--markdown", help="write the table here (Markdown)")
+    a = ap.parse_args()
+
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        ort = None
+    workdir = tempfile.mkdtemp(prefix="cnbench")
+    onednn = build_onednn(workdir)
+    shapes = [s for s in load_sets(a.sets.split(",")) if a.filter in s["name"]]
+    load0 = os.getloadavg()
+    results = []
+    for s in shapes:
+        s["mb"] = a.batch
+        r = {"shape": s, "gflop": flops(s) / 1e9}
+        r["convnet"] = run_convnet(a.convnet, s, a.threads, False, a.min_time)
+        if torch:
+            r["torch"] = run_torch(torch, s, a.threads, False, a.min_time)
+        if onednn:
+            r["onednn_direct"] = run_onednn(onednn, s, a.threads, "direct", a.min_time)
+            if s["kh"] == 3 and s["sh"] == 1 and s["g"] == 1 and s["dh"] == 0:
+                r["onednn_winograd"] = run_onednn(onednn, s, a.threads, "winograd", a.min_time)
+        if ort and torch:
+            try:
+                r["ort"] = run_ort(torch, ort, s, a.threads, a.min_time, workdir)
+            except Exception as e:
+                r["ort"] = {"error": str(e)[:200]}
+        if a.backward:
+            r["convnet_bwd"] = run_convnet(a.convnet, s, a.threads, True, a.min_time)
+            if torch:
+                r["torch_bwd"] = run_torch(torch, s, a.threads, True, a.min_time)
+        results.append(r)
+        print(row_text(r, a.backward), flush=True)
+    models = run_models(a.convnet, torch, a.threads, a.min_time) if a.models and torch else []
+    load1 = os.getloadavg()
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "threads": a.threads, "batch": a.batch,
+            "load_before": load0, "load_after": load1, "cpu": cpu_model(),
+            "torch": torch.__version__ if torch else None, "onnxruntime": ort.__version__ if ort else None,
+            "onednn": bool(onednn)}
+    table = markdown(results, models, meta, a.backward)
+    print()
+    print(table)
+    if a.markdown:
+        with open(a.markdown, "w") as f:
+            f.write(table + "\n")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"meta": meta, "layers": results, "models": models}, f, indent=1)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def ms(r, key):
+    v = r.get(key)
+    return v.get("median_ms") if isinstance(v, dict) else None
+
+
+def row_text(r, backward):
+    s = r["shape"]
+    c = r["convnet"]
+    parts = ["%-32s" % s["name"], "convnet %8.2f ms %-16s" % (c.get("median_ms", float("nan")), c.get("algorithm", c.get("error", "?"))[:16])]
+    for key in ("torch", "onednn_direct", "onednn_winograd", "ort"):
+        if key in r:
+            parts.append("%s x%s" % (key, fmt_ratio(ms(r, key), ms(r, "convnet"))))
+    if backward:
+        parts.append("fwd+bwd torch x%s" % fmt_ratio(ms(r, "torch_bwd"), ms(r, "convnet_bwd")))
+    return "  ".join(parts)
+
+
+def markdown(results, models, meta, backward):
+    lines = ["Measured %s on %s, %d threads, batch %d; load average %.1f before, %.1f after; PyTorch %s%s%s." % (
+        meta["date"], meta["cpu"], meta["threads"], meta["batch"], meta["load_before"][0], meta["load_after"][0],
+        meta["torch"], ", oneDNN (C API)" if meta["onednn"] else "",
+        ", ONNX Runtime %s" % meta["onnxruntime"] if meta["onnxruntime"] else ""),
+        "Ratios are the other framework's median time / convnet's (> 1: convnet faster).", ""]
+    head = "| layer | GFLOP | convnet ms | GFLOP/s | algorithm | PyTorch x | oneDNN direct x | oneDNN Winograd x | ORT x |"
+    sep = "|---|---:|---:|---:|---|---:|---:|---:|---:|"
+    if backward:
+        head += " fwd+bwd convnet ms | fwd+bwd PyTorch x |"
+        sep += "---:|---:|"
+    lines += [head, sep]
+    for r in results:
+        c = r["convnet"]
+        row = "| %s | %.2f | %s | %s | %s | %s | %s | %s | %s |" % (
+            r["shape"]["name"], r["gflop"], "%.2f" % c["median_ms"] if "median_ms" in c else "-",
+            "%.0f" % c["gflops"] if "gflops" in c else "-", c.get("algorithm", "-"),
+            fmt_ratio(ms(r, "torch"), ms(r, "convnet")), fmt_ratio(ms(r, "onednn_direct"), ms(r, "convnet")),
+            fmt_ratio(ms(r, "onednn_winograd"), ms(r, "convnet")), fmt_ratio(ms(r, "ort"), ms(r, "convnet")))
+        if backward:
+            cb = r.get("convnet_bwd", {})
+            row += " %s | %s |" % ("%.2f" % cb["median_ms"] if "median_ms" in cb else "-",
+                                   fmt_ratio(ms(r, "torch_bwd"), ms(r, "convnet_bwd")))
+        lines.append(row)
+    if models:
+        lines += ["", "| model | convnet ms | PyTorch ms | ratio |", "|---|---:|---:|---:|"]
+        for m in models:
+            c = m.get("convnet", {})
+            lines.append("| %s | %s | %s | %s |" % (
+                m["what"], "%.2f" % c["median_ms"] if "median_ms" in c else c.get("error", m.get("error", "-"))[:60],
+                "%.2f" % m["torch_ms"] if "torch_ms" in m else "-",
+                fmt_ratio(m.get("torch_ms"), c.get("median_ms"))))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

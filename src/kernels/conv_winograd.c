@@ -1,0 +1,244 @@
+/* conv_winograd.c — Winograd F(4x4, 3x3) for 2D 3x3 convolutions with stride 1, dilation 1, groups 1 and zero
+ * padding (Lavin & Gray 2015). The output is cut into 4x4 tiles, each computed from a 6x6 input patch d:
+ *   Y = A^T [ U ⊙ V ] A,   U = G g G^T (per output/input channel pair),   V = B^T d B (per input channel, tile)
+ * and the sum over input channels becomes, for each of the 36 points xi of the 6x6 transform domain, one GEMM
+ *   M[xi] (C_out x tiles) = U[xi] (C_out x C_in) V[xi] (C_in x tiles)
+ * on the blocked GEMM's packed operands (cn_gemm_packed): 36 small GEMMs per block of tiles instead of one
+ * im2col GEMM with 9x the depth, 2.25 multiplies per output instead of 9 (before the transforms).
+ * The matrices:
+ *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+ *   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+ * The data gradient of such a conv is the same kind of conv of dy with the weights flipped and transposed
+ * (C_in x C_out) and padding 2 - pad: it runs through the same code, adding into dx. The weight gradient
+ * goes through im2col + GEMM. Rounding: the transforms amplify fp32 rounding (about 1e-5 relative on
+ * unit-range data, tested against the direct reference). */
+#include "kernels/conv.h"
+#include "kernels/gemm.h"
+#include <omp.h>
+
+enum { WG_TILE_BLOCK = 64 }; /* tiles per GEMM block: a multiple of every kernel set's NR */
+
+static size_t align64f(size_t floats) { return (floats + 15) / 16 * 16; } /* floats, to 64 bytes */
+
+bool cn_conv_winograd_applies(const cn_conv_geom *p) {
+    return p->in[0] == 1 && p->kernel[0] == 1 && p->kernel[1] == 3 && p->kernel[2] == 3 && p->stride[1] == 1 &&
+           p->stride[2] == 1 && p->dilation[1] == 1 && p->dilation[2] == 1 && p->groups == 1 &&
+           p->pad_mode == CN_PAD_ZEROS && p->pad_begin[0] == 0;
+}
+
+/* One direction of the problem: `in` (N, cin, ih, iw) -> `out` (N, cout, oh, ow) with pad_begin (ph, pw). */
+typedef struct {
+    int64_t batch, cin, cout, ih, iw, oh, ow, ph, pw;
+} wg_problem;
+
+static wg_problem forward_problem(const cn_conv_geom *p) {
+    return (wg_problem){p->batch, p->in_channels, p->out_channels, p->in[1], p->in[2], p->out[1], p->out[2],
+                        p->pad_begin[1], p->pad_begin[2]};
+}
+
+/* dx = conv(dy, flipped transposed w), padding 2 - pad_begin */
+static wg_problem data_problem(const cn_conv_geom *p) {
+    return (wg_problem){p->batch, p->out_channels, p->in_channels, p->out[1], p->out[2], p->in[1], p->in[2],
+                        2 - p->pad_begin[1], 2 - p->pad_begin[2]};
+}
+
+static size_t u_floats(const wg_problem *q) { return align64f((size_t)((q->cout + 16) * q->cin)) + 16; } /* one xi */
+/* V and M are walked across their 36 xi at once: strides of a power of two would put all 36 streams in the
+ * same L1 set (4K aliasing), so they get one extra cache line */
+static size_t v_floats(const wg_problem *q) { return align64f((size_t)(q->cin * WG_TILE_BLOCK)) + 16; }  /* one xi */
+static size_t m_floats(const wg_problem *q) { return align64f((size_t)(q->cout * WG_TILE_BLOCK)) + 16; } /* one xi */
+
+static size_t problem_shared(const wg_problem *q) { return 36 * u_floats(q) * sizeof(cn_real); }
+static size_t problem_thread(const wg_problem *q) { return 36 * (v_floats(q) + m_floats(q)) * sizeof(cn_real); }
+
+size_t cn_conv_winograd_shared_bytes(const cn_conv_geom *p) {
+    wg_problem f = forward_problem(p), d = data_problem(p);
+    size_t a = problem_shared(&f), b = problem_shared(&d);
+    return a > b ? a : b;
+}
+
+size_t cn_conv_winograd_thread_bytes(const cn_conv_geom *p) {
+    wg_problem f = forward_problem(p), d = data_problem(p);
+    size_t a = problem_thread(&f), b = problem_thread(&d);
+    return a > b ? a : b;
+}
+
+/* u (6x6) = G g G^T for one 3x3 filter g (row-major, element (a, b) at g[a*sa + b*sb]). */
+static void transform_filter(const cn_real *g, int64_t sa, int64_t sb, double u[36]) {
+    double t[6][3]; /* G g */
+    for (int b = 0; b < 3; b++) {
+        double g0 = g[0 * sa + b * sb], g1 = g[1 * sa + b * sb], g2 = g[2 * sa + b * sb];
+        t[0][b] = g0 / 4;
+        t[1][b] = -(g0 + g1 + g2) / 6;
+        t[2][b] = -(g0 - g1 + g2) / 6;
+        t[3][b] = g0 / 24 + g1 / 12 + g2 / 6;
+        t[4][b] = g0 / 24 - g1 / 12 + g2 / 6;
+        t[5][b] = g2;
+    }
+    for (int i = 0; i < 6; i++) { /* (G g) G^T */
+        double g0 = t[i][0], g1 = t[i][1], g2 = t[i][2];
+        u[i * 6 + 0] = g0 / 4;
+        u[i * 6 + 1] = -(g0 + g1 + g2) / 6;
+        u[i * 6 + 2] = -(g0 - g1 + g2) / 6;
+        u[i * 6 + 3] = g0 / 24 + g1 / 12 + g2 / 6;
+        u[i * 6 + 4] = g0 / 24 - g1 / 12 + g2 / 6;
+        u[i * 6 + 5] = g2;
+    }
+}
+
+/* U[xi] (cout x cin) for every xi, written straight into packed-A order (gemm.h). Forward: filter (o, c) is
+ * w[o][c]. Data gradient: filter (o, c) is w[c][o] rotated by 180 degrees. Output channels are split over the
+ * calling team's threads. */
+static void transform_weights(const wg_problem *q, const cn_real *w, bool flipped_transposed, cn_real *upack) {
+    cn_gemm_blocks blk = cn_gemm_blocking();
+    int64_t mpanels = (q->cout + blk.mr - 1) / blk.mr, ufl = (int64_t)u_floats(q);
+#pragma omp for schedule(static)
+    for (int64_t o = 0; o < mpanels * blk.mr; o++)
+        for (int64_t c = 0; c < q->cin; c++) {
+            double u[36] = {0};
+            if (o < q->cout) {
+                if (!flipped_transposed) transform_filter(w + (o * q->cin + c) * 9, 3, 1, u);
+                else transform_filter(w + (c * q->cout + o) * 9 + 8, -3, -1, u);
+            }
+            int64_t p0 = c / blk.kc * blk.kc, kcb = q->cin - p0 < blk.kc ? q->cin - p0 : blk.kc;
+            int64_t at = p0 * mpanels * blk.mr + (o / blk.mr * kcb + (c - p0)) * blk.mr + o % blk.mr;
+            for (int xi = 0; xi < 36; xi++) upack[xi * ufl + at] = (cn_real)u[xi];
+        }
+}
+
+/* d (6x6 patch) -> v = B^T d B */
+static inline void transform_input(const cn_real d[36], cn_real v[36]) {
+    cn_real t[36];
+    for (int j = 0; j < 6; j++) { /* columns: t = B^T d */
+        cn_real z0 = d[0 * 6 + j], z1 = d[1 * 6 + j], z2 = d[2 * 6 + j], z3 = d[3 * 6 + j], z4 = d[4 * 6 + j],
+                z5 = d[5 * 6 + j];
+        t[0 * 6 + j] = 4 * z0 - 5 * z2 + z4;
+        t[1 * 6 + j] = -4 * z1 - 4 * z2 + z3 + z4;
+        t[2 * 6 + j] = 4 * z1 - 4 * z2 - z3 + z4;
+        t[3 * 6 + j] = -2 * z1 - z2 + 2 * z3 + z4;
+        t[4 * 6 + j] = 2 * z1 - z2 - 2 * z3 + z4;
+        t[5 * 6 + j] = 4 * z1 - 5 * z3 + z5;
+    }
+    for (int i = 0; i < 6; i++) { /* rows: v = t B */
+        const cn_real *z = t + i * 6;
+        v[i * 6 + 0] = 4 * z[0] - 5 * z[2] + z[4];
+        v[i * 6 + 1] = -4 * z[1] - 4 * z[2] + z[3] + z[4];
+        v[i * 6 + 2] = 4 * z[1] - 4 * z[2] - z[3] + z[4];
+        v[i * 6 + 3] = -2 * z[1] - z[2] + 2 * z[3] + z[4];
+        v[i * 6 + 4] = 2 * z[1] - z[2] - 2 * z[3] + z[4];
+        v[i * 6 + 5] = 4 * z[1] - 5 * z[3] + z[5];
+    }
+}
+
+/* m (6x6) -> y (4x4) = A^T m A */
+static inline void transform_output(const cn_real m[36], cn_real y[16]) {
+    cn_real t[24];
+    for (int j = 0; j < 6; j++) {
+        cn_real m0 = m[0 * 6 + j], m1 = m[1 * 6 + j], m2 = m[2 * 6 + j], m3 = m[3 * 6 + j], m4 = m[4 * 6 + j],
+                m5 = m[5 * 6 + j];
+        t[0 * 6 + j] = m0 + m1 + m2 + m3 + m4;
+        t[1 * 6 + j] = m1 - m2 + 2 * m3 - 2 * m4;
+        t[2 * 6 + j] = m1 + m2 + 4 * m3 + 4 * m4;
+        t[3 * 6 + j] = m1 - m2 + 8 * m3 - 8 * m4 + m5;
+    }
+    for (int i = 0; i < 4; i++) {
+        const cn_real *z = t + i * 6;
+        y[i * 4 + 0] = z[0] + z[1] + z[2] + z[3] + z[4];
+        y[i * 4 + 1] = z[1] - z[2] + 2 * z[3] - 2 * z[4];
+        y[i * 4 + 2] = z[1] + z[2] + 4 * z[3] + 4 * z[4];
+        y[i * 4 + 3] = z[1] - z[2] + 8 * z[3] - 8 * z[4] + z[5];
+    }
+}
+
+/* out (+)= conv(in) for the tiles [t0, t0+nt) of the batch (tile t: sample t / per_sample, then row-major
+ * tile position); upack from transform_weights. */
+static void run_block(const wg_problem *q, const cn_real *in, const cn_real *upack, const cn_real *bias, bool add,
+                      int64_t t0, int64_t nt, cn_real *vpack, cn_real *mbuf, cn_real *out) {
+    cn_gemm_blocks blk = cn_gemm_blocking();
+    int64_t th = (q->oh + 3) / 4, tw = (q->ow + 3) / 4, per_sample = th * tw;
+    int64_t npanels = (nt + blk.nr - 1) / blk.nr, vfl = (int64_t)v_floats(q), mfl = (int64_t)m_floats(q);
+    /* where each tile of the block starts: sample, top-left input row and column */
+    int64_t tn[WG_TILE_BLOCK], ty0[WG_TILE_BLOCK], tx0[WG_TILE_BLOCK];
+    for (int64_t t = 0; t < nt; t++) {
+        int64_t g = t0 + t;
+        tn[t] = g / per_sample, ty0[t] = g % per_sample / tw * 4 - q->ph, tx0[t] = g % per_sample % tw * 4 - q->pw;
+    }
+    /* input transform, written straight into packed-B order: element (c, t) of V[xi]; channel-major so that
+     * consecutive tiles fill consecutive panel columns (36 sequential streams) */
+    for (int64_t c = 0; c < q->cin; c++) {
+        int64_t p0 = c / blk.kc * blk.kc, kcb = q->cin - p0 < blk.kc ? q->cin - p0 : blk.kc;
+        cn_real *vc = vpack + p0 * npanels * blk.nr + (c - p0) * blk.nr;
+        for (int64_t t = 0; t < npanels * blk.nr; t++) {
+            cn_real d[36], v[36];
+            if (t < nt) {
+                const cn_real *plane = in + (tn[t] * q->cin + c) * q->ih * q->iw;
+                int64_t y0 = ty0[t], x0 = tx0[t];
+                if (y0 >= 0 && y0 + 6 <= q->ih && x0 >= 0 && x0 + 6 <= q->iw) {
+                    for (int i = 0; i < 6; i++)
+                        for (int j = 0; j < 6; j++) d[i * 6 + j] = plane[(y0 + i) * q->iw + x0 + j];
+                } else {
+                    for (int i = 0; i < 6; i++) {
+                        int64_t yy = y0 + i;
+                        for (int j = 0; j < 6; j++) {
+                            int64_t xx = x0 + j;
+                            d[i * 6 + j] = yy >= 0 && yy < q->ih && xx >= 0 && xx < q->iw ? plane[yy * q->iw + xx] : 0;
+                        }
+                    }
+                }
+                transform_input(d, v);
+            } else {
+                for (int i = 0; i < 36; i++) v[i] = 0;
+            }
+            cn_real *dst = vc + (t / blk.nr) * blk.nr * kcb + t % blk.nr;
+            for (int xi = 0; xi < 36; xi++) dst[xi * vfl] = v[xi];
+        }
+    }
+    for (int xi = 0; xi < 36; xi++)
+        cn_gemm_packed(q->cout, nt, q->cin, 1, upack + xi * u_floats(q), vpack + xi * vfl, 0, mbuf + xi * mfl, nt);
+    /* output transform */
+    for (int64_t o = 0; o < q->cout; o++)
+        for (int64_t t = 0; t < nt; t++) {
+            cn_real m[36], yv[16];
+            for (int xi = 0; xi < 36; xi++) m[xi] = mbuf[xi * mfl + o * nt + t];
+            transform_output(m, yv);
+            int64_t ty = (ty0[t] + q->ph) / 4, tx = (tx0[t] + q->pw) / 4;
+            cn_real *plane = out + (tn[t] * q->cout + o) * q->oh * q->ow, b = bias ? bias[o] : 0;
+            for (int i = 0; i < 4 && ty * 4 + i < q->oh; i++)
+                for (int j = 0; j < 4 && tx * 4 + j < q->ow; j++) {
+                    cn_real *dst = plane + (ty * 4 + i) * q->ow + tx * 4 + j;
+                    *dst = add ? *dst + yv[i * 4 + j] : yv[i * 4 + j] + b;
+                }
+        }
+}
+
+static void run_problem(const cn_conv_geom *p, const wg_problem *q, const cn_real *in, const cn_real *w,
+                        bool flipped, const cn_real *bias, bool add, cn_real *out, void *work) {
+    int threads = p->threads > 1 ? p->threads : 1;
+    int64_t tiles = q->batch * ((q->oh + 3) / 4) * ((q->ow + 3) / 4), blocks = (tiles + WG_TILE_BLOCK - 1) / WG_TILE_BLOCK;
+    cn_real *upack = work;
+    size_t shared = cn_conv_winograd_shared_bytes(p), per_thread = cn_conv_winograd_thread_bytes(p);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        cn_real *mine = (cn_real *)((char *)work + shared + (size_t)omp_get_thread_num() * per_thread);
+        transform_weights(q, w, flipped, upack); /* ends with the team's barrier */
+        cn_real *vpack = mine, *mbuf = mine + 36 * v_floats(q);
+#pragma omp for schedule(static)
+        for (int64_t blk = 0; blk < blocks; blk++) {
+            int64_t t0 = blk * WG_TILE_BLOCK, nt = tiles - t0 < WG_TILE_BLOCK ? tiles - t0 : WG_TILE_BLOCK;
+            run_block(q, in, upack, bias, add, t0, nt, vpack, mbuf, out);
+        }
+    }
+}
+
+void cn_conv_forward_winograd(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
+                              void *work) {
+    wg_problem q = forward_problem(p);
+    run_problem(p, &q, x, w, false, b, false, y, work);
+}
+
+void cn_conv_backward_data_winograd(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
+                                    void *work) {
+    wg_problem q = data_problem(p);
+    run_problem(p, &q, dy, w, true, NULL, true, dx, work);
+}

@@ -1,0 +1,190 @@
+/* threaded.c — the elementwise, pooling and batch-norm kernels split over OpenMP threads: the default dispatch
+ * (the _ref functions stay as the twins). Work is cut where the reference's arithmetic is independent —
+ * elements for activations, planes for pooling, channels for batch norm — and each piece runs exactly the
+ * reference's operations in the reference's order, so the results are bit-identical to the _ref functions for
+ * any thread count (tests/test_threaded.c checks that). Small tensors (fewer than PAR_MIN elements) and calls
+ * from inside a parallel region run serially. The loops themselves are the reference's simple loops, which the
+ * compiler vectorises. */
+#include "kernels/act.h"
+#include "kernels/norm.h"
+#include "kernels/pool.h"
+#include <omp.h>
+
+enum { PAR_MIN = 1 << 15, CHUNK_ALIGN = 64 };
+
+static bool go_parallel(int64_t work) { return work >= PAR_MIN && !omp_in_parallel() && omp_get_max_threads() > 1; }
+
+/* ---- activations: contiguous chunks of the element range */
+void cn_act_forward_par(cn_act act, cn_real alpha, const cn_real *x, cn_real *y, int64_t n) {
+    if (!go_parallel(n)) {
+        cn_act_forward_ref(act, alpha, x, y, n);
+        return;
+    }
+#pragma omp parallel
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int64_t per = (n / nt + CHUNK_ALIGN - 1) / CHUNK_ALIGN * CHUNK_ALIGN, lo = t * per;
+        int64_t hi = lo + per < n ? lo + per : n;
+        if (lo < hi) cn_act_forward_ref(act, alpha, x + lo, y + lo, hi - lo);
+    }
+}
+
+void cn_act_backward_par(cn_act act, cn_real alpha, const cn_real *x, const cn_real *y, const cn_real *dy, cn_real *dx,
+                         int64_t n) {
+    if (!go_parallel(n)) {
+        cn_act_backward_ref(act, alpha, x, y, dy, dx, n);
+        return;
+    }
+#pragma omp parallel
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int64_t per = (n / nt + CHUNK_ALIGN - 1) / CHUNK_ALIGN * CHUNK_ALIGN, lo = t * per;
+        int64_t hi = lo + per < n ? lo + per : n;
+        if (lo < hi) cn_act_backward_ref(act, alpha, x ? x + lo : NULL, y ? y + lo : NULL, dy + lo, dx + lo, hi - lo);
+    }
+}
+
+/* ---- pooling: whole planes per thread */
+static int64_t plane_size(const int64_t v[3]) { return v[0] * v[1] * v[2]; }
+
+void cn_maxpool_forward_par(const cn_pool_geom *geo, int64_t planes, const cn_real *x, cn_real *y, int64_t *argmax) {
+    int64_t in = plane_size(geo->in), out = plane_size(geo->out);
+    if (!go_parallel(planes * (in + out)) || planes < 2) {
+        cn_maxpool_forward_ref(geo, planes, x, y, argmax);
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t p = 0; p < planes; p++)
+        cn_maxpool_forward_ref(geo, 1, x + p * in, y + p * out, argmax ? argmax + p * out : NULL);
+}
+
+void cn_maxpool_backward_par(int64_t planes, int64_t in_plane, int64_t out_plane, const cn_real *dy,
+                             const int64_t *argmax, cn_real *dx) {
+    if (!go_parallel(planes * out_plane) || planes < 2) {
+        cn_maxpool_backward_ref(planes, in_plane, out_plane, dy, argmax, dx);
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t p = 0; p < planes; p++)
+        cn_maxpool_backward_ref(1, in_plane, out_plane, dy + p * out_plane, argmax + p * out_plane, dx + p * in_plane);
+}
+
+void cn_avgpool_forward_par(const cn_pool_geom *geo, int64_t planes, const cn_real *x, cn_real *y) {
+    int64_t in = plane_size(geo->in), out = plane_size(geo->out);
+    if (!go_parallel(planes * (in + out)) || planes < 2) {
+        cn_avgpool_forward_ref(geo, planes, x, y);
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t p = 0; p < planes; p++) cn_avgpool_forward_ref(geo, 1, x + p * in, y + p * out);
+}
+
+void cn_avgpool_backward_par(const cn_pool_geom *geo, int64_t planes, const cn_real *dy, cn_real *dx) {
+    int64_t in = plane_size(geo->in), out = plane_size(geo->out);
+    if (!go_parallel(planes * (in + out)) || planes < 2) {
+        cn_avgpool_backward_ref(geo, planes, dy, dx);
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t p = 0; p < planes; p++) cn_avgpool_backward_ref(geo, 1, dy + p * out, dx + p * in);
+}
+
+void cn_adaptive_avgpool_forward_par(const int64_t in[3], const int64_t out[3], int64_t planes, const cn_real *x,
+                                     cn_real *y) {
+    int64_t ni = plane_size(in), no = plane_size(out);
+    if (!go_parallel(planes * (ni + no)) || planes < 2) {
+        cn_adaptive_avgpool_forward_ref(in, out, planes, x, y);
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t p = 0; p < planes; p++) cn_adaptive_avgpool_forward_ref(in, out, 1, x + p * ni, y + p * no);
+}
+
+void cn_adaptive_avgpool_backward_par(const int64_t in[3], const int64_t out[3], int64_t planes, const cn_real *dy,
+                                      cn_real *dx) {
+    int64_t ni = plane_size(in), no = plane_size(out);
+    if (!go_parallel(planes * (ni + no)) || planes < 2) {
+        cn_adaptive_avgpool_backward_ref(in, out, planes, dy, dx);
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t p = 0; p < planes; p++) cn_adaptive_avgpool_backward_ref(in, out, 1, dy + p * no, dx + p * ni);
+}
+
+/* ---- batch norm: channels per thread, each channel's sums in the reference's order (see norm_ref.c) */
+void cn_batchnorm_stats_par(const cn_real *x, int64_t n, int64_t c, int64_t s, double *mean, double *var) {
+    if (!go_parallel(n * c * s) || c < 2) {
+        cn_batchnorm_stats_ref(x, n, c, s, mean, var);
+        return;
+    }
+    double m = (double)(n * s);
+#pragma omp parallel for schedule(static)
+    for (int64_t ch = 0; ch < c; ch++) {
+        double sum = 0;
+        for (int64_t i = 0; i < n; i++) {
+            const cn_real *p = x + (i * c + ch) * s;
+            for (int64_t k = 0; k < s; k++) sum += (double)p[k];
+        }
+        double mu = sum / m, sq = 0;
+        for (int64_t i = 0; i < n; i++) {
+            const cn_real *p = x + (i * c + ch) * s;
+            for (int64_t k = 0; k < s; k++) {
+                double d = (double)p[k] - mu;
+                sq += d * d;
+            }
+        }
+        mean[ch] = mu;
+        var[ch] = sq / m;
+    }
+}
+
+void cn_batchnorm_apply_par(const cn_real *x, cn_real *y, int64_t n, int64_t c, int64_t s, const double *mean,
+                            const double *invstd, const cn_real *weight, const cn_real *bias) {
+    if (!go_parallel(n * c * s) || n * c < 2) {
+        cn_batchnorm_apply_ref(x, y, n, c, s, mean, invstd, weight, bias);
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t plane = 0; plane < n * c; plane++) {
+        int64_t ch = plane % c;
+        double scale = invstd[ch] * (weight ? (double)weight[ch] : 1.0), shift = bias ? (double)bias[ch] : 0.0;
+        double mu = mean[ch];
+        const cn_real *p = x + plane * s;
+        cn_real *q = y + plane * s;
+        for (int64_t k = 0; k < s; k++) q[k] = (cn_real)(((double)p[k] - mu) * scale + shift);
+    }
+}
+
+void cn_batchnorm_backward_par(const cn_real *x, const cn_real *dy, cn_real *dx, int64_t n, int64_t c, int64_t s,
+                               const double *mean, const double *invstd, const cn_real *weight, cn_real *dweight,
+                               cn_real *dbias) {
+    if (!go_parallel(n * c * s) || c < 2) {
+        cn_batchnorm_backward_ref(x, dy, dx, n, c, s, mean, invstd, weight, dweight, dbias);
+        return;
+    }
+    double m = (double)(n * s);
+#pragma omp parallel for schedule(static)
+    for (int64_t ch = 0; ch < c; ch++) {
+        double mu = mean[ch], is = invstd[ch], sum_dy = 0, sum_dy_xhat = 0;
+        for (int64_t i = 0; i < n; i++) {
+            const cn_real *p = x + (i * c + ch) * s, *g = dy + (i * c + ch) * s;
+            for (int64_t k = 0; k < s; k++) {
+                sum_dy += (double)g[k];
+                sum_dy_xhat += (double)g[k] * ((double)p[k] - mu) * is;
+            }
+        }
+        if (dbias) dbias[ch] += (cn_real)sum_dy;
+        if (dweight) dweight[ch] += (cn_real)sum_dy_xhat;
+        if (!dx) continue;
+        double w = weight ? (double)weight[ch] : 1.0;
+        double mean_dy = sum_dy / m, mean_dy_xhat = sum_dy_xhat / m;
+        for (int64_t i = 0; i < n; i++) {
+            const cn_real *p = x + (i * c + ch) * s, *g = dy + (i * c + ch) * s;
+            cn_real *q = dx + (i * c + ch) * s;
+            for (int64_t k = 0; k < s; k++) {
+                double xhat = ((double)p[k] - mu) * is;
+                q[k] += (cn_real)(w * is * ((double)g[k] - mean_dy - xhat * mean_dy_xhat));
+            }
+        }
+    }
+}

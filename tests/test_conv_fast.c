@@ -1,0 +1,168 @@
+/* The fast convolution kernels (every algorithm the dispatch can choose, forced one by one, on every kernel set
+ * this CPU can run, serial and threaded) against the direct reference, on odd shapes: sizes 1, primes,
+ * non-multiples of the register tile, stride 2 with 1x1, dilation, groups, depthwise with a channel
+ * multiplier, batch 1, tiles spanning samples, depths past the GEMM's KC, 1D and 3D. */
+#include "cn_test.h"
+#include "kernels/conv.h"
+#include "kernels/gemm.h"
+#include <stdlib.h>
+
+typedef struct {
+    int nd, batch, cin, cout, groups;
+    int in[3], k[3], s[3], d[3], pb[3], pe[3];
+    cn_pad_mode mode;
+    int bias;
+} conv_case;
+
+static cn_conv_geom geom_of(const conv_case *c) {
+    cn_conv_geom p = {.batch = c->batch, .in_channels = c->cin, .out_channels = c->cout, .groups = c->groups,
+                      .pad_mode = c->mode};
+    for (int i = 0; i < 3; i++) {
+        int j = i - (3 - c->nd);
+        p.in[i] = j < 0 ? 1 : c->in[j];
+        p.kernel[i] = j < 0 ? 1 : c->k[j];
+        p.stride[i] = j < 0 ? 1 : c->s[j];
+        p.dilation[i] = j < 0 ? 1 : c->d[j];
+        p.pad_begin[i] = j < 0 ? 0 : c->pb[j];
+        int64_t pe = j < 0 ? 0 : c->pe[j];
+        p.out[i] = (p.in[i] + p.pad_begin[i] + pe - p.dilation[i] * (p.kernel[i] - 1) - 1) / p.stride[i] + 1;
+    }
+    return p;
+}
+
+static cn_real *random_buffer(int64_t n, uint64_t seed) {
+    cn_real *b = malloc((size_t)(n > 0 ? n : 1) * sizeof(cn_real));
+    cn_rng r;
+    cn_rng_seed(&r, seed, 13);
+    cn_rng_fill_uniform(&r, b, n, -1, 1);
+    return b;
+}
+
+static int64_t prod3(const int64_t v[3]) { return v[0] * v[1] * v[2]; }
+
+/* One case's data and reference results, computed once for every kernel set, algorithm and thread count. */
+typedef struct {
+    cn_conv_geom p;
+    int64_t nx, ny, nw;
+    cn_real *x, *w, *b, *dy, *y_ref, *dx_ref, *dw_ref, *db_ref, *dx0, *dw0, *db0;
+} case_data;
+
+static case_data prepare(const conv_case *c, int index) {
+    case_data d = {.p = geom_of(c)};
+    cn_conv_geom *p = &d.p;
+    d.nx = p->batch * p->in_channels * prod3(p->in), d.ny = p->batch * p->out_channels * prod3(p->out);
+    d.nw = p->out_channels * (p->in_channels / p->groups) * prod3(p->kernel);
+    d.x = random_buffer(d.nx, 1 + index), d.w = random_buffer(d.nw, 100 + index);
+    d.b = c->bias ? random_buffer(p->out_channels, 200 + index) : NULL, d.dy = random_buffer(d.ny, 300 + index);
+    d.dx0 = random_buffer(d.nx, 400 + index), d.dw0 = random_buffer(d.nw, 500 + index);
+    d.db0 = random_buffer(p->out_channels, 600 + index); /* gradients start non-zero: kernels must ADD */
+    d.y_ref = malloc((size_t)d.ny * sizeof(cn_real));
+    d.dx_ref = malloc((size_t)d.nx * sizeof(cn_real)), d.dw_ref = malloc((size_t)d.nw * sizeof(cn_real));
+    d.db_ref = malloc((size_t)p->out_channels * sizeof(cn_real));
+    memcpy(d.dx_ref, d.dx0, (size_t)d.nx * sizeof(cn_real));
+    memcpy(d.dw_ref, d.dw0, (size_t)d.nw * sizeof(cn_real));
+    memcpy(d.db_ref, d.db0, (size_t)p->out_channels * sizeof(cn_real));
+    cn_conv_forward_ref(p, d.x, d.w, d.b, d.y_ref, NULL);
+    cn_conv_backward_data_ref(p, d.dy, d.w, d.dx_ref, NULL);
+    cn_conv_backward_weights_ref(p, d.x, d.dy, d.dw_ref, d.db_ref, NULL);
+    return d;
+}
+
+static void release(case_data *d) {
+    free(d->x), free(d->w), free(d->b), free(d->dy), free(d->y_ref), free(d->dx_ref), free(d->dw_ref);
+    free(d->db_ref), free(d->dx0), free(d->dw0), free(d->db0);
+}
+
+/* tol: relative to the largest reference value (Winograd's transforms round more than a direct sum) */
+static void compare(const char *isa, const case_data *d, int index, cn_conv_algo algo, int threads, double tol) {
+    cn_conv_geom p = d->p;
+    p.threads = threads;
+    p.algorithm = algo;
+    size_t nwork = (cn_conv_work_bytes(&p) + 63) / 64 * 64;
+    void *work = aligned_alloc(64, nwork ? nwork : 64);
+    memset(work, 0xff, nwork ? nwork : 64); /* NaN everywhere: nothing may read workspace it did not write */
+    cn_real *y = random_buffer(d->ny, 7), *dx = malloc((size_t)d->nx * sizeof(cn_real));
+    cn_real *dw = malloc((size_t)d->nw * sizeof(cn_real)), *db = malloc((size_t)p.out_channels * sizeof(cn_real));
+    memcpy(dx, d->dx0, (size_t)d->nx * sizeof(cn_real));
+    memcpy(dw, d->dw0, (size_t)d->nw * sizeof(cn_real));
+    memcpy(db, d->db0, (size_t)p.out_channels * sizeof(cn_real));
+    cn_conv_forward_im2col(&p, d->x, d->w, d->b, y, work);
+    cn_conv_backward_data_im2col(&p, d->dy, d->w, dx, work);
+    cn_conv_backward_weights_im2col(&p, d->x, d->dy, dw, db, work);
+    double ey = cn_rel_error(y, d->y_ref, d->ny), ex = cn_rel_error(dx, d->dx_ref, d->nx);
+    double ew = cn_rel_error(dw, d->dw_ref, d->nw), eb = cn_rel_error(db, d->db_ref, p.out_channels);
+    const char *name = cn_conv_algorithm(&p, NULL);
+    CHECK(ey <= tol && ex <= tol && ew <= tol && eb <= tol,
+          "%s %s (forced %d) vs reference, case %d (%d threads): y %.3g dx %.3g dw %.3g db %.3g (tol %g)", isa, name,
+          (int)algo, index, threads, ey, ex, ew, eb, tol);
+    free(work), free(y), free(dx), free(dw), free(db);
+}
+
+static const conv_case cases[] = {
+    /* nd  N  Ci  Co  g    in            k          s          d          pb         pe        mode  bias */
+    {2, 1, 1, 1, 1, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
+    {2, 1, 3, 5, 1, {7, 11, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    {2, 3, 4, 6, 2, {13, 5, 0}, {1, 1, 0}, {2, 2, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 0},
+    {2, 2, 6, 4, 2, {5, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
+    {2, 1, 5, 10, 5, {11, 7, 0}, {3, 3, 0}, {1, 2, 0}, {2, 1, 0}, {2, 1, 0}, {3, 0, 0}, CN_PAD_ZEROS, 1},
+    {2, 2, 3, 7, 1, {17, 13, 0}, {5, 2, 0}, {3, 5, 0}, {1, 1, 0}, {2, 0, 0}, {0, 1, 0}, CN_PAD_ZEROS, 1},
+    {2, 1, 4, 4, 4, {3, 3, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {3, 3, 0}, {3, 3, 0}, CN_PAD_ZEROS, 1},
+    /* depthwise: multiplier 1 and 3, stride 2, dilation, a single input channel with many outputs */
+    {2, 3, 7, 7, 7, {13, 17, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    {2, 2, 5, 15, 5, {11, 10, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {0, 1, 0}, CN_PAD_ZEROS, 0},
+    {2, 1, 3, 3, 3, {19, 23, 0}, {5, 3, 0}, {1, 2, 0}, {2, 3, 0}, {4, 2, 0}, {4, 3, 0}, CN_PAD_ZEROS, 1},
+    {2, 2, 1, 20, 1, {28, 28, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
+    {1, 2, 6, 6, 6, {29, 0, 0}, {5, 0, 0}, {2, 0, 0}, {2, 0, 0}, {3, 0, 0}, {1, 0, 0}, CN_PAD_ZEROS, 1},
+    {3, 1, 4, 8, 4, {5, 6, 7}, {3, 3, 3}, {1, 2, 1}, {1, 1, 2}, {1, 1, 2}, {1, 0, 2}, CN_PAD_ZEROS, 1},
+    /* 1D, 3D, other padding modes (GEMM path) */
+    {1, 2, 3, 2, 1, {23, 0, 0}, {4, 0, 0}, {2, 0, 0}, {3, 0, 0}, {0, 0, 0}, {5, 0, 0}, CN_PAD_ZEROS, 0},
+    {3, 1, 2, 4, 2, {5, 3, 7}, {2, 3, 1}, {2, 1, 3}, {2, 1, 1}, {1, 1, 0}, {0, 2, 1}, CN_PAD_ZEROS, 1},
+    {2, 2, 2, 3, 1, {5, 7, 0}, {3, 3, 0}, {1, 2, 0}, {1, 2, 0}, {4, 2, 0}, {3, 6, 0}, CN_PAD_REFLECT, 1},
+    {2, 1, 3, 3, 3, {3, 2, 0}, {2, 3, 0}, {1, 1, 0}, {1, 1, 0}, {5, 0, 0}, {7, 4, 0}, CN_PAD_REPLICATE, 1},
+    {3, 2, 2, 2, 1, {3, 4, 3}, {2, 2, 3}, {1, 2, 2}, {2, 1, 1}, {3, 0, 1}, {1, 4, 3}, CN_PAD_CIRCULAR, 1},
+    /* small planes, batch 9: tiles span samples; 1x1 stride 2 */
+    {2, 9, 13, 17, 1, {5, 3, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    {2, 7, 11, 19, 1, {7, 9, 0}, {1, 1, 0}, {2, 2, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
+    {2, 5, 9, 33, 1, {3, 5, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 0},
+    /* depth past KC (K = 47*9 = 423), more output channels than one tile, prime planes */
+    {2, 2, 47, 37, 1, {11, 13, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    /* Winograd: asymmetric and no padding, batch 1, a ResNet-like 64 -> 64 layer, more tiles than one block */
+    {2, 1, 16, 24, 1, {9, 14, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {0, 2, 0}, {2, 0, 0}, CN_PAD_ZEROS, 1},
+    {2, 3, 17, 16, 1, {10, 6, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 0},
+    {2, 2, 64, 64, 1, {28, 28, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    /* more columns than one tile holds */
+    {2, 1, 64, 3, 1, {67, 71, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    {2, 1, 30, 2, 1, {61, 59, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_REFLECT, 1},
+};
+
+int main(void) {
+    const char *sets[] = {"avx512", "avx2", "portable"};
+    const cn_conv_algo algos[] = {CN_CONV_AUTO, CN_CONV_GEMM, CN_CONV_DEPTHWISE, CN_CONV_WINOGRAD};
+    int first = 0;
+    while (first < 2 && cn_kernels_select(sets[first]) != CN_OK) first++;
+    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
+        case_data d = prepare(&cases[i], i);
+        for (int s = 0; s < 3; s++) {
+            if (cn_kernels_select(sets[s]) != CN_OK) {
+                if (i == 0) printf("SKIP %s kernels: %s\n", sets[s], cn_last_error());
+                continue;
+            }
+            for (int a = 0; a < 4; a++) {
+                if (algos[a] == CN_CONV_DEPTHWISE && !cn_conv_depthwise_applies(&d.p)) continue;
+                if (algos[a] == CN_CONV_WINOGRAD && !cn_conv_winograd_applies(&d.p)) continue;
+                /* threaded (3: an uneven split) on the first set that runs, serial on every set */
+                for (int threads = 1; threads <= (s == first ? 3 : 1); threads += 2)
+                    compare(sets[s], &d, i, algos[a], threads, algos[a] == CN_CONV_WINOGRAD ? 2e-5 : 1e-5);
+            }
+        }
+        release(&d);
+    }
+    /* the choice and its reason */
+    if (cn_kernels_select("avx512") != CN_OK && cn_kernels_select("avx2") != CN_OK) cn_kernels_select("portable");
+    const char *why = NULL;
+    cn_conv_geom dw = geom_of(&cases[7]), one = geom_of(&cases[20]), gen = geom_of(&cases[1]);
+    CHECK(strcmp(cn_conv_algorithm(&dw, &why), "depthwise-direct") == 0 && strstr(why, "depthwise"), "depthwise chosen");
+    CHECK(strcmp(cn_conv_algorithm(&one, &why), "gemm-1x1") == 0 && strstr(why, "1x1"), "1x1 chosen");
+    CHECK(strcmp(cn_conv_algorithm(&gen, &why), "im2col-gemm") == 0, "im2col chosen");
+    return cn_test_finish();
+}
