@@ -1,7 +1,8 @@
 /* ONNX export (cn_onnx_save): zoo models and small graphs with every exportable op, randomised weights and
  * batch-norm statistics, written as ONNX and read back by our importer give the same outputs (within 1e-6
  * relative to the largest logit) and the same parameter names; loss nodes and label inputs are left out;
- * ops with no opset-13 form are clear errors. ONNX Runtime's side is tests/cli/onnx_export.sh. */
+ * ops with no opset-13 form are clear errors. ONNX Runtime's side is tests/cli/onnx_export.sh, which runs this
+ * test with CN_ONNX_EXPORT_KEEP=DIR to keep each model with its input and our output (.npy). */
 #include "cn_test.h"
 #include <math.h>
 #include <stdio.h>
@@ -76,6 +77,22 @@ static void round_trip(cn_graph *g, int x, int out, const char *what) {
         CHECK(e <= 1e-6, "%s: exported and re-imported outputs differ by %g", what, e);
         printf("  %s: round trip max error %.3g (relative to the largest output)\n", what, e);
         cn_graph_free(h);
+    }
+    /* For tests/cli/onnx_export.sh: keep the model, its input and our output for ONNX Runtime. */
+    const char *keep = getenv("CN_ONNX_EXPORT_KEEP");
+    if (keep && !st) {
+        char base[200], file[300];
+        snprintf(base, sizeof base, "%s/%s", keep, what);
+        for (char *q = base + strlen(keep) + 1; *q; q++)
+            if (*q == ' ' || *q == '/') *q = '_';
+        snprintf(file, sizeof file, "%s.onnx", base);
+        rename(path, file);
+        cn_tensor t = {.shape = xs, .data = in};
+        snprintf(file, sizeof file, "%s.input.npy", base);
+        CHECK_OK(cn_tensor_save_file(file, &t, NULL));
+        t.shape = ys, t.data = ref;
+        snprintf(file, sizeof file, "%s.output.npy", base);
+        CHECK_OK(cn_tensor_save_file(file, &t, NULL));
     }
     remove(path);
     free(in);
