@@ -260,7 +260,10 @@ cn_status cn_tensor_load_file(const char *path, cn_tensor *t, char *name, size_t
 cn_status cn_tensor_save_file(const char *path, const cn_tensor *t, const char *name);
 
 /* ---- the model zoo: build a named model on input node x (N, C, H, W); returns the logits node
- * (N, classes) or -1 (unknown name, or an input the architecture cannot take). */
+ * (N, classes) or -1 (unknown name, or an input the architecture cannot take). A name ending in ".onnx" is
+ * an ONNX model file imported onto x (one input, at x's shape; one output, the N x classes logits; classes
+ * < 1 takes the model's, another count than the model's is an error); cn_model_input_size gives its
+ * declared input. */
 int cn_model_build(cn_graph *g, const char *name, int x, int classes);
 int cn_model_count(void);
 const char *cn_model_name(int index);          /* NULL past the end */

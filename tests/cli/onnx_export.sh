@@ -49,6 +49,26 @@ else
   skipped=$((skipped + 1))
 fi
 
+# .onnx everywhere: summary, train (the checkpoint names the .onnx file and reads back), a class mismatch
+out=$("$cn" summary "$tmp/zoo/lenet5.onnx" 2>&1); rc=$?
+check "summary MODEL.onnx" '[ $rc -eq 0 ] && [[ "$out" == *"lenet5.onnx (onnx): input 1x28x28, 10 classes"* ]] && [[ "$out" == *"conv1    conv 20 k5 s1 p2"* ]]'
+out=$("$cn" summary "$tmp/zoo/lenet5.onnx" --classes 7 2>&1); rc=$?
+check "summary MODEL.onnx --classes 7: the model has 10" '[ $rc -eq 1 ] && one_line "$out" && [[ "$out" == *"output "?fc2?" has 10 classes, not the 7 asked for"* ]]'
+if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
+  out=$("$cn" train "$tmp/zoo/lenet5.onnx" --data fashion-mnist --limit 256 --batch-size 64 --epochs 1 --threads 2 --out "$tmp/o" 2>"$tmp/o.err"); rc=$?
+  check "train MODEL.onnx" '[ $rc -eq 0 ] && [[ "$out" == *"test accuracy "* ]] && grep -q "training $tmp/zoo/lenet5.onnx" "$tmp/o.err"'
+  out=$("$cn" summary "$tmp/o/model.safetensors" 2>&1); rc=$?
+  check "its checkpoint rebuilds from the .onnx path" '[ $rc -eq 0 ] && [[ "$out" == "$tmp/zoo/lenet5.onnx (checkpoint): input 1x28x28, 10 classes"* ]]'
+  "$cn" export "$tmp/o/model.safetensors" "$tmp/retrained.onnx" >/dev/null 2>&1
+  check "fine-tuned weights differ from the imported ones" '! cmp -s "$tmp/retrained.onnx" "$tmp/zoo/lenet5.onnx"'
+  "$cn" export lenet5 "$tmp/five.onnx" --classes 5 >/dev/null 2>&1
+  out=$("$cn" train "$tmp/five.onnx" --data fashion-mnist --limit 128 --epochs 1 --out "$tmp/five" 2>&1); rc=$?
+  check "train: 5 ONNX classes for 10 in the data is a clear error" '[ $rc -ne 0 ] && [[ "$out" == *"has 5 classes, not the 10 asked for"* ]]'
+else
+  echo "SKIP: train MODEL.onnx: Fashion-MNIST not installed at $fm"
+  skipped=$((skipped + 1))
+fi
+
 # errors
 out=$("$cn" export lenet5 "$tmp/x.onnyx" 2>&1); rc=$?
 check "a wrong extension is refused" '[ $rc -eq 2 ] && [[ "$out" == *".safetensors checkpoint or an .onnx model"* ]]'
