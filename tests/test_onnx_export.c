@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static char path[256];
+static char path[80]; /* fits cn_train_state.model (CN_NAME_MAX) */
 
 static double rel_err(const cn_real *a, const cn_real *ref, int64_t n) {
     double m = 0, e = 0;
@@ -205,8 +205,75 @@ static void small_graphs(void) {
     cn_graph_free(g);
 }
 
+/* cn_model_build on an .onnx path, cn_model_input_size, and a checkpoint naming the .onnx file rebuilt by
+ * cn_model_load with the checkpoint's (changed) weights. */
+static void onnx_as_model(void) {
+    cn_graph *g = cn_graph_create();
+    cn_graph_set_seed(g, 8);
+    int x = cn_input(g, "input", cn_shape4(3, 1, 28, 28));
+    int out = cn_model_build(g, "lenet5", x, 10);
+    CHECK_OK(cn_onnx_save(g, path, &out, 1));
+    int c = 0, h = 0, w = 0;
+    CHECK_OK(cn_model_input_size(path, &c, &h, &w));
+    CHECK(c == 1 && h == 28 && w == 28, "input size %dx%dx%d", c, h, w);
+
+    cn_graph *b = cn_graph_create();
+    int bx = cn_input(b, "input", cn_shape4(3, 1, 28, 28));
+    int bout = cn_model_build(b, path, bx, 10);
+    CHECK(bout >= 0 && cn_node_shape(b, bout).dims[1] == 10, "build from .onnx: %s", cn_last_error());
+    CHECK(cn_graph_num_trainable(b) == cn_graph_num_trainable(g), "the imported weights are trainable");
+    cn_real in[3 * 28 * 28];
+    for (int i = 0; i < 3 * 28 * 28; i++) in[i] = (cn_real)((i * 37 % 101) / 101.0);
+    CHECK_OK(cn_set_input(g, x, in, 3 * 28 * 28));
+    CHECK_OK(cn_forward(g, CN_EVAL));
+    if (bout >= 0) {
+        CHECK_OK(cn_set_input(b, bx, in, 3 * 28 * 28));
+        CHECK_OK(cn_forward(b, CN_EVAL));
+        CHECK(rel_err(cn_node_output(b, bout), cn_node_output(g, out), 30) == 0, "built from .onnx: same logits");
+    }
+    cn_graph *e = cn_graph_create();
+    int ex = cn_input(e, "input", cn_shape4(3, 1, 28, 28));
+    CHECK_ERROR(cn_model_build(e, path, ex, 7) < 0, "output 'fc2' has 10 classes, not the 7 asked for");
+    cn_graph_free(e);
+    e = cn_graph_create();
+    ex = cn_input(e, "input", cn_shape4(3, 3, 28, 28));
+    CHECK_ERROR(cn_model_build(e, path, ex, 10) < 0, "expects shape ?x1x28x28, given 3x3x28x28");
+    cn_graph_free(e);
+
+    /* a checkpoint of the .onnx model with other weights: cn_model_load rebuilds it from the path */
+    char ckpt[120];
+    snprintf(ckpt, sizeof ckpt, "%s.safetensors", path);
+    if (bout >= 0) {
+        cn_param p = cn_param_get(b, cn_param_find(b, "fc2.bias"));
+        p.value->data[3] += 1;
+        char *names[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+        cn_train_state st = {.class_names = names, .n_classes = 10, .input_shape = {1, 28, 28}};
+        snprintf(st.model, sizeof st.model, "%s", path);
+        cn_rng_seed(&st.rng, 1, 0);
+        CHECK_OK(cn_checkpoint_save(ckpt, b, NULL, &st));
+        CHECK_OK(cn_forward(b, CN_EVAL));
+        int lx, ll;
+        cn_train_state got = {0};
+        cn_graph *l = cn_model_load(ckpt, 3, &lx, &ll, &got);
+        CHECK(l != NULL, "cn_model_load of a checkpoint naming an .onnx file: %s", cn_last_error());
+        if (l) {
+            CHECK(!strcmp(got.model, path), "the checkpoint names %s", got.model);
+            CHECK_OK(cn_set_input(l, lx, in, 3 * 28 * 28));
+            CHECK_OK(cn_forward(l, CN_EVAL));
+            CHECK(rel_err(cn_node_output(l, ll), cn_node_output(b, bout), 30) == 0, "the checkpoint's weights, not the file's");
+            cn_graph_free(l);
+        }
+        cn_train_state_free(&got);
+        remove(ckpt);
+    }
+    cn_graph_free(b);
+    cn_graph_free(g);
+    remove(path);
+}
+
 int main(void) {
     snprintf(path, sizeof path, "/tmp/cn_test_onnx_export_%d.onnx", (int)getpid());
+    onnx_as_model();
     small_graphs();
     zoo("lenet5", 1, 28, 10);
     zoo("resnet20", 3, 32, 10);
