@@ -248,7 +248,12 @@ int cmd_train(int argc, char **argv) {
     if (pr) return pr == 1 ? 0 : 2;
     if (t.o.threads > 0) omp_set_num_threads((int)t.o.threads);
     if (t.o.out) snprintf(t.out_dir, sizeof t.out_dir, "%s", t.o.out);
-    else snprintf(t.out_dir, sizeof t.out_dir, "runs/%s", t.o.model);
+    else { /* a model file (.onnx, .txt): runs/ its base name without the extension */
+        const char *base = strrchr(t.o.model, '/') ? strrchr(t.o.model, '/') + 1 : t.o.model;
+        const char *dot = strrchr(base, '.');
+        int len = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+        snprintf(t.out_dir, sizeof t.out_dir, "runs/%.*s", len, base);
+    }
     snprintf(t.last_path, sizeof t.last_path, "%s/model.safetensors", t.out_dir);
     snprintf(t.best_path, sizeof t.best_path, "%s/best.safetensors", t.out_dir);
     snprintf(t.metrics_path, sizeof t.metrics_path, "%s/metrics.csv", t.out_dir);
