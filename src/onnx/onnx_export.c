@@ -120,7 +120,7 @@ static Onnx__AttributeProto *attr_is(ex_ctx *c, const char *name, const int64_t 
     Onnx__AttributeProto *a = new_attr(c, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
     int64_t *vals = ex_alloc(c, sizeof(int64_t) * (size_t)(n ? n : 1));
     if (!a || !vals) return NULL;
-    memcpy(vals, v, sizeof(int64_t) * (size_t)n);
+    if (n > 0) memcpy(vals, v, sizeof(int64_t) * (size_t)n);
     a->n_ints = (size_t)n, a->ints = vals;
     return a;
 }
@@ -175,7 +175,7 @@ static Onnx__TensorProto *new_tensor(ex_ctx *c, const char *name, int ndim, cons
     t->name = ex_str(c, "%s", name);
     t->dims = ex_alloc(c, sizeof(int64_t) * (size_t)(ndim ? ndim : 1));
     if (!t->dims) return NULL;
-    memcpy(t->dims, dims, sizeof(int64_t) * (size_t)ndim);
+    if (ndim > 0) memcpy(t->dims, dims, sizeof(int64_t) * (size_t)ndim);
     t->n_dims = (size_t)ndim;
     push_ptr(c, (void ***)&c->inits, &c->n_inits, &c->cap_inits, t);
     return t;
@@ -210,7 +210,7 @@ static const char *init_int64s(ex_ctx *c, const char *name, const int64_t *v, in
     Onnx__TensorProto *t = new_tensor(c, name, 1, dims);
     int64_t *d = ex_alloc(c, sizeof(int64_t) * (size_t)(n ? n : 1));
     if (!t || !d) return NULL;
-    memcpy(d, v, sizeof(int64_t) * (size_t)n);
+    if (n > 0) memcpy(d, v, sizeof(int64_t) * (size_t)n);
     t->has_data_type = 1, t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
     put_raw(t, d, sizeof(int64_t) * (size_t)n);
     return t->name;
