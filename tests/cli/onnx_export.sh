@@ -43,6 +43,11 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
   if [ $have_numpy -eq 1 ]; then
     "$py" -c "import numpy as np; np.save('$tmp/zoo/trained.input.npy', np.random.default_rng(2).random((3,1,28,28)).astype(np.float32))"
     "$cn" run "$tmp/zoo/trained.onnx" -i "$tmp/zoo/trained.input.npy" -o "$tmp/zoo/trained.output.npy" >/dev/null 2>&1
+    "$cn" export "$tmp/t/model.safetensors" "$tmp/zoo/trained-folded.onnx" --fold-bn >/dev/null 2>&1
+    cp "$tmp/zoo/trained.input.npy" "$tmp/zoo/trained-folded.input.npy"
+    "$cn" run "$tmp/zoo/trained-folded.onnx" -i "$tmp/zoo/trained.input.npy" -o "$tmp/zoo/trained-folded.output.npy" >/dev/null 2>&1
+    check "the folded export computes the unfolded one's logits (1e-4)" \
+      '"$py" -c "import numpy as np,sys; a=np.load(\"$tmp/zoo/trained.output.npy\"); b=np.load(\"$tmp/zoo/trained-folded.output.npy\"); sys.exit(0 if np.abs(a-b).max() <= 1e-4*np.abs(a).max() else 1)"'
   fi
 else
   echo "SKIP: trained-checkpoint export: Fashion-MNIST not installed at $fm"
