@@ -3,7 +3,7 @@
  * MODEL is a checkpoint (its training state is kept, the optimizer state is not) or a zoo name (fresh
  * weights from --seed). --fold-bn merges each batch norm into the conv or FC layer before it
  * (cn_graph_fold_batchnorm) and marks the checkpoint as folded, so it is rebuilt folded.
- * OUT.onnx writes the model's inference part as ONNX instead (cn_onnx_save, opset 13): input "input",
+ * OUT.onnx writes the model's inference part as ONNX instead (cn_onnx_save, opset 13, 17 with layer norm): input "input",
  * output the logits, batch axis symbolic; --fold-bn folds before writing. */
 #include "cli.h"
 #include <stdio.h>
@@ -79,8 +79,11 @@ static int write_onnx(cli_model *m, const char *out, bool fold) {
         if (!g) return cli_fail(1, "export: %s", map ? cn_last_error() : "out of memory");
     }
     cn_status st = cn_onnx_save(g, out, &logits, 1);
+    int opset = 13; /* 17 when the graph has layer norm (cn_onnx_save) */
+    for (int i = 0; i < cn_graph_node_count(g); i++)
+        if (!strcmp(cn_node_op(g, i), "LayerNormalization")) opset = 17;
     if (!st) {
-        printf("wrote %s: %s, %lld parameters, ONNX opset 13", out, m->name, (long long)cn_graph_num_trainable(g));
+        printf("wrote %s: %s, %lld parameters, ONNX opset %d", out, m->name, (long long)cn_graph_num_trainable(g), opset);
         if (fold) printf(", %d batch norm layer%s folded", folded, folded == 1 ? "" : "s");
         printf("\n");
     }

@@ -244,13 +244,14 @@ cn_graph *cn_onnx_load_buffer(const void *data, size_t size, const cn_shape *inp
                               cn_onnx_info *info);
 /* The shapes of the model's inputs as declared (symbolic dims as 0) without building anything. */
 cn_status cn_onnx_input_shapes(const char *path, cn_shape *shapes, int max, int *count);
-/* Export: the inference part of g as an ONNX model (opset 13, IR version 7), written to a temporary file
+/* Export: the inference part of g as an ONNX model (opset 13, IR version 7; opset 17, IR 8 when it has
+ * LayerNormalization), written to a temporary file
  * and renamed to path. outputs: n_outputs node ids, or NULL / 0 for the default: every node that is marked
  * as an output or read by nothing but loss nodes. Loss nodes and the inputs only they read (labels) are
  * left out. Parameters become initializers under their names (conv1.weight); values are named as the nodes;
  * the batch axis of the inputs and outputs is the symbolic "N". Ops ONNX lacks at opset 13 are written as
- * their ONNX equivalents (docs/ARCHITECTURE.md); one that has none (circular padding, LayerNormalization,
- * GroupNormalization) is an error naming the node. */
+ * their ONNX equivalents (docs/ARCHITECTURE.md); one that has none (circular padding, GroupNormalization)
+ * is an error naming the node. */
 cn_status cn_onnx_save(const cn_graph *g, const char *path, const int *outputs, int n_outputs);
 
 /* A float tensor in a file: an ONNX TensorProto (.pb, as ONNX's test_data_set_*) or numpy .npy (v1.0,

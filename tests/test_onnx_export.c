@@ -40,7 +40,7 @@ static void randomise_stats(cn_graph *g, uint64_t seed) {
 }
 
 /* Export g (outputs: out), import it at the same input shape, compare the outputs on one random input. */
-static void round_trip(cn_graph *g, int x, int out, const char *what) {
+static void round_trip_opset(cn_graph *g, int x, int out, const char *what, int64_t opset) {
     cn_shape xs = cn_node_shape(g, x), ys = cn_node_shape(g, out);
     int64_t nx = cn_shape_numel(&xs), ny = cn_shape_numel(&ys);
     cn_real *in = malloc(sizeof(cn_real) * (size_t)nx), *ref = malloc(sizeof(cn_real) * (size_t)ny);
@@ -57,7 +57,7 @@ static void round_trip(cn_graph *g, int x, int out, const char *what) {
     cn_graph *h = st ? NULL : cn_onnx_load(path, &xs, 1, &info);
     CHECK(st || h, "%s: import of the export failed: %s", what, cn_last_error());
     if (h) {
-        CHECK(info.n_inputs == 1 && info.n_outputs == 1 && info.opset == 13, "%s: %d inputs, %d outputs, opset %lld",
+        CHECK(info.n_inputs == 1 && info.n_outputs == 1 && info.opset == opset, "%s: %d inputs, %d outputs, opset %lld",
               what, info.n_inputs, info.n_outputs, (long long)info.opset);
         CHECK(strcmp(info.input_name[0], cn_node_name(g, x)) == 0 && strcmp(info.output_name[0], cn_node_name(g, out)) == 0,
               "%s: names %s -> %s", what, info.input_name[0], info.output_name[0]);
@@ -98,6 +98,8 @@ static void round_trip(cn_graph *g, int x, int out, const char *what) {
     free(in);
     free(ref);
 }
+
+static void round_trip(cn_graph *g, int x, int out, const char *what) { round_trip_opset(g, x, out, what, 13); }
 
 static void zoo(const char *name, int64_t c, int64_t hw, int classes) {
     cn_graph *g = cn_graph_create();
@@ -190,15 +192,30 @@ static void small_graphs(void) {
     if (h >= 0) round_trip(g, x, h, "tensor ops");
     cn_graph_free(g);
 
-    /* no opset-13 form */
+    /* layer norm: opset 17 */
+    g = cn_graph_create();
+    cn_graph_set_seed(g, 6);
+    x = cn_input(g, "input", cn_shape4(2, 3, 5, 4));
+    h = cn_layernorm(g, "ln1", x, 2, 1e-5f, 1);
+    h = cn_layernorm(g, "ln2", h, 3, 1e-3f, 0);
+    h = cn_linear(g, "head", h, 4, 1);
+    CHECK(h >= 0, "layer norm graph: %s", cn_last_error());
+    if (h >= 0) {
+        cn_param p = cn_param_get(g, cn_param_find(g, "ln1.weight"));
+        for (int64_t i = 0; i < cn_tensor_numel(p.value); i++) p.value->data[i] = (cn_real)(0.5 + 0.05 * (double)i);
+        round_trip_opset(g, x, h, "layer norm", 17);
+    }
+    cn_graph_free(g);
+
+    /* no ONNX form */
     g = cn_graph_create();
     x = cn_input(g, "input", cn_shape4(1, 2, 6, 6));
     ca = cn_conv_attr_make(2, 3, 1, 1);
     ca.pad_mode = CN_PAD_CIRCULAR;
     h = cn_conv(g, "circ", x, &ca);
     CHECK_ERROR(cn_onnx_save(g, path, NULL, 0) != CN_OK, "circ' (Conv): circular padding");
-    h = cn_layernorm(g, "ln", x, 2, 1e-5f, 1);
-    CHECK_ERROR(cn_onnx_save(g, path, &h, 1) != CN_OK, "ln' (LayerNormalization)");
+    h = cn_groupnorm(g, "gn", x, 2, 1e-5f, 1);
+    CHECK_ERROR(cn_onnx_save(g, path, &h, 1) != CN_OK, "gn' (GroupNormalization)");
     CHECK_ERROR(cn_onnx_save(g, path, (int[]){99}, 1) != CN_OK, "output node 99 does not exist");
     CHECK_ERROR(cn_onnx_save(g, "/nonexistent-dir/x.onnx", &x, 1) != CN_OK, "cannot create a file next to");
     CHECK(access(path, F_OK) != 0, "a failed export leaves no file");

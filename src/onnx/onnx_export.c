@@ -13,8 +13,9 @@
  *                                            Mul by ones (a 1x1 input grown: VGG on small inputs)
  *   Constant                              -> Identity of its initializer
  *   Clip / Pad / Reshape                  -> their values as initializer inputs
- * Not expressible at opset 13 (an error naming the node): circular padding, LayerNormalization,
- * GroupNormalization, adaptive pooling to a size that does not divide the input. */
+ * A graph with LayerNormalization is written at opset 17 (IR 8), where ONNX has it (nothing else used here
+ * changes between 13 and 17). Not expressible (an error naming the node): circular padding,
+ * GroupNormalization (per-channel affine only from opset 21), other adaptive pooling sizes. */
 #include "onnx_internal.h"
 #include <errno.h>
 #include <stdarg.h>
@@ -24,6 +25,8 @@
 
 #define EXPORT_OPSET 13
 #define EXPORT_IR_VERSION 7
+#define EXPORT_OPSET_LAYERNORM 17 /* a graph with layer norm: the first opset with LayerNormalization */
+#define EXPORT_IR_VERSION_LAYERNORM 8
 #define CN_MAX_INPUTS_EXPORT 64
 
 typedef struct {
@@ -461,8 +464,24 @@ static cn_status export_node(ex_ctx *c, const cn_node *n) {
         add_node(c, op, n->name, IN(x, pv, cv), out, A(attr_s(c, "mode", mode->s)));
     } else if (!strcmp(op, "ReduceMean")) {
         add_node(c, op, n->name, IN(x), out, A(attr_copy(c, at, n_at, "axes", NULL), attr_copy(c, at, n_at, "keepdims", NULL)));
-    } else if (!strcmp(op, "LayerNormalization") || !strcmp(op, "GroupNormalization")) {
-        return unsupported(n, "this op needs ONNX opset 17/18; the exporter writes opset 13");
+    } else if (!strcmp(op, "LayerNormalization")) { /* opset 17: normalises axes [axis, rank) */
+        const cn_attr *k = cn_attr_find(at, n_at, "normalized_ndim");
+        int nd = k ? (int)k->ints[0] : 1, axis = xs->ndim - nd;
+        const char *s, *b;
+        if (n->n_params >= 2) s = init_param(c, n, 0), b = init_param(c, n, 1);
+        else {
+            int64_t count = 1;
+            for (int d = axis; d < xs->ndim; d++) count *= xs->dims[d];
+            cn_real *ones = ex_alloc(c, sizeof(cn_real) * (size_t)count), *zeros = ex_alloc(c, sizeof(cn_real) * (size_t)count);
+            if (!ones || !zeros) return cn_error(CN_ERR_NOMEM, "onnx export: out of memory");
+            for (int64_t i = 0; i < count; i++) ones[i] = 1;
+            s = init_float(c, tmp_name(c, n->name, "scale"), nd, xs->dims + axis, ones);
+            b = init_float(c, tmp_name(c, n->name, "bias"), nd, xs->dims + axis, zeros);
+        }
+        add_node(c, op, n->name, IN(x, s, b), out, A(attr_i(c, "axis", axis), attr_copy(c, at, n_at, "epsilon", NULL)));
+    } else if (!strcmp(op, "GroupNormalization")) {
+        return unsupported(n, "ONNX's GroupNormalization before opset 21 has per-group, not per-channel, affine "
+                              "parameters; the exporter writes opset 13 (17 with layer norm)");
     } else {
         return unsupported(n, "no ONNX export for this op");
     }
@@ -504,10 +523,12 @@ cn_status cn_onnx_save(const cn_graph *g, const char *path, const int *outputs, 
         }
     }
     int n_out = 0;
+    int opset = EXPORT_OPSET;
     for (int i = count - 1; i >= 0; i--) {
         if (is_out[i]) needed[i] = true, n_out++;
         if (!needed[i]) continue;
         const cn_node *n = graph_node(g, i);
+        if (!strcmp(n->op->name, "LayerNormalization")) opset = EXPORT_OPSET_LAYERNORM;
         if (is_loss(n)) {
             st = cn_error(CN_ERR_INVALID, "onnx export: output '%s' is a loss; export the layers before it", n->name);
             goto done;
@@ -539,11 +560,11 @@ cn_status cn_onnx_save(const cn_graph *g, const char *path, const int *outputs, 
     gp.n_initializer = (size_t)c.n_inits, gp.initializer = c.inits;
     gp.n_input = (size_t)n_ins, gp.input = ins;
     gp.n_output = (size_t)n_outs, gp.output = outs;
-    Onnx__OperatorSetIdProto opset = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opsets[1] = {&opset};
-    opset.domain = "";
-    opset.has_version = 1, opset.version = EXPORT_OPSET;
+    Onnx__OperatorSetIdProto opset_id = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opsets[1] = {&opset_id};
+    opset_id.domain = "";
+    opset_id.has_version = 1, opset_id.version = opset;
     Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
-    m.has_ir_version = 1, m.ir_version = EXPORT_IR_VERSION;
+    m.has_ir_version = 1, m.ir_version = opset == EXPORT_OPSET ? EXPORT_IR_VERSION : EXPORT_IR_VERSION_LAYERNORM;
     m.n_opset_import = 1, m.opset_import = opsets;
     m.producer_name = "convnet";
     m.producer_version = "0.1";
