@@ -107,6 +107,9 @@ static cn_status open_data(trainer *t, int *in_h, int *in_w) {
 }
 
 static cn_status build_model(trainer *t, int in_h, int in_w) {
+    if (strlen(t->o.model) >= sizeof t->state.model) /* the checkpoint names the model: it must fit */
+        return cn_error(CN_ERR_INVALID, "model path '%s' is longer than the %d characters a checkpoint stores",
+                        t->o.model, (int)sizeof t->state.model - 1);
     if (!(t->g = cn_graph_create())) return CN_ERR_NOMEM;
     cn_graph_set_seed(t->g, (uint64_t)t->o.seed);
     int64_t b = t->o.batch_size;
