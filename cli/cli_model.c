@@ -1,6 +1,6 @@
 /* cli_model.c — the MODEL argument of a command, made into a graph in one place: a zoo name (built for the
  * requested input and classes) or a checkpoint (.safetensors: the model it was trained with, and its
- * weights). Model files and ONNX files plug in here (see cli_model_open). */
+ * weights), a model file (.txt) or an ONNX model (.onnx, imported with its weights; see cli_model_open). */
 #include "cli.h"
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +51,7 @@ static bool open_built(cli_model *m, const char *name, const char *kind, const c
     int64_t shape[3];
     int classes;
     model_defaults(name, shape, &classes);
+    if (ends_with(name, ".onnx")) classes = 0; /* the model's own (cn_model_build) */
     if (req->input[0] > 0) memcpy(shape, req->input, sizeof shape);
     if (req->classes > 0) classes = req->classes;
     m->graph = cn_graph_create();
@@ -63,6 +64,7 @@ static bool open_built(cli_model *m, const char *name, const char *kind, const c
         cli_model_close(m);
         return false;
     }
+    if (classes < 1) classes = (int)cn_node_shape(m->graph, m->logits).dims[1];
     snprintf(m->kind, sizeof m->kind, "%s", kind);
     snprintf(m->name, sizeof m->name, "%s", name);
     memcpy(m->input_shape, shape, sizeof shape);
@@ -100,7 +102,8 @@ bool cli_model_open(cli_model *m, const char *arg, const cli_model_request *req)
     if (zoo_index(arg) >= 0) return open_built(m, arg, "zoo", req);
     if (is_file(arg)) {
         if (ends_with(arg, ".safetensors")) return open_checkpoint(m, arg, req);
-        /* ONNX files (.onnx) go here */
+        /* an ONNX model: imported with its own weights (cn_model_build), its input and classes as declared */
+        if (ends_with(arg, ".onnx")) return open_built(m, arg, "onnx", req);
         return open_built(m, arg, "model file", req);
     }
     char names[512] = "";

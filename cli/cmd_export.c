@@ -2,15 +2,18 @@
  * write a model's weights as a checkpoint that cn_model_load (and every command taking a MODEL) reads back.
  * MODEL is a checkpoint (its training state is kept, the optimizer state is not) or a zoo name (fresh
  * weights from --seed). --fold-bn merges each batch norm into the conv or FC layer before it
- * (cn_graph_fold_batchnorm) and marks the checkpoint as folded, so it is rebuilt folded. */
+ * (cn_graph_fold_batchnorm) and marks the checkpoint as folded, so it is rebuilt folded.
+ * OUT.onnx writes the model's inference part as ONNX instead (cn_onnx_save, opset 13, 17 with layer norm): input "input",
+ * output the logits, batch axis symbolic; --fold-bn folds before writing. */
 #include "cli.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *usage_text =
-    "usage: convnet export MODEL OUT.safetensors [--fold-bn] [--seed S] [--input CxHxW] [--classes K]\n"
-    "Write MODEL (a checkpoint, or a zoo name with fresh weights from --seed) as a checkpoint.\n"
+    "usage: convnet export MODEL OUT.safetensors|OUT.onnx [--fold-bn] [--seed S] [--input CxHxW] [--classes K]\n"
+    "Write MODEL (a checkpoint, or a zoo name with fresh weights from --seed) as a checkpoint, or as an\n"
+    "ONNX model (opset 13) when OUT ends in .onnx.\n"
     "--fold-bn merges every batch norm that follows a conv or FC layer into it, for inference.\n";
 
 static bool ends_with(const char *s, const char *suffix) {
@@ -64,6 +67,30 @@ static int write_checkpoint(cli_model *m, const char *out, bool fold) {
     return st ? cli_fail(1, "export: %s", cn_last_error()) : 0;
 }
 
+/* The inference graph (folded if asked) as ONNX, with the logits as the one output. */
+static int write_onnx(cli_model *m, const char *out, bool fold) {
+    cn_graph *g = m->graph;
+    int folded = 0, logits = m->logits;
+    if (fold) {
+        int *map = malloc(sizeof(int) * (size_t)cn_graph_node_count(m->graph));
+        g = map ? cn_graph_fold_batchnorm(m->graph, map, &folded) : NULL;
+        if (g) logits = map[m->logits];
+        free(map);
+        if (!g) return cli_fail(1, "export: %s", map ? cn_last_error() : "out of memory");
+    }
+    cn_status st = cn_onnx_save(g, out, &logits, 1);
+    int opset = 13; /* 17 when the graph has layer norm (cn_onnx_save) */
+    for (int i = 0; i < cn_graph_node_count(g); i++)
+        if (!strcmp(cn_node_op(g, i), "LayerNormalization")) opset = 17;
+    if (!st) {
+        printf("wrote %s: %s, %lld parameters, ONNX opset %d", out, m->name, (long long)cn_graph_num_trainable(g), opset);
+        if (fold) printf(", %d batch norm layer%s folded", folded, folded == 1 ? "" : "s");
+        printf("\n");
+    }
+    if (g != m->graph) cn_graph_free(g);
+    return st ? cli_fail(1, "export: %s", cn_last_error()) : 0;
+}
+
 int cmd_export(int argc, char **argv) {
     const char *model = NULL, *out = NULL;
     cli_model_request req = {.batch = 1, .seed = 1};
@@ -91,11 +118,12 @@ int cmd_export(int argc, char **argv) {
         else return cli_fail(2, "export: too many arguments ('%s')", a);
     }
     if (!model || !out) return cli_fail(2, "export: needs MODEL and OUT (convnet export --help)");
-    if (!ends_with(out, ".safetensors"))
-        return cli_fail(2, "export: '%s': the output must be a .safetensors checkpoint", out);
+    bool onnx = ends_with(out, ".onnx");
+    if (!onnx && !ends_with(out, ".safetensors"))
+        return cli_fail(2, "export: '%s': the output must be a .safetensors checkpoint or an .onnx model", out);
     cli_model m;
     if (!cli_model_open(&m, model, &req)) return cli_fail(1, "export: %s", m.error);
-    int rc = write_checkpoint(&m, out, fold);
+    int rc = onnx ? write_onnx(&m, out, fold) : write_checkpoint(&m, out, fold);
     cli_model_close(&m);
     return rc;
 }

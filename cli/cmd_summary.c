@@ -8,7 +8,7 @@
 
 static const char *usage_text =
     "usage: convnet summary MODEL [--input CxHxW] [--batch N] [--classes K] [--json]\n"
-    "MODEL is a zoo name or a checkpoint (.safetensors). Per layer: its output size (CxHxW, without the batch),\n"
+    "MODEL is a zoo name, a checkpoint (.safetensors) or an ONNX model (.onnx). Per layer: its output size (CxHxW, without the batch),\n"
     "weight size, parameters, multiply-adds and activation memory (bytes of its output) at batch N (default 1),\n"
     "and its receptive field in input pixels along H (W for 1-D inputs) with the jump between neighbouring\n"
     "outputs. --input and --classes override a zoo model's natural input and class count.\n";

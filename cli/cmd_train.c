@@ -107,6 +107,9 @@ static cn_status open_data(trainer *t, int *in_h, int *in_w) {
 }
 
 static cn_status build_model(trainer *t, int in_h, int in_w) {
+    if (strlen(t->o.model) >= sizeof t->state.model) /* the checkpoint names the model: it must fit */
+        return cn_error(CN_ERR_INVALID, "model path '%s' is longer than the %d characters a checkpoint stores",
+                        t->o.model, (int)sizeof t->state.model - 1);
     if (!(t->g = cn_graph_create())) return CN_ERR_NOMEM;
     cn_graph_set_seed(t->g, (uint64_t)t->o.seed);
     int64_t b = t->o.batch_size;
@@ -248,7 +251,12 @@ int cmd_train(int argc, char **argv) {
     if (pr) return pr == 1 ? 0 : 2;
     if (t.o.threads > 0) omp_set_num_threads((int)t.o.threads);
     if (t.o.out) snprintf(t.out_dir, sizeof t.out_dir, "%s", t.o.out);
-    else snprintf(t.out_dir, sizeof t.out_dir, "runs/%s", t.o.model);
+    else { /* a model file (.onnx, .txt): runs/ its base name without the extension */
+        const char *base = strrchr(t.o.model, '/') ? strrchr(t.o.model, '/') + 1 : t.o.model;
+        const char *dot = strrchr(base, '.');
+        int len = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+        snprintf(t.out_dir, sizeof t.out_dir, "runs/%.*s", len, base);
+    }
     snprintf(t.last_path, sizeof t.last_path, "%s/model.safetensors", t.out_dir);
     snprintf(t.best_path, sizeof t.best_path, "%s/best.safetensors", t.out_dir);
     snprintf(t.metrics_path, sizeof t.metrics_path, "%s/metrics.csv", t.out_dir);

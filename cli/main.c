@@ -12,7 +12,7 @@ static const cli_command commands[] = {
     {"filter", "filter an image with a kernel (blur, sharpen, Sobel, ...)", cmd_filter},
     {"run", "run an ONNX model on .pb / .npy tensors", cmd_run},
     {"smoke", "one forward and backward pass of a zoo model on random data", cmd_smoke},
-    {"export", "write a model's weights as a checkpoint, batch norm folded with --fold-bn", cmd_export},
+    {"export", "write a model as a checkpoint or as ONNX (.onnx), batch norm folded with --fold-bn", cmd_export},
     {"summary", "per-layer table of a model: shapes, parameters, multiply-adds, memory, receptive field", cmd_summary},
     {"viz", "pictures of a trained model: first-layer filters, activations", cmd_viz},
     {"version", "print the version", cmd_version},

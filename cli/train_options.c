@@ -7,7 +7,7 @@
 
 static const char *usage =
     "usage: convnet train MODEL --data DATASET [options]\n"
-    "  MODEL                 a zoo name (convnet models lists them)\n"
+    "  MODEL                 a zoo name (convnet models lists them), a model file or an .onnx model\n"
     "  --data DATASET        fashion-mnist | mnist:DIR | cifar10:DIR | an image folder (one sub-folder per class)\n"
     "  --epochs N            passes over the training set (default 15)\n"
     "  --batch-size B        images per step (default 64)\n"

@@ -244,6 +244,15 @@ cn_graph *cn_onnx_load_buffer(const void *data, size_t size, const cn_shape *inp
                               cn_onnx_info *info);
 /* The shapes of the model's inputs as declared (symbolic dims as 0) without building anything. */
 cn_status cn_onnx_input_shapes(const char *path, cn_shape *shapes, int max, int *count);
+/* Export: the inference part of g as an ONNX model (opset 13, IR version 7; opset 17, IR 8 when it has
+ * LayerNormalization), written to a temporary file
+ * and renamed to path. outputs: n_outputs node ids, or NULL / 0 for the default: every node that is marked
+ * as an output or read by nothing but loss nodes. Loss nodes and the inputs only they read (labels) are
+ * left out. Parameters become initializers under their names (conv1.weight); values are named as the nodes;
+ * the batch axis of the inputs and outputs is the symbolic "N". Ops ONNX lacks at opset 13 are written as
+ * their ONNX equivalents (docs/ARCHITECTURE.md); one that has none (circular padding, GroupNormalization)
+ * is an error naming the node. */
+cn_status cn_onnx_save(const cn_graph *g, const char *path, const int *outputs, int n_outputs);
 
 /* A float tensor in a file: an ONNX TensorProto (.pb, as ONNX's test_data_set_*) or numpy .npy (v1.0,
  * '<f4', C order; '<f8' is read too), chosen by the extension (.npy, else TensorProto). Load allocates
@@ -252,7 +261,10 @@ cn_status cn_tensor_load_file(const char *path, cn_tensor *t, char *name, size_t
 cn_status cn_tensor_save_file(const char *path, const cn_tensor *t, const char *name);
 
 /* ---- the model zoo: build a named model on input node x (N, C, H, W); returns the logits node
- * (N, classes) or -1 (unknown name, or an input the architecture cannot take). */
+ * (N, classes) or -1 (unknown name, or an input the architecture cannot take). A name ending in ".onnx" is
+ * an ONNX model file imported onto x (one input, at x's shape; one output, the N x classes logits; classes
+ * < 1 takes the model's, another count than the model's is an error); cn_model_input_size gives its
+ * declared input. */
 int cn_model_build(cn_graph *g, const char *name, int x, int classes);
 int cn_model_count(void);
 const char *cn_model_name(int index);          /* NULL past the end */

@@ -211,7 +211,33 @@ static void test_linear_struct_losses(void) {
     cn_graph_free(g);
 }
 
+static void test_tensor_ops(void) {
+    cn_graph *g = cn_graph_create();
+    int x = cn_input(g, "x", cn_shape4(2, 3, 4, 5));
+    read_node(g, cn_constant(g, "k", cn_shape_make(2, (int64_t[]){3, 4}), NULL, 1), 1);
+    check_int("trainable", 1);
+    read_node(g, cn_reshape(g, "r", x, 3, (int64_t[]){0, -1, 5}), 1);
+    check_ints("shape", (int64_t[]){0, -1, 5}, 3);
+    read_node(g, cn_transpose(g, "t", x, (int[]){0, 2, 3, 1}), 1);
+    check_ints("perm", (int64_t[]){0, 2, 3, 1}, 4);
+    read_node(g, cn_transpose(g, "t_rev", x, NULL), 1);
+    check_ints("perm", (int64_t[]){3, 2, 1, 0}, 4);
+    read_node(g, cn_binary(g, "sub", CN_OP_SUB, x, x), 0);
+    read_node(g, cn_clip(g, "clip", x, -1.5f, 6.0f), 2);
+    check_float("min", -1.5f);
+    check_float("max", 6.0f);
+    read_node(g, cn_pad(g, "pad", x, (int64_t[]){0, 0, 1, 2, 0, 0, 3, 4}, CN_PAD_REPLICATE, 0.5f), 3);
+    check_ints("pads", (int64_t[]){0, 0, 1, 2, 0, 0, 3, 4}, 8);
+    check_string("mode", "edge");
+    check_float("value", 0.5f);
+    read_node(g, cn_reduce_mean(g, "mean", x, (int[]){-1, 2}, 2, 0), 2);
+    check_ints("axes", (int64_t[]){2, 3}, 2);
+    check_int("keepdims", 0);
+    cn_graph_free(g);
+}
+
 int main(void) {
+    test_tensor_ops();
     test_conv();
     test_pool();
     test_activations();

@@ -4,6 +4,7 @@
 #include "convnet.h"
 #include "internal.h"
 #include "zoo_internal.h"
+#include "onnx/onnx_internal.h"
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -95,11 +96,18 @@ static void unknown_model(const char *name) {
     cn_error(CN_ERR_INVALID, "unknown model '%s' (not a file; the zoo has: %s)", name, names);
 }
 
+/* An ONNX model file (src/onnx): imported onto the input node, its output the logits. */
+static bool is_onnx_path(const char *name) {
+    size_t l = strlen(name);
+    return l > 5 && strcmp(name + l - 5, ".onnx") == 0;
+}
+
 int cn_model_build(cn_graph *g, const char *name, int x, int classes) {
     if (!g || !name) {
         cn_error(CN_ERR_INVALID, "cn_model_build: graph and model name must not be NULL");
         return -1;
     }
+    if (is_onnx_path(name)) return onnx_model_build(g, name, x, classes);
     const zoo_entry *e = find_entry(name);
     if (!e) {
         if (is_model_file(name)) return cn_model_build_file(g, name, x, classes);
@@ -157,6 +165,7 @@ cn_status cn_model_input_size(const char *name, int *channels, int *height, int 
         *width = e->width;
         return CN_OK;
     }
+    if (is_onnx_path(name)) return onnx_model_input_size(name, channels, height, width);
     if (!is_model_file(name)) {
         unknown_model(name);
         return CN_ERR_INVALID;

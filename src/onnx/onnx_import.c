@@ -454,12 +454,14 @@ static void free_ctx(ctx *c) {
     free(c->owned);
 }
 
+/* into: NULL for a new graph; else the model is built into that graph with its first input bound to the
+ * existing node `bind` (whose shape is the input's), and the graph is not freed on error. */
 static cn_graph *load_model(const char *src, const Onnx__ModelProto *m, const cn_shape *shapes, int n_shapes,
-                            cn_onnx_info *info) {
+                            cn_onnx_info *info, cn_graph *into, int bind) {
     ctx cx = {.src = src}, *c = &cx;
     if (check_model(src, m, &c->opset)) return NULL;
     const Onnx__GraphProto *gp = m->graph;
-    c->g = cn_graph_create();
+    c->g = into ? into : cn_graph_create();
     if (!c->g) return NULL;
     cn_onnx_info local;
     if (!info) info = &local;
@@ -518,8 +520,15 @@ static cn_graph *load_model(const char *src, const Onnx__ModelProto *m, const cn
             }
         if (st) break;
         char name[CN_NAME_MAX];
-        unique_name(c, vi->name, "", name);
-        int id = cn_input(c->g, name, use);
+        int id;
+        if (into && k_in == 0) id = bind;
+        else if (into) {
+            st = cn_error(CN_ERR_UNSUPPORTED, "%s: a model with more than one input cannot be built on one input node", src);
+            break;
+        } else {
+            unique_name(c, vi->name, "", name);
+            id = cn_input(c->g, name, use);
+        }
         value *v = id >= 0 ? add_value(c, vi->name) : NULL;
         if (!v) {
             st = CN_ERR_INVALID;
@@ -562,7 +571,7 @@ static cn_graph *load_model(const char *src, const Onnx__ModelProto *m, const cn
     if (!st && info->n_outputs == 0) st = cn_error(CN_ERR_FORMAT, "%s: the graph has no output", src);
     free_ctx(c);
     if (st) {
-        cn_graph_free(c->g);
+        if (!into) cn_graph_free(c->g);
         return NULL;
     }
     return c->g;
@@ -579,7 +588,7 @@ static cn_graph *load_named(const char *src, const void *data, size_t size, cons
         cn_error(CN_ERR_FORMAT, "%s: not an ONNX model (truncated or corrupt protobuf)", src);
         return NULL;
     }
-    cn_graph *g = load_model(src, m, shapes, n_shapes, info);
+    cn_graph *g = load_model(src, m, shapes, n_shapes, info, NULL, -1);
     onnx__model_proto__free_unpacked(m, NULL);
     return g;
 }
@@ -621,4 +630,57 @@ cn_status cn_onnx_input_shapes(const char *path, cn_shape *shapes, int max, int 
     }
     onnx__model_proto__free_unpacked(m, NULL);
     return st;
+}
+
+/* cn_model_build for an .onnx file: the model built on input node x (the model's one input, at x's shape);
+ * its one output must be the (N, classes) logits (classes < 1: whatever the model has). */
+int onnx_model_build(cn_graph *g, const char *path, int x, int classes) {
+    if (!g || x < 0 || x >= cn_graph_node_count(g)) {
+        cn_error(CN_ERR_INVALID, "model %s: input node %d does not exist", path, x);
+        return -1;
+    }
+    uint8_t *data;
+    size_t size;
+    if (onnx_read_file(path, &data, &size)) return -1;
+    Onnx__ModelProto *m = size ? onnx__model_proto__unpack(NULL, size, data) : NULL;
+    free(data);
+    if (!m) {
+        cn_error(CN_ERR_FORMAT, "%s: not an ONNX model (truncated or corrupt protobuf)", path);
+        return -1;
+    }
+    cn_shape xs = cn_node_shape(g, x);
+    cn_onnx_info info;
+    cn_graph *r = load_model(path, m, &xs, 1, &info, g, x);
+    onnx__model_proto__free_unpacked(m, NULL);
+    if (!r) return -1;
+    if (info.n_inputs != 1 || info.n_outputs != 1) {
+        cn_error(CN_ERR_UNSUPPORTED, "%s: a model to train needs one input and one output; it has %d and %d", path,
+                 info.n_inputs, info.n_outputs);
+        return -1;
+    }
+    cn_shape ys = cn_node_shape(g, info.output[0]);
+    char b[64];
+    if (ys.ndim != 2 || ys.dims[0] != xs.dims[0]) {
+        cn_error(CN_ERR_SHAPE, "%s: output '%s' is %s; the logits must be batch x classes", path, info.output_name[0],
+                 cn_shape_str(&ys, b, sizeof b));
+        return -1;
+    }
+    if (classes >= 1 && ys.dims[1] != classes) {
+        cn_error(CN_ERR_SHAPE, "%s: output '%s' has %lld classes, not the %d asked for", path, info.output_name[0],
+                 (long long)ys.dims[1], classes);
+        return -1;
+    }
+    return info.output[0];
+}
+
+/* The model's first input as C x H x W when it is a fixed-size N x C x H x W. */
+cn_status onnx_model_input_size(const char *path, int *channels, int *height, int *width) {
+    cn_shape s[CN_ONNX_MAX_IO];
+    int count = 0;
+    cn_status st = cn_onnx_input_shapes(path, s, CN_ONNX_MAX_IO, &count);
+    if (st) return st;
+    if (count < 1 || s[0].ndim != 4 || s[0].dims[1] < 1 || s[0].dims[2] < 1 || s[0].dims[3] < 1)
+        return cn_error(CN_ERR_INVALID, "%s: the first input is not N x C x H x W with fixed C, H, W", path);
+    *channels = (int)s[0].dims[1], *height = (int)s[0].dims[2], *width = (int)s[0].dims[3];
+    return CN_OK;
 }

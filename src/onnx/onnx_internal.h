@@ -27,4 +27,8 @@ static inline int64_t onnx_const_i(const onnx_const *c, int64_t k) { return c->i
 
 const char *onnx_type_name(int32_t data_type);
 
+/* cn_model_build / cn_model_input_size for an .onnx path (src/models/zoo.c calls these). */
+int onnx_model_build(cn_graph *g, const char *path, int x, int classes);
+cn_status onnx_model_input_size(const char *path, int *channels, int *height, int *width);
+
 #endif

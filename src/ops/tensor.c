@@ -79,9 +79,16 @@ static void constant_backward(cn_graph *g, cn_node *n) {
     for (int64_t i = 0; i < cn_tensor_numel(dv); i++) dv->data[i] += dy[i];
 }
 
+static int constant_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    int k = 0;
+    attr_int(out, &k, "trainable", ((const constant_attr *)n->attr)->trainable);
+    return k;
+}
+
 static const cn_op_def op_constant = {.name = "Constant", .prefix = "const", .shape = constant_shape,
                                       .init_params = constant_init, .forward = constant_forward,
-                                      .backward = constant_backward};
+                                      .backward = constant_backward, .attrs = constant_attrs};
 
 int cn_constant(cn_graph *g, const char *name, cn_shape shape, const cn_real *data, int trainable) {
     constant_attr a = {shape, trainable ? 1 : 0};
@@ -143,7 +150,18 @@ static cn_status reshape_shape(const cn_graph *g, const cn_node *n, const cn_sha
     return CN_OK;
 }
 
-static const cn_op_def op_reshape = {.name = "Reshape", .prefix = "reshape", .shape = reshape_shape,
+/* shape: the target as given (0 copies, -1 infers); the output shape is the node's shape. */
+static int reshape_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    const reshape_attr *a = n->attr;
+    int k = 0;
+    cn_attr *s = attr_push(out, &k, "shape", CN_ATTR_INTS);
+    s->count = a->ndim;
+    for (int d = 0; d < a->ndim; d++) s->ints[d] = a->dims[d];
+    return k;
+}
+
+static const cn_op_def op_reshape = {.name = "Reshape", .prefix = "reshape", .shape = reshape_shape, .attrs = reshape_attrs,
                                      .forward = copy_forward, .backward = accumulate_backward};
 
 int cn_reshape(cn_graph *g, const char *name, int x, int ndim, const int64_t *dims) {
@@ -210,7 +228,17 @@ static void transpose_backward(cn_graph *g, cn_node *n) {
     cn_strided_scatter_add_ref(n->shape.ndim, n->shape.dims, graph_out_grad(g, n), dx, str, 1);
 }
 
+/* perm: the effective permutation (reversed axes when none was given). */
+static int transpose_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    const transpose_attr *a = n->attr;
+    int r = graph_in_shape(g, n, 0)->ndim, perm[CN_MAX_DIMS], k = 0;
+    for (int d = 0; d < r; d++) perm[d] = a->given ? a->perm[d] : r - 1 - d;
+    attr_ints(out, &k, "perm", perm, r, NULL, 0);
+    return k;
+}
+
 static const cn_op_def op_transpose = {.name = "Transpose", .prefix = "transpose", .shape = transpose_shape,
+                                       .attrs = transpose_attrs,
                                        .forward = transpose_forward, .backward = transpose_backward};
 
 int cn_transpose(cn_graph *g, const char *name, int x, const int *perm) {
@@ -323,7 +351,17 @@ static void clip_backward(cn_graph *g, cn_node *n) {
         if (x[i] >= (cn_real)a->lo && x[i] <= (cn_real)a->hi) dx[i] += dy[i];
 }
 
+static int clip_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    const clip_attr *a = n->attr;
+    int k = 0;
+    attr_float(out, &k, "min", a->lo);
+    attr_float(out, &k, "max", a->hi);
+    return k;
+}
+
 static const cn_op_def op_clip = {.name = "Clip", .prefix = "clip", .shape = clip_shape, .forward = clip_forward,
+                                  .attrs = clip_attrs,
                                   .backward = clip_backward};
 
 int cn_clip(cn_graph *g, const char *name, int x, float lo, float hi) {
@@ -382,8 +420,24 @@ static void pad_backward(cn_graph *g, cn_node *n) {
     if (dx) cn_pad_backward_ref(x->ndim, x->dims, n->shape.dims, a->begin, a->mode, graph_out_grad(g, n), dx);
 }
 
+/* pads [begins..., ends...] over every axis (ONNX's layout; CN_ATTR_MAX_INTS holds a 4-D input's 8), mode as
+ * ONNX names it (constant, reflect, edge, wrap), value. */
+static int pad_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    static const char *modes[] = {"constant", "reflect", "edge", "wrap"};
+    const pad_attr *a = n->attr;
+    int k = 0;
+    cn_attr *p = attr_push(out, &k, "pads", CN_ATTR_INTS);
+    p->count = 0;
+    for (int d = 0; d < a->ndim && p->count < CN_ATTR_MAX_INTS; d++) p->ints[p->count++] = a->begin[d];
+    for (int d = 0; d < a->ndim && p->count < CN_ATTR_MAX_INTS; d++) p->ints[p->count++] = a->end[d];
+    attr_string(out, &k, "mode", a->mode >= CN_PAD_ZEROS && a->mode <= CN_PAD_CIRCULAR ? modes[a->mode] : "?");
+    attr_float(out, &k, "value", a->value);
+    return k;
+}
+
 static const cn_op_def op_pad = {.name = "Pad", .prefix = "pad", .shape = pad_shape, .forward = pad_forward,
-                                 .backward = pad_backward};
+                                 .backward = pad_backward, .attrs = pad_attrs};
 
 int cn_pad(cn_graph *g, const char *name, int x, const int64_t *pads, cn_pad_mode mode, float value) {
     if (!g || x < 0 || x >= cn_graph_node_count(g)) {
@@ -449,8 +503,19 @@ static void reduce_backward(cn_graph *g, cn_node *n) {
     cn_strided_gather_ref(x->ndim, x->dims, graph_out_grad(g, n), str, dx, (cn_real)(1.0 / (double)count), true);
 }
 
+/* axes: the reduced axes, non-negative and ascending; keepdims. */
+static int reduce_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    const reduce_attr *a = n->attr;
+    int r = graph_in_shape(g, n, 0)->ndim, axes[CN_MAX_DIMS], count = 0, k = 0;
+    for (int d = 0; d < r; d++)
+        if (a->axes & (1u << d)) axes[count++] = d;
+    attr_ints(out, &k, "axes", axes, count, NULL, 0);
+    attr_int(out, &k, "keepdims", a->keepdims);
+    return k;
+}
+
 static const cn_op_def op_reduce_mean = {.name = "ReduceMean", .prefix = "reducemean", .shape = reduce_shape,
-                                         .forward = reduce_forward, .backward = reduce_backward};
+                                         .forward = reduce_forward, .backward = reduce_backward, .attrs = reduce_attrs};
 
 int cn_reduce_mean(cn_graph *g, const char *name, int x, const int *axes, int n_axes, int keepdims) {
     if (!g || x < 0 || x >= cn_graph_node_count(g)) {
