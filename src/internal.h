@@ -117,6 +117,10 @@ static inline void attr_ints(cn_attr *out, int *count, const char *name, const i
     for (int i = 0; more && i < n_more && a->count < CN_ATTR_MAX_INTS; i++) a->ints[a->count++] = more[i];
 }
 
+/* ---- for ops whose output is their input's data unchanged (Flatten, Reshape): y = x, dx += dy */
+cn_status op_copy_forward(cn_graph *g, cn_node *n, cn_mode mode);
+void op_accumulate_backward(cn_graph *g, cn_node *n);
+
 /* ---- shapes */
 static inline int64_t shape_spatial(const cn_shape *s) {  /* product of dims after N and C */
     int64_t p = 1;

@@ -11,25 +11,28 @@ cn_lrn_forward_fn cn_lrn_forward = cn_lrn_forward_ref;
 cn_lrn_backward_fn cn_lrn_backward = cn_lrn_backward_ref;
 
 /* ---------------------------------------------------------------- batch norm */
-void cn_batchnorm_stats_ref(const cn_real *x, int64_t n, int64_t c, int64_t s, double *mean, double *var) {
-    double m = (double)(n * s);
-    for (int64_t ch = 0; ch < c; ch++) {
-        double sum = 0;
-        for (int64_t i = 0; i < n; i++) {
-            const cn_real *p = x + (i * c + ch) * s;
-            for (int64_t k = 0; k < s; k++) sum += (double)p[k];
-        }
-        double mu = sum / m, sq = 0;
-        for (int64_t i = 0; i < n; i++) {
-            const cn_real *p = x + (i * c + ch) * s;
-            for (int64_t k = 0; k < s; k++) {
-                double d = (double)p[k] - mu;
-                sq += d * d;
-            }
-        }
-        mean[ch] = mu;
-        var[ch] = sq / m;
+/* Mean and biased variance of one channel over the batch and the spatial positions (two passes, double). */
+void cn_batchnorm_channel_stats(const cn_real *x, int64_t n, int64_t c, int64_t s, int64_t ch, double *mean,
+                                double *var) {
+    double m = (double)(n * s), sum = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const cn_real *p = x + (i * c + ch) * s;
+        for (int64_t k = 0; k < s; k++) sum += (double)p[k];
     }
+    double mu = sum / m, sq = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const cn_real *p = x + (i * c + ch) * s;
+        for (int64_t k = 0; k < s; k++) {
+            double d = (double)p[k] - mu;
+            sq += d * d;
+        }
+    }
+    *mean = mu;
+    *var = sq / m;
+}
+
+void cn_batchnorm_stats_ref(const cn_real *x, int64_t n, int64_t c, int64_t s, double *mean, double *var) {
+    for (int64_t ch = 0; ch < c; ch++) cn_batchnorm_channel_stats(x, n, c, s, ch, &mean[ch], &var[ch]);
 }
 
 void cn_batchnorm_apply_ref(const cn_real *x, cn_real *y, int64_t n, int64_t c, int64_t s, const double *mean,

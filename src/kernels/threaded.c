@@ -117,25 +117,8 @@ void cn_batchnorm_stats_par(const cn_real *x, int64_t n, int64_t c, int64_t s, d
         cn_batchnorm_stats_ref(x, n, c, s, mean, var);
         return;
     }
-    double m = (double)(n * s);
 #pragma omp parallel for schedule(static)
-    for (int64_t ch = 0; ch < c; ch++) {
-        double sum = 0;
-        for (int64_t i = 0; i < n; i++) {
-            const cn_real *p = x + (i * c + ch) * s;
-            for (int64_t k = 0; k < s; k++) sum += (double)p[k];
-        }
-        double mu = sum / m, sq = 0;
-        for (int64_t i = 0; i < n; i++) {
-            const cn_real *p = x + (i * c + ch) * s;
-            for (int64_t k = 0; k < s; k++) {
-                double d = (double)p[k] - mu;
-                sq += d * d;
-            }
-        }
-        mean[ch] = mu;
-        var[ch] = sq / m;
-    }
+    for (int64_t ch = 0; ch < c; ch++) cn_batchnorm_channel_stats(x, n, c, s, ch, &mean[ch], &var[ch]);
 }
 
 void cn_batchnorm_apply_par(const cn_real *x, cn_real *y, int64_t n, int64_t c, int64_t s, const double *mean,

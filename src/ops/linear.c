@@ -113,13 +113,13 @@ static cn_status flatten_shape(const cn_graph *g, const cn_node *n, const cn_sha
     return CN_OK;
 }
 
-static cn_status copy_forward(cn_graph *g, cn_node *n, cn_mode mode) {
+cn_status op_copy_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     CN_UNUSED(mode);
     memcpy(n->out, graph_in(g, n, 0), (size_t)cn_shape_numel(&n->shape) * sizeof(cn_real));
     return CN_OK;
 }
 
-static void accumulate_backward(cn_graph *g, cn_node *n) {
+void op_accumulate_backward(cn_graph *g, cn_node *n) {
     cn_real *dx = graph_in_grad(g, n, 0);
     const cn_real *dy = graph_out_grad(g, n);
     int64_t count = cn_shape_numel(&n->shape);
@@ -137,7 +137,7 @@ static int flatten_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
 }
 
 static const cn_op_def op_flatten = {.name = "Flatten", .prefix = "flatten", .shape = flatten_shape,
-                                     .forward = copy_forward, .backward = accumulate_backward,
+                                     .forward = op_copy_forward, .backward = op_accumulate_backward,
                                      .attrs = flatten_attrs};
 
 int cn_flatten(cn_graph *g, const char *name, int x) { return graph_add_node(g, &op_flatten, name, &x, 1, NULL, 0); }

@@ -24,20 +24,6 @@ static void broadcast_strides(const cn_shape *x, const cn_shape *out, int64_t *s
     }
 }
 
-static cn_status copy_forward(cn_graph *g, cn_node *n, cn_mode mode) {
-    CN_UNUSED(mode);
-    memcpy(n->out, graph_in(g, n, 0), (size_t)cn_shape_numel(&n->shape) * sizeof(cn_real));
-    return CN_OK;
-}
-
-static void accumulate_backward(cn_graph *g, cn_node *n) {
-    cn_real *dx = graph_in_grad(g, n, 0);
-    const cn_real *dy = graph_out_grad(g, n);
-    int64_t count = cn_shape_numel(&n->shape);
-    if (dx)
-        for (int64_t i = 0; i < count; i++) dx[i] += dy[i];
-}
-
 /* ---------------------------------------------------------------- Constant: y = value (a parameter) */
 typedef struct {
     cn_shape shape;
@@ -162,7 +148,7 @@ static int reshape_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
 }
 
 static const cn_op_def op_reshape = {.name = "Reshape", .prefix = "reshape", .shape = reshape_shape, .attrs = reshape_attrs,
-                                     .forward = copy_forward, .backward = accumulate_backward};
+                                     .forward = op_copy_forward, .backward = op_accumulate_backward};
 
 int cn_reshape(cn_graph *g, const char *name, int x, int ndim, const int64_t *dims) {
     reshape_attr a = {.ndim = ndim};
