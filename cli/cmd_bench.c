@@ -106,7 +106,7 @@ static void print_result(const bench_opts *o, const char *what, const bench_resu
     if (o->json)
         printf("{\"bench\": \"%s\", \"median_ms\": %.4f, \"min_ms\": %.4f, \"iters\": %d, \"gflops\": %.2f, "
                "\"cpu_ms\": %.4f, \"algorithm\": \"%s\", \"threads\": %d, \"isa\": \"%s\"%s}\n",
-               what, r->median_ms, r->min_ms, r->iters, r->cpu_ms, gflops, algorithm, omp_get_max_threads(), cn_kernels_isa(),
+               what, r->median_ms, r->min_ms, r->iters, gflops, r->cpu_ms, algorithm, omp_get_max_threads(), cn_kernels_isa(),
                extra_json ? extra_json : "");
     else
         printf("%s: median %.3f ms, min %.3f ms, cpu %.3f ms over %d runs, %.1f GFLOP/s (cpu %.1f), %s, %d threads, "

@@ -3,13 +3,16 @@
 # runs: this checks the command, it does not time anything. $1: the convnet binary.
 set -u
 cn="$1"
-pass=0 fail=0
-check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
+. "$(dirname "$0")/lib/check.sh"
 fast="--iters 2 --warmup 1 --min-time 0"
 
 out=$("$cn" bench conv --batch 2 --in 8 --size 9x7 --out 4 --kernel 3 --threads 1 --json $fast 2>&1); rc=$?
 check "conv exits 0" '[ $rc -eq 0 ]'
 check "conv JSON has median_ms, gflops, algorithm" '[[ "$out" == *"\"median_ms\": "* && "$out" == *"\"gflops\": "* && "$out" == *"\"algorithm\": \"im2col-gemm\""* ]]'
+# the lecture's layer: 3x32x32, 10 filters 5x5, pad 2: 768,000 multiply-adds = 0.001536 GFLOP per image
+out=$("$cn" bench conv --batch 1 --in 3 --size 32 --out 10 --kernel 5 --pad 2 --json $fast 2>&1)
+check "gflops x median_ms is the layer's work (1.536 MFLOP)" \
+  'python3 -c "import json,sys; d=json.loads(sys.argv[1]); w=d[\"gflops\"]*d[\"median_ms\"]*1e-3; assert abs(w-0.001536) < 0.001536*0.02 + 1e-5, w" "$out"'
 out=$("$cn" bench conv --batch 1 --in 6 --size 5 --out 6 --kernel 3 --groups 6 --backward --json $fast 2>&1)
 check "depthwise fwd+bwd" '[[ "$out" == *"\"algorithm\": \"depthwise-direct\""* && "$out" == *"fwd+bwd"* ]]'
 out=$("$cn" bench conv --batch 4 --in 32 --size 16 --out 32 --kernel 3 --json $fast 2>&1)
@@ -28,5 +31,4 @@ out=$("$cn" bench conv --batch 1 --in 3 --size 4 --out 2 --kernel 7 --pad 0 $fas
 check "impossible shape exits 1" '[ $rc -eq 1 ] && [[ "$out" == *"too small"* ]]'
 out=$("$cn" bench frobnicate 2>&1); rc=$?
 check "unknown benchmark exits 2" '[ $rc -eq 2 ] && [[ "$out" == *"unknown benchmark"* ]]'
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish
