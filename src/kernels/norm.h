@@ -30,6 +30,10 @@ void cn_batchnorm_stats_ref(const cn_real *x, int64_t n, int64_t c, int64_t s, d
 /* One channel's mean and biased variance: the body both versions share, so they agree bit for bit. */
 void cn_batchnorm_channel_stats(const cn_real *x, int64_t n, int64_t c, int64_t s, int64_t ch, double *mean,
                                 double *var);
+/* One channel's backward (mean mu, inverse std is): likewise shared by both versions. */
+void cn_batchnorm_channel_backward(const cn_real *x, const cn_real *dy, cn_real *dx, int64_t n, int64_t c, int64_t s,
+                                   int64_t ch, double mu, double is, const cn_real *weight, cn_real *dweight,
+                                   cn_real *dbias);
 void cn_batchnorm_apply_ref(const cn_real *x, cn_real *y, int64_t n, int64_t c, int64_t s, const double *mean,
                             const double *invstd, const cn_real *weight, const cn_real *bias);
 void cn_batchnorm_backward_ref(const cn_real *x, const cn_real *dy, cn_real *dx, int64_t n, int64_t c, int64_t s,

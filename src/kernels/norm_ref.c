@@ -47,33 +47,39 @@ void cn_batchnorm_apply_ref(const cn_real *x, cn_real *y, int64_t n, int64_t c, 
         }
 }
 
+/* One channel's backward (sums in double):
+ *   dbias += sum dy    dweight += sum dy*xhat    dx += w*invstd*(dy - mean(dy) - xhat*mean(dy*xhat)) */
+void cn_batchnorm_channel_backward(const cn_real *x, const cn_real *dy, cn_real *dx, int64_t n, int64_t c, int64_t s,
+                                   int64_t ch, double mu, double is, const cn_real *weight, cn_real *dweight,
+                                   cn_real *dbias) {
+    double m = (double)(n * s), sum_dy = 0, sum_dy_xhat = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const cn_real *p = x + (i * c + ch) * s, *g = dy + (i * c + ch) * s;
+        for (int64_t k = 0; k < s; k++) {
+            sum_dy += (double)g[k];
+            sum_dy_xhat += (double)g[k] * ((double)p[k] - mu) * is;
+        }
+    }
+    if (dbias) dbias[ch] += (cn_real)sum_dy;
+    if (dweight) dweight[ch] += (cn_real)sum_dy_xhat;
+    if (!dx) return;
+    double w = weight ? (double)weight[ch] : 1.0;
+    double mean_dy = sum_dy / m, mean_dy_xhat = sum_dy_xhat / m;
+    for (int64_t i = 0; i < n; i++) {
+        const cn_real *p = x + (i * c + ch) * s, *g = dy + (i * c + ch) * s;
+        cn_real *q = dx + (i * c + ch) * s;
+        for (int64_t k = 0; k < s; k++) {
+            double xhat = ((double)p[k] - mu) * is;
+            q[k] += (cn_real)(w * is * ((double)g[k] - mean_dy - xhat * mean_dy_xhat));
+        }
+    }
+}
+
 void cn_batchnorm_backward_ref(const cn_real *x, const cn_real *dy, cn_real *dx, int64_t n, int64_t c, int64_t s,
                                const double *mean, const double *invstd, const cn_real *weight, cn_real *dweight,
                                cn_real *dbias) {
-    double m = (double)(n * s);
-    for (int64_t ch = 0; ch < c; ch++) {
-        double mu = mean[ch], is = invstd[ch], sum_dy = 0, sum_dy_xhat = 0;
-        for (int64_t i = 0; i < n; i++) {
-            const cn_real *p = x + (i * c + ch) * s, *g = dy + (i * c + ch) * s;
-            for (int64_t k = 0; k < s; k++) {
-                sum_dy += (double)g[k];
-                sum_dy_xhat += (double)g[k] * ((double)p[k] - mu) * is;
-            }
-        }
-        if (dbias) dbias[ch] += (cn_real)sum_dy;
-        if (dweight) dweight[ch] += (cn_real)sum_dy_xhat;
-        if (!dx) continue;
-        double w = weight ? (double)weight[ch] : 1.0;
-        double mean_dy = sum_dy / m, mean_dy_xhat = sum_dy_xhat / m;
-        for (int64_t i = 0; i < n; i++) {
-            const cn_real *p = x + (i * c + ch) * s, *g = dy + (i * c + ch) * s;
-            cn_real *q = dx + (i * c + ch) * s;
-            for (int64_t k = 0; k < s; k++) {
-                double xhat = ((double)p[k] - mu) * is;
-                q[k] += (cn_real)(w * is * ((double)g[k] - mean_dy - xhat * mean_dy_xhat));
-            }
-        }
-    }
+    for (int64_t ch = 0; ch < c; ch++)
+        cn_batchnorm_channel_backward(x, dy, dx, n, c, s, ch, mean[ch], invstd[ch], weight, dweight, dbias);
 }
 
 /* ---------------------------------------------------------------- row norm (LayerNorm, GroupNorm, InstanceNorm) */

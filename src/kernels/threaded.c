@@ -145,29 +145,7 @@ void cn_batchnorm_backward_par(const cn_real *x, const cn_real *dy, cn_real *dx,
         cn_batchnorm_backward_ref(x, dy, dx, n, c, s, mean, invstd, weight, dweight, dbias);
         return;
     }
-    double m = (double)(n * s);
 #pragma omp parallel for schedule(static)
-    for (int64_t ch = 0; ch < c; ch++) {
-        double mu = mean[ch], is = invstd[ch], sum_dy = 0, sum_dy_xhat = 0;
-        for (int64_t i = 0; i < n; i++) {
-            const cn_real *p = x + (i * c + ch) * s, *g = dy + (i * c + ch) * s;
-            for (int64_t k = 0; k < s; k++) {
-                sum_dy += (double)g[k];
-                sum_dy_xhat += (double)g[k] * ((double)p[k] - mu) * is;
-            }
-        }
-        if (dbias) dbias[ch] += (cn_real)sum_dy;
-        if (dweight) dweight[ch] += (cn_real)sum_dy_xhat;
-        if (!dx) continue;
-        double w = weight ? (double)weight[ch] : 1.0;
-        double mean_dy = sum_dy / m, mean_dy_xhat = sum_dy_xhat / m;
-        for (int64_t i = 0; i < n; i++) {
-            const cn_real *p = x + (i * c + ch) * s, *g = dy + (i * c + ch) * s;
-            cn_real *q = dx + (i * c + ch) * s;
-            for (int64_t k = 0; k < s; k++) {
-                double xhat = ((double)p[k] - mu) * is;
-                q[k] += (cn_real)(w * is * ((double)g[k] - mean_dy - xhat * mean_dy_xhat));
-            }
-        }
-    }
+    for (int64_t ch = 0; ch < c; ch++)
+        cn_batchnorm_channel_backward(x, dy, dx, n, c, s, ch, mean[ch], invstd[ch], weight, dweight, dbias);
 }
