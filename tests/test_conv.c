@@ -2,7 +2,7 @@
  * against the direct reference on odd shapes. */
 #include "cn_test.h"
 #include "internal.h"
-#include "kernels/conv.h"
+#include "conv_case.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -209,52 +209,22 @@ static void no_allocation_in_steps(void) {
 }
 
 /* ---- im2col + GEMM against the direct reference */
-typedef struct {
-    int nd, batch, cin, cout, groups;
-    int in[3], k[3], s[3], d[3], pb[3], pe[3];
-    cn_pad_mode mode;
-    int bias;
-} kernel_case;
-
-static cn_conv_geom geom_of(const kernel_case *kc) {
-    cn_conv_geom p = {.batch = kc->batch, .in_channels = kc->cin, .out_channels = kc->cout, .groups = kc->groups,
-                      .pad_mode = kc->mode};
-    for (int i = 0; i < 3; i++) {
-        int j = i - (3 - kc->nd);
-        p.in[i] = j < 0 ? 1 : kc->in[j];
-        p.kernel[i] = j < 0 ? 1 : kc->k[j];
-        p.stride[i] = j < 0 ? 1 : kc->s[j];
-        p.dilation[i] = j < 0 ? 1 : kc->d[j];
-        p.pad_begin[i] = j < 0 ? 0 : kc->pb[j];
-        int64_t pe = j < 0 ? 0 : kc->pe[j];
-        p.out[i] = (p.in[i] + p.pad_begin[i] + pe - p.dilation[i] * (p.kernel[i] - 1) - 1) / p.stride[i] + 1;
-    }
-    return p;
-}
-
-static cn_real *random_buffer(int64_t n, uint64_t seed) {
-    cn_real *b = malloc((size_t)(n > 0 ? n : 1) * sizeof(cn_real));
-    cn_rng r;
-    cn_rng_seed(&r, seed, 11);
-    cn_rng_fill_uniform(&r, b, n, -1, 1);
-    return b;
-}
-
 /* threads > 1 takes the per-sample parallel path (when the batch is at least 2) */
-static void compare_kernels(const kernel_case *kc, int index, int threads) {
-    cn_conv_geom p = geom_of(kc);
+static void compare_kernels(const conv_case *kc, int index, int threads) {
+    cn_conv_geom p = conv_case_geom(kc);
     p.threads = threads;
     int64_t nx = p.batch * p.in_channels * p.in[0] * p.in[1] * p.in[2];
     int64_t ny = p.batch * p.out_channels * p.out[0] * p.out[1] * p.out[2];
     int64_t nw = p.out_channels * (p.in_channels / p.groups) * p.kernel[0] * p.kernel[1] * p.kernel[2];
-    cn_real *x = random_buffer(nx, 1 + index), *w = random_buffer(nw, 100 + index);
-    cn_real *b = kc->bias ? random_buffer(p.out_channels, 200 + index) : NULL, *dy = random_buffer(ny, 300 + index);
+    cn_real *x = conv_case_random(nx, 1 + index, 11), *w = conv_case_random(nw, 100 + index, 11);
+    cn_real *b = kc->bias ? conv_case_random(p.out_channels, 200 + index, 11) : NULL;
+    cn_real *dy = conv_case_random(ny, 300 + index, 11);
     size_t nwork = (cn_conv_work_bytes(&p) + 63) / 64 * 64;
     void *work = aligned_alloc(64, nwork ? nwork : 64);
     cn_real *y_ref = malloc((size_t)ny * sizeof(cn_real)), *y_fast = malloc((size_t)ny * sizeof(cn_real));
-    cn_real *dx_ref = random_buffer(nx, 400 + index), *dx_fast = malloc((size_t)nx * sizeof(cn_real));
-    cn_real *dw_ref = random_buffer(nw, 500 + index), *dw_fast = malloc((size_t)nw * sizeof(cn_real));
-    cn_real *db_ref = random_buffer(p.out_channels, 600 + index);
+    cn_real *dx_ref = conv_case_random(nx, 400 + index, 11), *dx_fast = malloc((size_t)nx * sizeof(cn_real));
+    cn_real *dw_ref = conv_case_random(nw, 500 + index, 11), *dw_fast = malloc((size_t)nw * sizeof(cn_real));
+    cn_real *db_ref = conv_case_random(p.out_channels, 600 + index, 11);
     cn_real *db_fast = malloc((size_t)p.out_channels * sizeof(cn_real));
     memcpy(dx_fast, dx_ref, (size_t)nx * sizeof(cn_real)); /* start non-zero: both must ADD */
     memcpy(dw_fast, dw_ref, (size_t)nw * sizeof(cn_real));
@@ -275,7 +245,7 @@ static void compare_kernels(const kernel_case *kc, int index, int threads) {
 }
 
 static void im2col_matches_reference(void) {
-    static const kernel_case cases[] = {
+    static const conv_case cases[] = {
         /* nd  N  Ci Co g   in          k          s          d          pb         pe        mode  bias */
         {2, 1, 1, 1, 1, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
         {2, 1, 3, 5, 1, {7, 11, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},

@@ -3,40 +3,9 @@
  * non-multiples of the register tile, stride 2 with 1x1, dilation, groups, depthwise with a channel
  * multiplier, batch 1, tiles spanning samples, depths past the GEMM's KC, 1D and 3D. */
 #include "cn_test.h"
-#include "kernels/conv.h"
+#include "conv_case.h"
 #include "kernels/gemm.h"
 #include <stdlib.h>
-
-typedef struct {
-    int nd, batch, cin, cout, groups;
-    int in[3], k[3], s[3], d[3], pb[3], pe[3];
-    cn_pad_mode mode;
-    int bias;
-} conv_case;
-
-static cn_conv_geom geom_of(const conv_case *c) {
-    cn_conv_geom p = {.batch = c->batch, .in_channels = c->cin, .out_channels = c->cout, .groups = c->groups,
-                      .pad_mode = c->mode};
-    for (int i = 0; i < 3; i++) {
-        int j = i - (3 - c->nd);
-        p.in[i] = j < 0 ? 1 : c->in[j];
-        p.kernel[i] = j < 0 ? 1 : c->k[j];
-        p.stride[i] = j < 0 ? 1 : c->s[j];
-        p.dilation[i] = j < 0 ? 1 : c->d[j];
-        p.pad_begin[i] = j < 0 ? 0 : c->pb[j];
-        int64_t pe = j < 0 ? 0 : c->pe[j];
-        p.out[i] = (p.in[i] + p.pad_begin[i] + pe - p.dilation[i] * (p.kernel[i] - 1) - 1) / p.stride[i] + 1;
-    }
-    return p;
-}
-
-static cn_real *random_buffer(int64_t n, uint64_t seed) {
-    cn_real *b = malloc((size_t)(n > 0 ? n : 1) * sizeof(cn_real));
-    cn_rng r;
-    cn_rng_seed(&r, seed, 13);
-    cn_rng_fill_uniform(&r, b, n, -1, 1);
-    return b;
-}
 
 static int64_t prod3(const int64_t v[3]) { return v[0] * v[1] * v[2]; }
 
@@ -48,14 +17,15 @@ typedef struct {
 } case_data;
 
 static case_data prepare(const conv_case *c, int index) {
-    case_data d = {.p = geom_of(c)};
+    case_data d = {.p = conv_case_geom(c)};
     cn_conv_geom *p = &d.p;
     d.nx = p->batch * p->in_channels * prod3(p->in), d.ny = p->batch * p->out_channels * prod3(p->out);
     d.nw = p->out_channels * (p->in_channels / p->groups) * prod3(p->kernel);
-    d.x = random_buffer(d.nx, 1 + index), d.w = random_buffer(d.nw, 100 + index);
-    d.b = c->bias ? random_buffer(p->out_channels, 200 + index) : NULL, d.dy = random_buffer(d.ny, 300 + index);
-    d.dx0 = random_buffer(d.nx, 400 + index), d.dw0 = random_buffer(d.nw, 500 + index);
-    d.db0 = random_buffer(p->out_channels, 600 + index); /* gradients start non-zero: kernels must ADD */
+    d.x = conv_case_random(d.nx, 1 + index, 13), d.w = conv_case_random(d.nw, 100 + index, 13);
+    d.b = c->bias ? conv_case_random(p->out_channels, 200 + index, 13) : NULL;
+    d.dy = conv_case_random(d.ny, 300 + index, 13);
+    d.dx0 = conv_case_random(d.nx, 400 + index, 13), d.dw0 = conv_case_random(d.nw, 500 + index, 13);
+    d.db0 = conv_case_random(p->out_channels, 600 + index, 13); /* gradients start non-zero: kernels must ADD */
     d.y_ref = malloc((size_t)d.ny * sizeof(cn_real));
     d.dx_ref = malloc((size_t)d.nx * sizeof(cn_real)), d.dw_ref = malloc((size_t)d.nw * sizeof(cn_real));
     d.db_ref = malloc((size_t)p->out_channels * sizeof(cn_real));
@@ -81,7 +51,7 @@ static void compare(const char *isa, const case_data *d, int index, cn_conv_algo
     size_t nwork = (cn_conv_work_bytes(&p) + 63) / 64 * 64;
     void *work = aligned_alloc(64, nwork ? nwork : 64);
     memset(work, 0xff, nwork ? nwork : 64); /* NaN everywhere: nothing may read workspace it did not write */
-    cn_real *y = random_buffer(d->ny, 7), *dx = malloc((size_t)d->nx * sizeof(cn_real));
+    cn_real *y = conv_case_random(d->ny, 7, 13), *dx = malloc((size_t)d->nx * sizeof(cn_real));
     cn_real *dw = malloc((size_t)d->nw * sizeof(cn_real)), *db = malloc((size_t)p.out_channels * sizeof(cn_real));
     memcpy(dx, d->dx0, (size_t)d->nx * sizeof(cn_real));
     memcpy(dw, d->dw0, (size_t)d->nw * sizeof(cn_real));
@@ -160,7 +130,7 @@ int main(void) {
     /* the choice and its reason */
     if (cn_kernels_select("avx512") != CN_OK && cn_kernels_select("avx2") != CN_OK) cn_kernels_select("portable");
     const char *why = NULL;
-    cn_conv_geom dw = geom_of(&cases[7]), one = geom_of(&cases[20]), gen = geom_of(&cases[1]);
+    cn_conv_geom dw = conv_case_geom(&cases[7]), one = conv_case_geom(&cases[20]), gen = conv_case_geom(&cases[1]);
     CHECK(strcmp(cn_conv_algorithm(&dw, &why), "depthwise-direct") == 0 && strstr(why, "depthwise"), "depthwise chosen");
     CHECK(strcmp(cn_conv_algorithm(&one, &why), "gemm-1x1") == 0 && strstr(why, "1x1"), "1x1 chosen");
     CHECK(strcmp(cn_conv_algorithm(&gen, &why), "im2col-gemm") == 0, "im2col chosen");
