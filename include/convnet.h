@@ -74,7 +74,12 @@ typedef struct {
 
 cn_shape cn_shape_make(int ndim, const int64_t *dims);
 cn_shape cn_shape4(int64_t n, int64_t c, int64_t h, int64_t w);
+/* Number of elements; -1 when a dimension is negative, INT64_MAX when the product overflows. */
 int64_t cn_shape_numel(const cn_shape *s);
+/* CN_OK when every dimension is >= 0 and the tensor has at most CN_MAX_NUMEL elements; otherwise an
+ * error that starts with `what`. Every node's output shape is checked this way when it is added. */
+#define CN_MAX_NUMEL ((int64_t)1 << 40)
+cn_status cn_shape_check(const cn_shape *s, const char *what);
 int cn_shape_equal(const cn_shape *a, const cn_shape *b);
 /* "2x3x28x28" into buf; returns buf. */
 char *cn_shape_str(const cn_shape *s, char *buf, size_t buflen);

@@ -59,6 +59,10 @@ static void names_and_params(void) {
 static void api_errors(void) {
     cn_graph *g = cn_graph_create();
     CHECK_ERROR(cn_input(g, "x", cn_shape4(2, 0, 3, 3)) < 0, "x: input shape 2x0x3x3 has a dimension < 1");
+    /* a shape whose element count overflows 64 bits (found by the ONNX fuzzer) is refused, not multiplied */
+    CHECK_ERROR(cn_input(g, "x", cn_shape_make(2, (int64_t[]){72, 1845302443903025155})) < 0,
+                "x: shape 72x1845302443903025155 has more than 2^40 elements");
+    CHECK(cn_shape_numel(&(cn_shape){2, {INT64_MAX, 2}}) == INT64_MAX, "numel saturates on overflow");
     int x = cn_input(g, "x", cn_shape_make(2, (int64_t[]){2, 3}));
     int y = cn_linear(g, "fc", x, 2, 1);
     cn_real data[6] = {0};

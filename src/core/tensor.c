@@ -17,8 +17,21 @@ cn_shape cn_shape4(int64_t n, int64_t c, int64_t h, int64_t w) {
 
 int64_t cn_shape_numel(const cn_shape *s) {
     int64_t p = 1;
-    for (int i = 0; i < s->ndim; i++) p *= s->dims[i];
+    for (int i = 0; i < s->ndim; i++) {
+        if (s->dims[i] < 0) return -1;
+        if (__builtin_mul_overflow(p, s->dims[i], &p)) return INT64_MAX;
+    }
     return p;
+}
+
+cn_status cn_shape_check(const cn_shape *s, const char *what) {
+    char b[128];
+    for (int i = 0; i < s->ndim; i++)
+        if (s->dims[i] < 0)
+            return cn_error(CN_ERR_SHAPE, "%s: shape %s has a negative dimension", what, cn_shape_str(s, b, sizeof b));
+    if (cn_shape_numel(s) > CN_MAX_NUMEL)
+        return cn_error(CN_ERR_SHAPE, "%s: shape %s has more than 2^40 elements", what, cn_shape_str(s, b, sizeof b));
+    return CN_OK;
 }
 
 int cn_shape_equal(const cn_shape *a, const cn_shape *b) {
@@ -47,8 +60,8 @@ char *cn_shape_str(const cn_shape *s, char *buf, size_t buflen) {
 cn_status cn_tensor_alloc(cn_tensor *t, cn_shape shape) {
     t->shape = shape;
     t->owns = 1;
-    for (int i = 0; i < shape.ndim; i++)
-        if (shape.dims[i] < 0) return cn_error(CN_ERR_SHAPE, "tensor dimension %d is negative", i);
+    t->data = NULL;
+    if (cn_shape_check(&shape, "tensor") != CN_OK) return CN_ERR_SHAPE;
     int64_t n = cn_shape_numel(&shape);
     t->data = cn_calloc((size_t)(n ? n : 1), sizeof(cn_real));
     return t->data ? CN_OK : CN_ERR_NOMEM;

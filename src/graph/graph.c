@@ -148,7 +148,7 @@ int graph_add_node(cn_graph *g, const cn_op_def *op, const char *name, const int
     if (attr_size) memcpy(n->attr, attr, attr_size);
     n->attr_size = attr_size;
 
-    if (infer_shape(g, n, &n->shape) != CN_OK) {
+    if (infer_shape(g, n, &n->shape) != CN_OK || cn_shape_check(&n->shape, n->name) != CN_OK) {
         free_node(n);
         return -1;
     }
