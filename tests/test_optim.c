@@ -1,6 +1,7 @@
 /* Optimizers and learning-rate schedules against PyTorch (golden family "optim"), their state, their
  * errors; weight initialisation statistics. */
 #include "cn_test.h"
+#include <omp.h>
 #include "internal.h"
 #include <math.h>
 #include <stdlib.h>
@@ -170,6 +171,55 @@ static void optimizer_state_and_allocation(void) {
     CHECK(cn_optimizer_lr(o) == 0.5, "set_lr");
     cn_optimizer_free(o);
     cn_graph_free(g);
+}
+
+/* A step splits the concatenated elements over threads (above 65,536 elements): any thread count gives the
+ * bits a single thread gives, for every optimizer, across slot boundaries at odd offsets. */
+static cn_graph *wide_graph(void) {
+    cn_graph *g = cn_graph_create();
+    cn_graph_set_seed(g, 11);
+    int x = cn_input(g, "x", cn_shape_make(2, (int64_t[]){2, 301}));
+    x = cn_linear(g, "fc1", x, 197, 1);
+    x = cn_linear(g, "fc2", x, 151, 1);
+    cn_linear(g, "fc3", x, 7, 0);
+    return g;
+}
+
+static void threaded_step(void) {
+    cn_optimizer_config cfg[] = {cn_sgd_config(0.1, 0, 1e-3, 0), cn_sgd_config(0.1, 0.9, 1e-3, 0),
+                                 cn_sgd_config(0.1, 0.9, 1e-3, 1), cn_adam_config(1e-3, 1e-2),
+                                 cn_adamw_config(1e-3, 1e-2)};
+    int threads = omp_get_max_threads();
+    for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++) {
+        cn_graph *g[2] = {wide_graph(), wide_graph()};
+        cn_optimizer *o[2];
+        for (int k = 0; k < 2; k++) {
+            o[k] = cn_optimizer_create(g[k], &cfg[c]);
+            CHECK(o[k] != NULL, "optimizer %zu: %s", c, cn_last_error());
+        }
+        if (!o[0] || !o[1]) continue;
+        for (int step = 0; step < 3; step++)
+            for (int k = 0; k < 2; k++) {
+                for (int i = 0; i < cn_param_count(g[k]); i++) {
+                    cn_param p = cn_param_get(g[k], i);
+                    for (int64_t j = 0; p.grad && j < cn_tensor_numel(p.grad); j++)
+                        p.grad->data[j] = (cn_real)sin(0.37 * (double)(j + 13 * i + 7 * step));
+                }
+                omp_set_num_threads(k == 0 ? 1 : 3);
+                cn_optimizer_step(o[k]);
+            }
+        int same = 1;
+        for (int i = 0; i < cn_param_count(g[0]); i++) {
+            cn_param a = cn_param_get(g[0], i), b = cn_param_get(g[1], i);
+            same &= memcmp(a.value->data, b.value->data, (size_t)cn_tensor_numel(a.value) * sizeof(cn_real)) == 0;
+        }
+        CHECK(same, "optimizer %zu: 3 threads give the weights 1 thread gives, bit for bit", c);
+        for (int k = 0; k < 2; k++) {
+            cn_optimizer_free(o[k]);
+            cn_graph_free(g[k]);
+        }
+    }
+    omp_set_num_threads(threads);
 }
 
 static void optimizer_errors(void) {
@@ -343,6 +393,7 @@ int main(void) {
     golden_cases();
     optimizer_state_and_allocation();
     optimizer_errors();
+    threaded_step();
     numeric_checks();
     schedule_errors_and_state();
     fans();

@@ -1,8 +1,11 @@
 /* optimizer.c — SGD (momentum, Nesterov, L2 weight decay), Adam and AdamW over a graph's trainable
  * parameters, as torch.optim defines them (formulas in convnet.h). All state lives in one allocation made
  * by cn_optimizer_create; a step allocates nothing. Updates are computed in double per element and the
- * state is stored as cn_real. */
+ * state is stored as cn_real. A step is one OpenMP parallel region over all the parameters' elements laid
+ * end to end (each thread a contiguous range): every element's update is independent, so the result is the
+ * same for any thread count. */
 #include "internal.h"
+#include <omp.h>
 #include <stdio.h>
 
 #define STATE_NAME_MAX (2 * CN_NAME_MAX + 32)
@@ -11,6 +14,7 @@
 typedef struct {
     cn_tensor *value, *grad;    /* the graph's tensors */
     cn_tensor state[MAX_BUFS];  /* views into the optimizer's block (owns = 0) */
+    int64_t first;              /* index of the slot's first element among all slots' elements */
 } opt_slot;
 
 struct cn_optimizer {
@@ -18,6 +22,7 @@ struct cn_optimizer {
     int64_t steps;
     int n_slots;
     int bufs_per_slot;          /* 0 (plain SGD), 1 (momentum), 2 (Adam) */
+    int64_t elements;           /* all slots' elements */
     opt_slot *slots;
     char (*state_names)[STATE_NAME_MAX];  /* n_slots * bufs_per_slot, slot-major */
 };
@@ -101,6 +106,8 @@ cn_optimizer *cn_optimizer_create(cn_graph *g, const cn_optimizer_config *config
         opt_slot *s = &opt->slots[k];
         s->value = p.value;
         s->grad = p.grad;
+        s->first = opt->elements;
+        opt->elements += cn_tensor_numel(p.value);
         for (int b = 0; b < bufs; b++) {
             s->state[b] = (cn_tensor){p.value->shape, (cn_real *)data, 0};
             data += align_up((size_t)cn_tensor_numel(p.value) * sizeof(cn_real));
@@ -115,32 +122,38 @@ cn_optimizer *cn_optimizer_create(cn_graph *g, const cn_optimizer_config *config
 void cn_optimizer_free(cn_optimizer *opt) { cn_free(opt); }
 
 /* g' = g + wd*w;  buf = momentum*buf + g';  step = nesterov ? g' + momentum*buf : buf;  w -= lr*step */
-static void sgd_update(const cn_optimizer_config *c, opt_slot *s) {
-    int64_t n = cn_tensor_numel(s->value);
-    cn_real *w = s->value->data, *buf = c->momentum > 0 ? s->state[0].data : NULL;
+static void sgd_update(const cn_optimizer_config *c, opt_slot *s, int64_t lo, int64_t hi) {
+    cn_real *w = s->value->data;
     const cn_real *grad = s->grad->data;
-    for (int64_t i = 0; i < n; i++) {
-        double g = (double)grad[i] + c->weight_decay * (double)w[i];
-        if (buf) {
-            double b = c->momentum * (double)buf[i] + g;
-            buf[i] = (cn_real)b;
-            g = c->nesterov ? g + c->momentum * b : b;
-        }
-        w[i] = (cn_real)((double)w[i] - c->lr * g);
+    const double wd = c->weight_decay, mom = c->momentum, lr = c->lr;
+    if (mom <= 0) {
+#pragma omp simd
+        for (int64_t i = lo; i < hi; i++) w[i] = (cn_real)((double)w[i] - lr * ((double)grad[i] + wd * (double)w[i]));
+        return;
+    }
+    cn_real *buf = s->state[0].data;
+    /* step = nesterov ? g + momentum*b : b, written branch-free (0*g + 1*b is exactly b for finite g) */
+    const double keep = c->nesterov ? 1 : 0, bcoef = c->nesterov ? mom : 1;
+#pragma omp simd
+    for (int64_t i = lo; i < hi; i++) {
+        double g = (double)grad[i] + wd * (double)w[i];
+        double b = mom * (double)buf[i] + g;
+        buf[i] = (cn_real)b;
+        w[i] = (cn_real)((double)w[i] - lr * (keep * g + bcoef * b));
     }
 }
 
 /* AdamW: w *= 1 - lr*wd.  Adam: g += wd*w.  Then m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
  * w -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps) */
-static void adam_update(const cn_optimizer_config *c, opt_slot *s, int64_t t) {
-    int64_t n = cn_tensor_numel(s->value);
+static void adam_update(const cn_optimizer_config *c, opt_slot *s, int64_t t, int64_t lo, int64_t hi) {
     cn_real *w = s->value->data, *m = s->state[0].data, *v = s->state[1].data;
     const cn_real *grad = s->grad->data;
     double step_size = c->lr / (1 - pow(c->beta1, (double)t));
     double bc2_sqrt = sqrt(1 - pow(c->beta2, (double)t));
     double decay = c->kind == CN_OPT_ADAMW ? 1 - c->lr * c->weight_decay : 1;
     double l2 = c->kind == CN_OPT_ADAM ? c->weight_decay : 0;
-    for (int64_t i = 0; i < n; i++) {
+#pragma omp simd
+    for (int64_t i = lo; i < hi; i++) {
         double wi = (double)w[i] * decay;
         double g = (double)grad[i] + l2 * (double)w[i];
         double mi = c->beta1 * (double)m[i] + (1 - c->beta1) * g;
@@ -154,9 +167,22 @@ static void adam_update(const cn_optimizer_config *c, opt_slot *s, int64_t t) {
 cn_status cn_optimizer_step(cn_optimizer *opt) {
     if (!opt) return cn_error(CN_ERR_INVALID, "optimizer step: optimizer is NULL");
     opt->steps++;
-    for (int k = 0; k < opt->n_slots; k++) {
-        if (opt->config.kind == CN_OPT_SGD) sgd_update(&opt->config, &opt->slots[k]);
-        else adam_update(&opt->config, &opt->slots[k], opt->steps);
+    int threads = opt->elements >= (1 << 16) && !omp_in_parallel() ? omp_get_max_threads() : 1;
+#pragma omp parallel num_threads(threads)
+    {
+        /* this thread's range of the concatenated elements, cut at multiples of 16 */
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int64_t per = (opt->elements / nt + 15) / 16 * 16, lo = t * per, hi = lo + per;
+        if (hi > opt->elements) hi = opt->elements;
+        for (int k = 0; k < opt->n_slots && lo < hi; k++) {
+            opt_slot *s = &opt->slots[k];
+            int64_t n = cn_tensor_numel(s->value), a = lo - s->first, b = hi - s->first;
+            if (b <= 0 || a >= n) continue;
+            if (a < 0) a = 0;
+            if (b > n) b = n;
+            if (opt->config.kind == CN_OPT_SGD) sgd_update(&opt->config, s, a, b);
+            else adam_update(&opt->config, s, opt->steps, a, b);
+        }
     }
     return CN_OK;
 }
