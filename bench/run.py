@@ -4,6 +4,7 @@
     /usr/bin/python3 bench/run.py [--sets resnet50,vgg16,alexnet,mobilenet,lenet] [--batch 32] [--threads 2]
                                   [--backward] [--models] [--convnet build/convnet] [--min-time 0.3]
                                   [--json results.json] [--markdown table.md] [--filter NAME]
+                                  [--gemm] [--iters 5] [--warmup 2]
 
 For every layer of the shape sets (bench/shapes/*.txt, oneDNN benchdnn notation) it times:
   convnet      `convnet bench conv ... --json` (median ms of warm runs; the algorithm it chose)
@@ -14,6 +15,9 @@ For every layer of the shape sets (bench/shapes/*.txt, oneDNN benchdnn notation)
   ONNX Runtime a one-Conv model exported by torch.onnx, forward only (when `import onnxruntime` works)
 and prints a table of ratios: other framework's time / convnet's time (> 1: convnet is faster).
 --models adds LeNet-5 training (batch 64, SGD momentum) and ResNet-50 inference (batch 1 and 16).
+--gemm adds the machine's measured fp32 peak (bench/peak.c) and `convnet bench gemm` at 512, 1024 and 2048
+on 1 and 2 threads, as a share of that peak.
+The output ends with issue 5's targets, each marked met or not from this run's numbers.
 Run it on a quiet machine: the load average is recorded with the results.
 """
 import argparse
@@ -73,13 +77,16 @@ def flops(s):
 
 
 # ---------------------------------------------------------------- convnet
+ITERS, WARMUP = 5, 2  # set from --iters/--warmup
+
+
 def run_convnet(exe, s, threads, backward, min_time):
     if s["kh"] != s["kw"] or s["sh"] != s["sw"] or s["ph"] != s["pw"] or s["dh"] != s["dw"] or s["ih"] != s["iw"]:
         return {"error": "non-square shapes are not expressible on the bench command line"}
     cmd = [exe, "bench", "conv", "--batch", str(s["mb"]), "--in", str(s["ic"]), "--size", "%dx%d" % (s["ih"], s["iw"]),
            "--out", str(s["oc"]), "--kernel", str(s["kh"]), "--stride", str(s["sh"]), "--pad", str(s["ph"]),
            "--groups", str(s["g"]), "--dilation", str(s["dh"] + 1), "--threads", str(threads), "--json",
-           "--iters", "5", "--warmup", "2", "--min-time", str(min_time)]
+           "--iters", str(ITERS), "--warmup", str(WARMUP), "--min-time", str(min_time)]
     if backward:
         cmd.append("--backward")
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -89,7 +96,9 @@ def run_convnet(exe, s, threads, backward, min_time):
 
 
 # ---------------------------------------------------------------- PyTorch
-def time_fn(fn, min_time, warmup=2, iters=5):
+def time_fn(fn, min_time, warmup=None, iters=None):
+    warmup = WARMUP if warmup is None else warmup
+    iters = ITERS if iters is None else iters
     for _ in range(warmup):
         fn()
     t, total = [], 0.0
@@ -178,8 +187,8 @@ def run_models(exe, torch, threads, min_time):
     out = []
 
     def cn(name, batch, train):
-        cmd = [exe, "bench", "model", name, "--batch", str(batch), "--threads", str(threads), "--json", "--iters", "5",
-               "--warmup", "2", "--min-time", str(min_time)] + (["--train"] if train else [])
+        cmd = [exe, "bench", "model", name, "--batch", str(batch), "--threads", str(threads), "--json", "--iters", str(ITERS),
+               "--warmup", str(WARMUP), "--min-time", str(min_time)] + (["--train"] if train else [])
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             return {"error": r.stderr.strip()}
@@ -239,9 +248,14 @@ def main():
     ap.add_argument("--convnet", default=os.path.join(ROOT, "build", "convnet"))
     ap.add_argument("--min-time", type=float, default=0.3, help="seconds of timed runs per measurement (at least 5)")
     ap.add_argument("--filter", default="", help="only layers whose name contains this")
+    ap.add_argument("--gemm", action="store_true", help="also the fp32 peak and convnet's GEMM against it")
+    ap.add_argument("--iters", type=int, default=5, help="timed runs per measurement (at least)")
+    ap.add_argument("--warmup", type=int, default=2, help="untimed runs first")
     ap.add_argument("--json", help="write every measurement here")
     ap.add_argument("--markdown", help="write the table here (Markdown)")
     a = ap.parse_args()
+    global ITERS, WARMUP
+    ITERS, WARMUP = max(1, a.iters), max(0, a.warmup)
 
     try:
         import torch
@@ -278,12 +292,16 @@ def main():
         results.append(r)
         print(row_text(r, a.backward), flush=True)
     models = run_models(a.convnet, torch, a.threads, a.min_time) if a.models and torch else []
+    gemm = run_gemm(a.convnet, workdir) if a.gemm else None
     load1 = os.getloadavg()
     meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "threads": a.threads, "batch": a.batch,
             "load_before": load0, "load_after": load1, "cpu": cpu_model(),
             "torch": torch.__version__ if torch else None, "onnxruntime": ort.__version__ if ort else None,
             "onednn": bool(onednn)}
     table = markdown(results, models, meta, a.backward)
+    if gemm:
+        table += "\n\n" + gemm_markdown(gemm)
+    table += "\n\n" + targets_markdown(results, models, gemm, a.backward)
     print()
     print(table)
     if a.markdown:
@@ -291,8 +309,97 @@ def main():
             f.write(table + "\n")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"meta": meta, "layers": results, "models": models}, f, indent=1)
+            json.dump({"meta": meta, "layers": results, "models": models, "gemm": gemm}, f, indent=1)
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- GEMM against the measured peak
+def run_gemm(exe, workdir):
+    cc = shutil.which("cc") or shutil.which("gcc")
+    peak_exe = os.path.join(workdir, "peak")
+    peak = {}
+    r = subprocess.run([cc, "-O2", "-fopenmp", os.path.join(HERE, "peak.c"), "-o", peak_exe], capture_output=True,
+                       text=True)
+    if r.returncode == 0:
+        out = subprocess.run([peak_exe], capture_output=True, text=True).stdout
+        for m in re.finditer(r"threads (\d+): avx512 ([\d.]+) GFLOP/s, avx2 ([\d.]+)", out):
+            peak[int(m.group(1))] = max(float(m.group(2)), float(m.group(3)))
+    sizes = []
+    for n in (512, 1024, 2048):
+        for t in (1, 2):
+            cmd = [exe, "bench", "gemm", "--m", str(n), "--n", str(n), "--k", str(n), "--threads", str(t), "--json",
+                   "--min-time", "1"]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            try:
+                j = json.loads(r.stdout.strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                j = {"error": r.stderr.strip()[:200]}
+            j.update(size=n, threads=t)
+            if "median_ms" in j:
+                j["median_gflops"] = 2.0 * n ** 3 / (j["median_ms"] * 1e-3) / 1e9
+                if peak.get(t):
+                    j["share"] = j["median_gflops"] / peak[t]
+            sizes.append(j)
+    return {"peak": peak, "sizes": sizes}
+
+
+def gemm_markdown(gemm):
+    lines = ["Peak (bench/peak.c): " + ", ".join("%d thread%s %.1f GFLOP/s" % (t, "s" if t > 1 else "", v)
+                                                for t, v in sorted(gemm["peak"].items())), "",
+             "| GEMM | threads | median ms | GFLOP/s | share of peak |", "|---|---:|---:|---:|---:|"]
+    for j in gemm["sizes"]:
+        lines.append("| %d^3 | %d | %s | %s | %s |" % (
+            j["size"], j["threads"], "%.3f" % j["median_ms"] if "median_ms" in j else j.get("error", "-"),
+            "%.1f" % j["median_gflops"] if "median_gflops" in j else "-",
+            "%.0f %%" % (100 * j["share"]) if "share" in j else "-"))
+    return "\n".join(lines)
+
+
+def targets_markdown(results, models, gemm, backward):
+    """Issue 5's targets, each met or not by this run (only those this run measured)."""
+    def ratio(r, other, mine="convnet"):
+        a, b = ms(r, other), ms(r, mine)
+        return a / b if a and b else None
+
+    rows = []
+
+    def check(what, pairs, need):
+        vals = [(n, v) for n, v in pairs if v is not None]
+        if not vals:
+            return
+        bad = [(n, v) for n, v in vals if v < need]
+        worst = min(vals, key=lambda p: p[1])
+        rows.append("| %s | >= %.1fx | %d of %d | %s %.2fx | %s |" % (
+            what, need, len(vals) - len(bad), len(vals), worst[0], worst[1], "met" if not bad else "not met"))
+
+    name = lambda r: r["shape"]["name"]
+    check("conv forward vs PyTorch, every layer", [(name(r), ratio(r, "torch")) for r in results], 1.0)
+    direct = [r for r in results if r["shape"]["kh"] in (1, 3) and r["shape"]["g"] == 1]
+    check("conv forward vs oneDNN direct, 3x3 and 1x1", [(name(r), ratio(r, "onednn_direct")) for r in direct], 0.9)
+    wino = [r for r in results if r["convnet"].get("algorithm", "").startswith("winograd")]
+    check("conv forward vs oneDNN direct where Winograd runs", [(name(r), ratio(r, "onednn_direct")) for r in wino],
+          1.3)
+    if backward:
+        check("conv forward+backward vs PyTorch, every layer",
+              [(name(r), ratio(r, "torch_bwd", "convnet_bwd")) for r in results], 1.2)
+    need = {"LeNet-5": 3.0, "batch 1": 1.5, "batch 16": 1.3}
+    for m in models:
+        c = m.get("convnet", {})
+        for key, v in need.items():
+            if key in m["what"] and "median_ms" in c and m.get("torch_ms"):
+                check(m["what"].replace(" (images/s)", ""), [("", m["torch_ms"] / c["median_ms"])], v)
+    if gemm:
+        for t in (1, 2):
+            shares = [("%d^3" % j["size"], j.get("share")) for j in gemm["sizes"] if j["threads"] == t]
+            vals = [(n, v) for n, v in shares if v is not None]
+            if vals:
+                worst = min(vals, key=lambda p: p[1])
+                ok = all(v >= 0.9 for _, v in vals)
+                rows.append("| GEMM, %d thread%s, sizes >= 512 | >= 90 %% of peak | %d of %d | %s %.0f %% | %s |" % (
+                    t, "s" if t > 1 else "", sum(v >= 0.9 for _, v in vals), len(vals), worst[0], 100 * worst[1],
+                    "met" if ok else "not met"))
+    return "\n".join(["Issue 5 targets in this run:", "", "| target | need | layers meeting it | worst | |",
+                      "|---|---:|---:|---|---|"] + rows)
 
 
 def cpu_model():
