@@ -144,9 +144,11 @@ static flat_geom flat_of(const cn_conv_geom *p) {
 }
 
 size_t cn_conv_depthwise_thread_bytes(const cn_conv_geom *p) {
-    if (!flat_applies(p)) return 0;
+    size_t blocked = cn_conv_depthwise_blocked_thread_bytes(p);
+    if (!flat_applies(p)) return blocked;
     flat_geom f = flat_of(p);
-    return (size_t)(2 * f.pad_floats + (f.flat + 15) / 16 * 16) * sizeof(cn_real);
+    size_t flat = (size_t)(2 * f.pad_floats + (f.flat + 15) / 16 * 16) * sizeof(cn_real);
+    return flat > blocked ? flat : blocked;
 }
 
 /* xpad = the plane xin placed at (pad_begin) in a zero PH x PW grid (+ zero slack) */
@@ -318,6 +320,10 @@ void cn_conv_forward_depthwise(const cn_conv_geom *p, const cn_real *x, const cn
     int64_t cout_g = p->out_channels / p->groups, taps = prod3(p->kernel), in_plane = prod3(p->in);
     int64_t positions = prod3(p->out);
     plane_fns f = plane_functions();
+    if (work && cn_conv_depthwise_blocked_applies(p)) {
+        cn_conv_forward_depthwise_blocked(p, x, w, b, y, work);
+        return;
+    }
     if (flat_applies(p) && work) {
         flat_geom fg = flat_of(p);
         int64_t planes = p->batch * p->in_channels;
