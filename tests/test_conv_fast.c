@@ -108,11 +108,17 @@ static const conv_case cases[] = {
     {2, 1, 16, 16, 16, {97, 45, 0}, {3, 3, 0}, {2, 1, 0}, {1, 1, 0}, {1, 0, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     {2, 3, 20, 20, 20, {7, 7, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 0},
     {2, 1, 18, 18, 18, {9, 21, 0}, {5, 5, 0}, {3, 2, 0}, {2, 1, 0}, {4, 0, 0}, {0, 3, 0}, CN_PAD_ZEROS, 1},
+    /* first layers (direct): AlexNet-like stride 4 with 11x11, a channel count not a multiple of 8, rows longer
+     * than one 32-output block, dilation, asymmetric stride and padding, no bias */
+    {2, 2, 3, 13, 1, {47, 45, 0}, {11, 11, 0}, {4, 4, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
+    {2, 1, 1, 20, 1, {28, 71, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
+    {2, 3, 4, 9, 1, {17, 19, 0}, {3, 5, 0}, {2, 3, 0}, {2, 2, 0}, {0, 3, 0}, {1, 0, 0}, CN_PAD_ZEROS, 0},
+    {2, 1, 2, 64, 1, {13, 40, 0}, {7, 7, 0}, {2, 2, 0}, {1, 1, 0}, {3, 3, 0}, {3, 3, 0}, CN_PAD_ZEROS, 1},
 };
 
 int main(void) {
     const char *sets[] = {"avx512", "avx2", "portable"};
-    const cn_conv_algo algos[] = {CN_CONV_AUTO, CN_CONV_GEMM, CN_CONV_DEPTHWISE, CN_CONV_WINOGRAD};
+    const cn_conv_algo algos[] = {CN_CONV_AUTO, CN_CONV_GEMM, CN_CONV_DEPTHWISE, CN_CONV_WINOGRAD, CN_CONV_FIRST};
     int first = 0;
     while (first < 2 && cn_kernels_select(sets[first]) != CN_OK) first++;
     for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
@@ -122,9 +128,10 @@ int main(void) {
                 if (i == 0) printf("SKIP %s kernels: %s\n", sets[s], cn_last_error());
                 continue;
             }
-            for (int a = 0; a < 4; a++) {
+            for (int a = 0; a < 5; a++) {
                 if (algos[a] == CN_CONV_DEPTHWISE && !cn_conv_depthwise_applies(&d.p)) continue;
                 if (algos[a] == CN_CONV_WINOGRAD && !cn_conv_winograd_applies(&d.p)) continue;
+                if (algos[a] == CN_CONV_FIRST && !cn_conv_first_applies(&d.p)) continue;
                 /* threaded (3: an uneven split) on the first set that runs, serial on every set */
                 for (int threads = 1; threads <= (s == first ? 3 : 1); threads += 2)
                     compare(sets[s], &d, i, algos[a], threads, algos[a] == CN_CONV_WINOGRAD ? 2e-5 : 1e-5);
@@ -135,9 +142,13 @@ int main(void) {
     /* the choice and its reason */
     if (cn_kernels_select("avx512") != CN_OK && cn_kernels_select("avx2") != CN_OK) cn_kernels_select("portable");
     const char *why = NULL;
-    cn_conv_geom dw = conv_case_geom(&cases[7]), one = conv_case_geom(&cases[20]), gen = conv_case_geom(&cases[1]);
+    cn_conv_geom dw = conv_case_geom(&cases[7]), one = conv_case_geom(&cases[20]), gen = conv_case_geom(&cases[21]);
+    cn_conv_geom first_layer = conv_case_geom(&cases[1]);
     CHECK(strcmp(cn_conv_algorithm(&dw, &why), "depthwise-direct") == 0 && strstr(why, "depthwise"), "depthwise chosen");
     CHECK(strcmp(cn_conv_algorithm(&one, &why), "gemm-1x1") == 0 && strstr(why, "1x1"), "1x1 chosen");
     CHECK(strcmp(cn_conv_algorithm(&gen, &why), "im2col-gemm") == 0, "im2col chosen");
+    if (strcmp(cn_kernels_isa(), "avx512") == 0)
+        CHECK(strcmp(cn_conv_algorithm(&first_layer, &why), "first-direct") == 0 && strstr(why, "first layer"),
+              "first-layer direct chosen for 3 input channels");
     return cn_test_finish();
 }

@@ -31,7 +31,8 @@ typedef enum {
     CN_CONV_AUTO = 0,   /* chosen per shape */
     CN_CONV_GEMM,       /* im2col + GEMM (a 1x1 stride-1 unpadded conv reads x directly) */
     CN_CONV_DEPTHWISE,  /* direct, one input channel per group, zero padding */
-    CN_CONV_WINOGRAD    /* F(4x4, 3x3): 2D 3x3 stride 1, no dilation, zero padding, groups 1 */
+    CN_CONV_WINOGRAD,   /* F(4x4, 3x3): 2D 3x3 stride 1, no dilation, zero padding, groups 1 */
+    CN_CONV_FIRST       /* direct, first layers: 2D, groups 1, <= 4 input channels, zero padding (AVX-512) */
 } cn_conv_algo;
 
 typedef struct {
@@ -87,6 +88,13 @@ enum { CN_DEPTHWISE_MAX_TAPS = 512 };
 bool cn_conv_depthwise_applies(const cn_conv_geom *p);
 /* work: p->threads slots of cn_conv_depthwise_thread_bytes (the flat 2D path; NULL: the row loops) */
 size_t cn_conv_depthwise_thread_bytes(const cn_conv_geom *p);
+/* The direct first-layer forward (conv_first.c); the backward passes of such layers use im2col + GEMM. */
+bool cn_conv_first_applies(const cn_conv_geom *p);
+size_t cn_conv_first_shared_bytes(const cn_conv_geom *p);
+size_t cn_conv_first_thread_bytes(const cn_conv_geom *p);
+void cn_conv_forward_first(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
+                           void *work);
+
 /* The AVX-512 forward on blocks of 16 channels (conv_depthwise_blocked.c): 2D, one output channel per group,
  * strides > 1 or planes of <= 32x32 outputs; cn_conv_forward_depthwise uses it when it applies. */
 bool cn_conv_depthwise_blocked_applies(const cn_conv_geom *p);

@@ -84,6 +84,10 @@ size_t cn_conv_work_bytes(const cn_conv_geom *p) {
         size_t dw = (size_t)slots(p) * cn_conv_depthwise_thread_bytes(p);
         if (dw > gemm) gemm = dw;
     }
+    if (cn_conv_first_applies(p)) {
+        size_t first = cn_conv_first_shared_bytes(p) + (size_t)slots(p) * cn_conv_first_thread_bytes(p);
+        if (first > gemm) gemm = first;
+    }
     if (!cn_conv_winograd_applies(p)) return gemm;
     size_t wino = cn_conv_winograd_shared_bytes(p) + (size_t)slots(p) * cn_conv_winograd_thread_bytes(p);
     return gemm > wino ? gemm : wino;
@@ -451,13 +455,14 @@ static bool winograd_pays(const cn_conv_geom *p) {
     if (p->batch * th * tw < 64) return false;
     return (double)(16 * th * tw) <= 1.35 * (double)(p->out[1] * p->out[2]);
 }
-/* CN_CONV_ALGO=gemm|depthwise|winograd forces an algorithm wherever it applies (benchmarks); read once. */
+/* CN_CONV_ALGO=gemm|depthwise|winograd|first forces an algorithm wherever it applies (benchmarks); read once. */
 static cn_conv_algo env_algo;
 __attribute__((constructor)) static void read_env_algo(void) {
     const char *e = getenv("CN_CONV_ALGO");
     if (!e) return;
     env_algo = strcmp(e, "gemm") == 0 ? CN_CONV_GEMM : strcmp(e, "depthwise") == 0 ? CN_CONV_DEPTHWISE
-             : strcmp(e, "winograd") == 0 ? CN_CONV_WINOGRAD : CN_CONV_AUTO;
+             : strcmp(e, "winograd") == 0 ? CN_CONV_WINOGRAD : strcmp(e, "first") == 0 ? CN_CONV_FIRST
+             : CN_CONV_AUTO;
 }
 
 static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
@@ -470,6 +475,8 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
         a = CN_CONV_DEPTHWISE, why = "forced";
     } else if (p->algorithm == CN_CONV_WINOGRAD && cn_conv_winograd_applies(p)) {
         a = CN_CONV_WINOGRAD, why = "forced";
+    } else if (p->algorithm == CN_CONV_FIRST && cn_conv_first_applies(p)) {
+        a = CN_CONV_FIRST, why = "forced";
     } else if (p->algorithm == CN_CONV_AUTO && winograd_pays(p)) {
         a = CN_CONV_WINOGRAD;
         why = "3x3, stride 1, groups 1, zero padding, enough channels and little tile waste: Winograd F(4x4,3x3) "
@@ -480,6 +487,10 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
         a = CN_CONV_DEPTHWISE;
         why = "one input channel per group (depthwise), zero padding: direct, no columns (a GEMM per group would "
               "have one row)";
+    } else if (p->algorithm == CN_CONV_AUTO && cn_conv_first_applies(p) && !reads_x_directly(p)) {
+        a = CN_CONV_FIRST;
+        why = "few input channels (first layer): direct, each output row from its input rows split by column phase, "
+              "32 outputs x 8 channels per step (im2col would unroll C_in x taps values for few output channels)";
     } else if (p->in_channels / p->groups <= 3 && !reads_x_directly(p)) {
         why = "few input channels (first layer): columns K = C_in x taps are short, unrolled straight into packed "
               "panels for a GEMM over the whole batch";
@@ -496,6 +507,7 @@ const char *cn_conv_algorithm(const cn_conv_geom *p, const char **reason) {
     switch (choose(p, reason)) {
     case CN_CONV_DEPTHWISE: return "depthwise-direct";
     case CN_CONV_WINOGRAD: return "winograd-f4x3";
+    case CN_CONV_FIRST: return "first-direct";
     default: return reads_x_directly(p) ? "gemm-1x1" : "im2col-gemm";
     }
 }
@@ -505,6 +517,7 @@ void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_re
     switch (choose(p, NULL)) {
     case CN_CONV_DEPTHWISE: cn_conv_forward_depthwise(p, x, w, b, y, work); return;
     case CN_CONV_WINOGRAD: cn_conv_forward_winograd(p, x, w, b, y, work); return;
+    case CN_CONV_FIRST: cn_conv_forward_first(p, x, w, b, y, work); return;
     default: forward_gemm(p, x, w, b, y, work); return;
     }
 }

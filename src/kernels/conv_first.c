@@ -1,0 +1,155 @@
+/* conv_first.c — a direct forward kernel (AVX-512) for first layers: 2D, groups 1, 1 to 4 input channels,
+ * zero padding, any kernel, stride and dilation. im2col would unroll C_in x KH x KW rows per output position
+ * for a GEMM with only C_out rows (AlexNet's conv1: 363 unrolled values for 64 x 2 flops each), so the
+ * unrolling, not the arithmetic, would set the pace. Here each output row is computed from the input rows it
+ * reads, split by column phase so that a stride is just an offset:
+ *   R[c][kh][ph][j] = xpad[c][oh*sh + kh*dh][j*sw + ph]        (ph in [0, sw), zero outside the input)
+ *   y[o][oh][ow]    = b[o] + sum_{c,kh,kw} w[o,c,kh,kw] * R[c][kh][(kw*dw) % sw][ow + (kw*dw) / sw]
+ * 32 consecutive outputs of a row (two 16-lane vectors) times 8 output channels (broadcast weights) are 16
+ * accumulators: per tap 2 loads of x and 8 broadcasts feed 16 FMAs. Work is split over (sample, output row):
+ * results do not depend on the thread count. */
+#include "kernels/conv.h"
+#include "kernels/gemm.h"
+#include <omp.h>
+
+#define OC_BLOCK 8
+#define OW_BLOCK 32
+
+typedef struct {
+    int64_t pwb;      /* padded columns an output row reads: (OW-1)*sw + (KW-1)*dw + 1 */
+    int64_t phase_w;  /* columns per phase, room for a whole last block: ceil(OW/32)*32 + (KW-1)*dw/sw + 1 */
+    int64_t row_floats, wt_floats;
+} first_geom;
+
+static first_geom first_of(const cn_conv_geom *p) {
+    first_geom f;
+    int64_t sw = p->stride[2];
+    f.pwb = (p->out[2] - 1) * sw + (p->kernel[2] - 1) * p->dilation[2] + 1;
+    f.phase_w = (p->out[2] + OW_BLOCK - 1) / OW_BLOCK * OW_BLOCK + (p->kernel[2] - 1) * p->dilation[2] / sw + 1;
+    f.phase_w = (f.phase_w + 15) / 16 * 16;
+    f.row_floats = p->in_channels * p->kernel[1] * sw * f.phase_w;
+    int64_t oc_blocks = (p->out_channels + OC_BLOCK - 1) / OC_BLOCK;
+    f.wt_floats = oc_blocks * p->in_channels * p->kernel[1] * p->kernel[2] * OC_BLOCK + oc_blocks * OC_BLOCK;
+    return f;
+}
+
+bool cn_conv_first_applies(const cn_conv_geom *p) {
+#ifdef CN_REAL_IS_DOUBLE
+    (void)p;
+    return false;
+#else
+    return strcmp(cn_kernels_isa(), "avx512") == 0 && p->groups == 1 && p->in_channels <= 4 && p->in[0] == 1 &&
+           p->kernel[0] == 1 && p->pad_mode == CN_PAD_ZEROS && p->kernel[2] <= 256;
+#endif
+}
+
+/* Shared: the weights as [oc block][c][kh][kw][8] and the bias per block; per thread: the phase rows. */
+size_t cn_conv_first_shared_bytes(const cn_conv_geom *p) {
+    return cn_conv_first_applies(p) ? (size_t)((first_of(p).wt_floats + 15) / 16 * 16) * sizeof(cn_real) : 0;
+}
+size_t cn_conv_first_thread_bytes(const cn_conv_geom *p) {
+    return cn_conv_first_applies(p) ? (size_t)first_of(p).row_floats * sizeof(cn_real) : 0;
+}
+
+#ifndef CN_REAL_IS_DOUBLE
+#include <immintrin.h>
+#define AVX512 __attribute__((target("avx512f")))
+
+/* R for output row oh of sample x0 (C planes): every (c, kh) input row, split into sw phases. */
+static void phase_rows(const cn_conv_geom *p, const first_geom *f, const float *x0, int64_t oh, float *R) {
+    int64_t C = p->in_channels, KH = p->kernel[1], IH = p->in[1], IW = p->in[2], sw = p->stride[2];
+    int64_t pl = p->pad_begin[2];
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t kh = 0; kh < KH; kh++) {
+            float *r = R + (c * KH + kh) * sw * f->phase_w;
+            int64_t ih = oh * p->stride[1] + kh * p->dilation[1] - p->pad_begin[1];
+            memset(r, 0, (size_t)(sw * f->phase_w) * sizeof(float));
+            if (ih < 0 || ih >= IH) continue;
+            const float *src = x0 + (c * IH + ih) * IW;
+            int64_t lo = pl, hi = pl + IW < f->pwb ? pl + IW : f->pwb; /* padded columns holding input */
+            if (sw == 1) {
+                if (hi > lo) memcpy(r + lo, src, (size_t)(hi - lo) * sizeof(float));
+                continue;
+            }
+            for (int64_t ph = 0; ph < sw; ph++) { /* columns q = j*sw + ph in [lo, hi) */
+                float *dst = r + ph * f->phase_w;
+                int64_t j = lo > ph ? (lo - ph + sw - 1) / sw : 0;
+                for (int64_t q = j * sw + ph; q < hi; q += sw, j++) dst[j] = src[q - pl];
+            }
+        }
+}
+
+AVX512 static void row_block(const cn_conv_geom *p, const first_geom *f, const float *R, const float *wt,
+                             const float *bias, int64_t ow0, int64_t o0, int valid_oc, float *yrow, int64_t plane) {
+    int64_t C = p->in_channels, KH = p->kernel[1], KW = p->kernel[2], sw = p->stride[2], dw = p->dilation[2];
+    __m512 acc[OC_BLOCK][2];
+    for (int k = 0; k < OC_BLOCK; k++) acc[k][0] = acc[k][1] = _mm512_set1_ps(bias[k]);
+    int64_t off[256]; /* where tap kw starts in a (c, kh) block of R: its phase row and column */
+    for (int64_t kw = 0; kw < KW; kw++) off[kw] = (kw * dw % sw) * f->phase_w + kw * dw / sw + ow0;
+    const float *wp = wt;
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t kh = 0; kh < KH; kh++) {
+            const float *r = R + (c * KH + kh) * sw * f->phase_w;
+            for (int64_t kw = 0; kw < KW; kw++, wp += OC_BLOCK) {
+                const float *s = r + off[kw];
+                __m512 x0 = _mm512_loadu_ps(s), x1 = _mm512_loadu_ps(s + 16);
+#pragma GCC unroll 8
+                for (int k = 0; k < OC_BLOCK; k++) {
+                    __m512 wv = _mm512_set1_ps(wp[k]);
+                    acc[k][0] = _mm512_fmadd_ps(wv, x0, acc[k][0]);
+                    acc[k][1] = _mm512_fmadd_ps(wv, x1, acc[k][1]);
+                }
+            }
+        }
+    int64_t n = p->out[2] - ow0;
+    __mmask16 m0 = n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1);
+    __mmask16 m1 = n >= 32 ? 0xffff : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
+#pragma GCC unroll 8
+    for (int k = 0; k < OC_BLOCK; k++) {
+        if (k >= valid_oc) break;
+        float *dst = yrow + (o0 + k) * plane + ow0;
+        _mm512_mask_storeu_ps(dst, m0, acc[k][0]);
+        _mm512_mask_storeu_ps(dst + 16, m1, acc[k][1]);
+    }
+}
+
+void cn_conv_forward_first(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
+                           void *work) {
+    first_geom f = first_of(p);
+    int64_t C = p->in_channels, K = p->out_channels, taps = C * p->kernel[1] * p->kernel[2];
+    int64_t blocks = (K + OC_BLOCK - 1) / OC_BLOCK, OH = p->out[1], OW = p->out[2];
+    int64_t in_sample = C * p->in[1] * p->in[2], plane = OH * OW;
+    float *wt = work, *bias = wt + blocks * taps * OC_BLOCK;
+    float *rows = (float *)((char *)work + cn_conv_first_shared_bytes(p));
+    /* weights [block][tap][8] (channels past K: zero) and bias [block][8] */
+    for (int64_t blk = 0; blk < blocks; blk++)
+        for (int k = 0; k < OC_BLOCK; k++) {
+            int64_t o = blk * OC_BLOCK + k;
+            for (int64_t t = 0; t < taps; t++) wt[(blk * taps + t) * OC_BLOCK + k] = o < K ? w[o * taps + t] : 0.0f;
+            bias[blk * OC_BLOCK + k] = o < K && b ? b[o] : 0.0f;
+        }
+    int team = p->threads > 1 ? p->threads : 1;
+    int64_t items = p->batch * OH;
+#pragma omp parallel num_threads(team) if (team > 1)
+    {
+        float *R = rows + (size_t)omp_get_thread_num() * (size_t)f.row_floats;
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < items; i++) {
+            int64_t n = i / OH, oh = i % OH;
+            phase_rows(p, &f, x + n * in_sample, oh, R);
+            float *yrow = y + n * K * plane + oh * OW;
+            for (int64_t blk = 0; blk < blocks; blk++) {
+                int valid = K - blk * OC_BLOCK < OC_BLOCK ? (int)(K - blk * OC_BLOCK) : OC_BLOCK;
+                for (int64_t ow0 = 0; ow0 < OW; ow0 += OW_BLOCK)
+                    row_block(p, &f, R, wt + blk * taps * OC_BLOCK, bias + blk * OC_BLOCK, ow0, blk * OC_BLOCK, valid,
+                              yrow, plane);
+            }
+        }
+    }
+}
+#else
+void cn_conv_forward_first(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
+                           void *work) {
+    (void)p, (void)x, (void)w, (void)b, (void)y, (void)work;
+}
+#endif
