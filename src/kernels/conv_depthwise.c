@@ -354,6 +354,10 @@ void cn_conv_backward_data_depthwise(const cn_conv_geom *p, const cn_real *dy, c
     int64_t cout_g = p->out_channels / p->groups, taps = prod3(p->kernel), in_plane = prod3(p->in);
     int64_t positions = prod3(p->out), planes = p->batch * p->in_channels;
     plane_fns f = plane_functions();
+    if (work && cn_conv_depthwise_blocked_applies(p)) {
+        cn_conv_backward_data_depthwise_blocked(p, dy, w, dx, work);
+        return;
+    }
     if (flat_applies(p) && work) {
         flat_geom fg = flat_of(p);
 #pragma omp parallel num_threads(team(p)) if (team(p) > 1)
@@ -389,6 +393,10 @@ void cn_conv_backward_weights_depthwise(const cn_conv_geom *p, const cn_real *x,
     int64_t cout_g = p->out_channels / p->groups, taps = prod3(p->kernel), in_plane = prod3(p->in);
     int64_t positions = prod3(p->out);
     plane_fns f = plane_functions();
+    if (work && cn_conv_depthwise_blocked_applies(p)) {
+        cn_conv_backward_weights_depthwise_blocked(p, x, dy, dw, db, work);
+        return;
+    }
     bool flat = flat_applies(p) && work;
     flat_geom fg = flat ? flat_of(p) : (flat_geom){0};
 #pragma omp parallel num_threads(team(p)) if (team(p) > 1)

@@ -11,7 +11,11 @@
  *      rows are contiguous in each plane).
  * Each output element is bias + sum over taps in the reference's order (kh, kw), evaluated with fused
  * multiply-adds, so results match the reference to rounding. Work is split over (sample, channel block):
- * results do not depend on the thread count. */
+ * results do not depend on the thread count.
+ * The backward passes use the same layout: the data gradient scatters w * dy into a zeroed band buffer
+ * shaped like xb and adds it back into dx (bands overlap by the kernel's reach: each adds its own terms); the
+ * weight gradient sums dy * xb per tap over a band in 4 float partial sums, then into double per tap, and
+ * splits the work over channel blocks (every sample in order), so it too is independent of the threads. */
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
 #include <omp.h>
@@ -61,9 +65,10 @@ static int64_t xb_slack(const cn_conv_geom *p) { return LANES + 3 * p->stride[2]
 size_t cn_conv_depthwise_blocked_thread_bytes(const cn_conv_geom *p) {
     if (!cn_conv_depthwise_blocked_applies(p)) return 0;
     band_geom g = band_of(p);
-    /* xb (+ slack), the band's outputs, the block's weights [tap][16] and bias */
-    return (size_t)((g.in_rows * g.pwb + xb_slack(p)) * LANES + g.out_cap * LANES + (CN_DEPTHWISE_MAX_TAPS + 1) * LANES) *
-           sizeof(float);
+    /* xb (+ slack), the band's outputs, the block's weights [tap][16] and bias, the weight gradient's double
+     * sums [tap + bias][16] */
+    return (size_t)((g.in_rows * g.pwb + xb_slack(p)) * LANES + g.out_cap * LANES +
+                    (CN_DEPTHWISE_MAX_TAPS + 1) * LANES * 3) * sizeof(float);
 }
 
 #ifndef CN_REAL_IS_DOUBLE
@@ -145,6 +150,131 @@ AVX512 static void scatter_band(const float *ob, int64_t count, int nc, float *y
     }
 }
 
+/* planes y0 + l*plane + first, positions [0, count) -> ob[position][16] (lanes past nc zero) */
+AVX512 static void gather_band(const float *y0, int64_t plane, int64_t first, int64_t count, int nc, float *ob) {
+    for (int64_t q = 0; q < count; q += LANES) {
+        int64_t cols = count - q < LANES ? count - q : LANES;
+        __mmask16 m = (__mmask16)((1u << cols) - 1);
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (int l = 0; l < 16; l++) r[l] = _mm512_maskz_loadu_ps(l < nc ? m : 0, y0 + l * plane + first + q);
+        transpose16(r);
+#pragma GCC unroll 16
+        for (int k = 0; k < 16; k++) _mm512_storeu_ps(ob + (q + k) * LANES, r[k]); /* ob has out_cap rows */
+    }
+}
+
+/* dx row ih of channels c0.. += xrow's padded columns [pl, min(pl + IW, pwb)) (the others are padding) */
+AVX512 static void add_row_back(const cn_conv_geom *p, const float *xrow, int64_t pwb, int nc, int64_t ih, float *dx0,
+                                int64_t plane) {
+    int64_t IW = p->in[2], pl = p->pad_begin[2];
+    int64_t hi = pl + IW < pwb ? IW : pwb - pl; /* input columns [0, hi) have a gradient */
+    float *dst = dx0 + ih * IW;
+    for (int64_t iw = 0; iw < hi; iw += LANES) {
+        int64_t cols = hi - iw < LANES ? hi - iw : LANES;
+        __mmask16 m = (__mmask16)((1u << cols) - 1);
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (int k = 0; k < 16; k++) r[k] = _mm512_loadu_ps(xrow + (pl + iw + k) * LANES); /* slack covers k >= cols */
+        transpose16(r);
+#pragma GCC unroll 16
+        for (int l = 0; l < 16; l++) {
+            __mmask16 ml = l < nc ? m : 0;
+            float *d = dst + l * plane + iw;
+            _mm512_mask_storeu_ps(d, ml, _mm512_add_ps(_mm512_maskz_loadu_ps(ml, d), r[l]));
+        }
+    }
+}
+
+/* the block's taps as [tap][16 channels] (lanes past nc zero) */
+static void block_taps(const float *w, int64_t taps, int64_t c0, int nc, float *wb) {
+    for (int64_t t = 0; t < taps; t++)
+        for (int l = 0; l < LANES; l++) wb[t * LANES + l] = l < nc ? w[(c0 + l) * taps + t] : 0.0f;
+}
+
+AVX512 static void block_data(const cn_conv_geom *p, const band_geom *g, const float *dy, const float *w, float *dx,
+                              int64_t n, int64_t c0, float *buf) {
+    int64_t C = p->in_channels, KH = p->kernel[1], KW = p->kernel[2], taps = KH * KW;
+    int64_t OH = p->out[1], OW = p->out[2], sh = p->stride[1], sw = p->stride[2], dh = p->dilation[1], dw = p->dilation[2];
+    int64_t in_plane = prod3(p->in), out_plane = prod3(p->out);
+    int nc = C - c0 < LANES ? (int)(C - c0) : LANES;
+    float *xb = buf, *ob = xb + (g->in_rows * g->pwb + xb_slack(p)) * LANES, *wb = ob + g->out_cap * LANES;
+    block_taps(w, taps, c0, nc, wb);
+    const float *dy0 = dy + (n * C + c0) * out_plane;
+    float *dx0 = dx + (n * C + c0) * in_plane;
+    for (int64_t oh0 = 0; oh0 < OH; oh0 += g->band) {
+        int64_t rows = OH - oh0 < g->band ? OH - oh0 : g->band;
+        int64_t ih0 = oh0 * sh - p->pad_begin[1], in_rows = (rows - 1) * sh + (KH - 1) * dh + 1;
+        gather_band(dy0, out_plane, oh0 * OW, rows * OW, nc, ob);
+        memset(xb, 0, (size_t)((in_rows * g->pwb + xb_slack(p)) * LANES) * sizeof(float));
+        for (int64_t oh = 0; oh < rows; oh++) {
+            float *xr = xb + oh * sh * g->pwb * LANES;
+            for (int64_t kh = 0; kh < KH; kh++)
+                for (int64_t kw = 0; kw < KW; kw++) {
+                    __m512 wt = _mm512_loadu_ps(wb + (kh * KW + kw) * LANES);
+                    float *d = xr + (kh * dh * g->pwb + kw * dw) * LANES;
+                    const float *g0 = ob + oh * OW * LANES;
+                    for (int64_t ow = 0; ow < OW; ow++) {
+                        float *dp = d + ow * sw * LANES;
+                        _mm512_storeu_ps(dp, _mm512_fmadd_ps(wt, _mm512_loadu_ps(g0 + ow * LANES), _mm512_loadu_ps(dp)));
+                    }
+                }
+        }
+        for (int64_t r = 0; r < in_rows; r++) {
+            int64_t ih = ih0 + r;
+            if (ih >= 0 && ih < p->in[1]) add_row_back(p, xb + r * g->pwb * LANES, g->pwb, nc, ih, dx0, in_plane);
+        }
+    }
+}
+
+/* dw and db of one channel block, summed over every sample */
+AVX512 static void block_weights(const cn_conv_geom *p, const band_geom *g, const float *x, const float *dy, float *dw,
+                                 float *db, int64_t c0, float *buf) {
+    int64_t C = p->in_channels, KH = p->kernel[1], KW = p->kernel[2], taps = KH * KW;
+    int64_t OH = p->out[1], OW = p->out[2], sh = p->stride[1], sw = p->stride[2], dh = p->dilation[1], dil = p->dilation[2];
+    int64_t in_plane = prod3(p->in), out_plane = prod3(p->out);
+    int nc = C - c0 < LANES ? (int)(C - c0) : LANES;
+    float *xb = buf, *ob = xb + (g->in_rows * g->pwb + xb_slack(p)) * LANES;
+    double *sum = (double *)(ob + g->out_cap * LANES); /* [tap + bias][16]: 64-byte aligned offsets */
+    memset(sum, 0, (size_t)((taps + 1) * LANES) * sizeof(double));
+    for (int64_t n = 0; n < p->batch; n++) {
+        const float *x0 = x + (n * C + c0) * in_plane, *dy0 = dy + (n * C + c0) * out_plane;
+        for (int64_t oh0 = 0; oh0 < OH; oh0 += g->band) {
+            int64_t rows = OH - oh0 < g->band ? OH - oh0 : g->band;
+            int64_t ih0 = oh0 * sh - p->pad_begin[1], in_rows = (rows - 1) * sh + (KH - 1) * dh + 1;
+            for (int64_t r = 0; r < in_rows; r++)
+                gather_row(p, x0, in_plane, nc, ih0 + r, g->pwb, xb + r * g->pwb * LANES);
+            int64_t count = rows * OW;
+            gather_band(dy0, out_plane, oh0 * OW, count, nc, ob);
+            for (int64_t t = 0; t <= taps; t++) {
+                __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+                if (t == taps) { /* bias: the sum of dy */
+                    for (int64_t q = 0; q < count; q++) a[q & 3] = _mm512_add_ps(a[q & 3], _mm512_loadu_ps(ob + q * LANES));
+                } else {
+                    int64_t kh = t / KW, kw = t % KW;
+                    for (int64_t oh = 0; oh < rows; oh++) {
+                        const float *xr = xb + ((oh * sh + kh * dh) * g->pwb + kw * dil) * LANES;
+                        const float *gr = ob + oh * OW * LANES;
+                        for (int64_t ow = 0; ow < OW; ow++)
+                            a[ow & 3] = _mm512_fmadd_ps(_mm512_loadu_ps(gr + ow * LANES),
+                                                        _mm512_loadu_ps(xr + ow * sw * LANES), a[ow & 3]);
+                    }
+                }
+                __m512 band_sum = _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3]));
+                double *st = sum + t * LANES;
+                _mm512_storeu_pd(st, _mm512_add_pd(_mm512_loadu_pd(st), _mm512_cvtps_pd(_mm512_castps512_ps256(band_sum))));
+                _mm512_storeu_pd(st + 8, _mm512_add_pd(_mm512_loadu_pd(st + 8),
+                                                       _mm512_cvtps_pd(_mm256_castpd_ps(
+                                                           _mm512_extractf64x4_pd(_mm512_castps_pd(band_sum), 1)))));
+            }
+        }
+    }
+    for (int l = 0; l < nc; l++) {
+        for (int64_t t = 0; t < taps; t++) dw[(c0 + l) * taps + t] += (float)sum[t * LANES + l];
+        if (db) db[c0 + l] += (float)sum[taps * LANES + l];
+    }
+}
+
 AVX512 static void block_forward(const cn_conv_geom *p, const band_geom *g, const float *x, const float *w,
                                  const float *b, float *y, int64_t n, int64_t c0, float *buf) {
     int64_t C = p->in_channels, KH = p->kernel[1], KW = p->kernel[2], taps = KH * KW;
@@ -212,7 +342,42 @@ void cn_conv_forward_depthwise_blocked(const cn_conv_geom *p, const cn_real *x, 
         for (int64_t i = 0; i < items; i++) block_forward(p, &g, x, w, b, y, i / blocks, i % blocks * LANES, buf);
     }
 }
+void cn_conv_backward_data_depthwise_blocked(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
+                                             void *work) {
+    band_geom g = band_of(p);
+    int64_t blocks = (p->in_channels + LANES - 1) / LANES, items = p->batch * blocks;
+    size_t slot = cn_conv_depthwise_thread_bytes(p);
+    int team = p->threads > 1 ? p->threads : 1;
+#pragma omp parallel num_threads(team) if (team > 1)
+    {
+        float *buf = (float *)((char *)work + (size_t)omp_get_thread_num() * slot);
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < items; i++) block_data(p, &g, dy, w, dx, i / blocks, i % blocks * LANES, buf);
+    }
+}
+
+void cn_conv_backward_weights_depthwise_blocked(const cn_conv_geom *p, const cn_real *x, const cn_real *dy,
+                                                cn_real *dw, cn_real *db, void *work) {
+    band_geom g = band_of(p);
+    int64_t blocks = (p->in_channels + LANES - 1) / LANES;
+    size_t slot = cn_conv_depthwise_thread_bytes(p);
+    int team = p->threads > 1 ? p->threads : 1;
+#pragma omp parallel num_threads(team) if (team > 1)
+    {
+        float *buf = (float *)((char *)work + (size_t)omp_get_thread_num() * slot);
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < blocks; i++) block_weights(p, &g, x, dy, dw, db, i * LANES, buf);
+    }
+}
 #else
+void cn_conv_backward_data_depthwise_blocked(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
+                                             void *work) {
+    (void)p, (void)dy, (void)w, (void)dx, (void)work;
+}
+void cn_conv_backward_weights_depthwise_blocked(const cn_conv_geom *p, const cn_real *x, const cn_real *dy,
+                                                cn_real *dw, cn_real *db, void *work) {
+    (void)p, (void)x, (void)dy, (void)dw, (void)db, (void)work;
+}
 void cn_conv_forward_depthwise_blocked(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
                                        cn_real *y, void *work) {
     (void)p, (void)x, (void)w, (void)b, (void)y, (void)work;
