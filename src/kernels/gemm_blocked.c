@@ -367,7 +367,11 @@ void cn_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, cn_real alpha, c
     }
     const int mr = isa->mr, nr = isa->nr;
     const pack_fn pack = isa == &isa_avx512 ? pack_panel_avx512 : pack_panel;
-    const int64_t KC = isa->kc, MC = isa->mc, NC = isa->nc;
+    /* K and M are cut into equal blocks of at most KC and MC (512 = 2 x 256, not 384 + 128: a thin last depth
+     * block would load and store C for little work, a thin last row block would idle a thread) */
+    const int64_t KC = (k + (k + isa->kc - 1) / isa->kc - 1) / ((k + isa->kc - 1) / isa->kc);
+    const int64_t m_blocks = (m + isa->mc - 1) / isa->mc;
+    const int64_t MC = min64(round_up((m + m_blocks - 1) / m_blocks, mr), isa->mc), NC = isa->nc;
     int64_t mc_max = min64(round_up(m, mr), MC), kc_max = min64(k, KC);
     float *apack = (float *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);
     float *bpack = apack + round_up(mc_max * kc_max, 16); /* panels 64-byte aligned for aligned loads */
