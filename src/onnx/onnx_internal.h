@@ -23,7 +23,11 @@ cn_status onnx_const_decode(const Onnx__TensorProto *t, const char *what, onnx_c
 cn_status onnx_const_alloc(onnx_const *c, bool is_int, cn_shape shape);
 /* Value k as double / int64 whatever the storage. */
 static inline double onnx_const_f(const onnx_const *c, int64_t k) { return c->is_int ? (double)c->i[k] : c->f[k]; }
-static inline int64_t onnx_const_i(const onnx_const *c, int64_t k) { return c->is_int ? c->i[k] : (int64_t)c->f[k]; }
+static inline int64_t onnx_const_i(const onnx_const *c, int64_t k) {
+    if (c->is_int) return c->i[k];
+    double v = c->f[k]; /* saturating: casting an out-of-range float is undefined */
+    return !(v == v) ? 0 : v >= 9.2e18 ? INT64_MAX : v <= -9.2e18 ? INT64_MIN : (int64_t)v;
+}
 
 const char *onnx_type_name(int32_t data_type);
 

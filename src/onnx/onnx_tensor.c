@@ -30,6 +30,11 @@ cn_status onnx_const_alloc(onnx_const *c, bool is_int, cn_shape shape) {
     c->is_int = is_int;
     c->shape = shape;
     c->numel = cn_shape_numel(&shape);
+    if (c->numel < 0 || c->numel > ((int64_t)1 << 34)) {
+        char b[64];
+        c->numel = 0;
+        return cn_error(CN_ERR_UNSUPPORTED, "a constant of shape %s (negative or more than 2^34 values)", cn_shape_str(&shape, b, sizeof b));
+    }
     size_t n = (size_t)(c->numel > 0 ? c->numel : 1);
     if (is_int) c->i = cn_calloc(n, sizeof(int64_t));
     else c->f = cn_calloc(n, sizeof(double));
