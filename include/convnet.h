@@ -226,6 +226,8 @@ int cn_concat_axis(cn_graph *g, const char *name, const int *xs, int count, int 
 /* LRN with the window [c - before, c - before + size - 1]: before = size/2 is PyTorch's (cn_lrn), (size-1)/2
  * ONNX's; they differ for even sizes. */
 int cn_lrn_window(cn_graph *g, const char *name, int x, int size, int before, float alpha, float beta, float k);
+/* y = x^exponent elementwise (ONNX Pow with a constant exponent). */
+int cn_pow(cn_graph *g, const char *name, int x, double exponent);
 
 /* ---- losses: each a node with output shape {1}, mean over the batch. */
 /* logits (N, C), labels (N) class indices: mean of -sum_c q_c log softmax(logits)_c with

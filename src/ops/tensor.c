@@ -772,3 +772,47 @@ int cn_slice(cn_graph *g, const char *name, int x, const int64_t *starts, const 
     }
     return graph_add_node(g, &op_slice, name, &x, 1, &a, sizeof a);
 }
+
+/* ---------------------------------------------------------------- Pow by a constant exponent
+ * y = x^p;  dx = dy * p * x^(p-1). ONNX exporters write LRN, RMS-style norms and Sqrt this way. */
+typedef struct {
+    double p;
+} pow_attr;
+
+static cn_status pow_shape(const cn_graph *g, const cn_node *n, const cn_shape *in, cn_shape *out) {
+    CN_UNUSED(g);
+    if (!isfinite(((const pow_attr *)n->attr)->p)) return cn_error(CN_ERR_INVALID, "%s: the exponent must be finite", n->name);
+    *out = in[0];
+    return CN_OK;
+}
+
+static cn_status pow_forward(cn_graph *g, cn_node *n, cn_mode mode) {
+    CN_UNUSED(mode);
+    const cn_real *x = graph_in(g, n, 0);
+    const cn_real p = (cn_real)((const pow_attr *)n->attr)->p;
+    for (int64_t i = 0, c = cn_shape_numel(&n->shape); i < c; i++) n->out[i] = pow(x[i], p);
+    return CN_OK;
+}
+
+static void pow_backward(cn_graph *g, cn_node *n) {
+    cn_real *dx = graph_in_grad(g, n, 0);
+    const cn_real *x = graph_in(g, n, 0), *dy = graph_out_grad(g, n);
+    const cn_real p = (cn_real)((const pow_attr *)n->attr)->p;
+    if (!dx) return;
+    for (int64_t i = 0, c = cn_shape_numel(&n->shape); i < c; i++) dx[i] += dy[i] * p * pow(x[i], p - 1);
+}
+
+static int pow_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    int k = 0;
+    attr_float(out, &k, "exponent", ((const pow_attr *)n->attr)->p);
+    return k;
+}
+
+static const cn_op_def op_pow = {.name = "Pow", .prefix = "pow", .shape = pow_shape, .forward = pow_forward,
+                                 .backward = pow_backward, .attrs = pow_attrs};
+
+int cn_pow(cn_graph *g, const char *name, int x, double exponent) {
+    pow_attr a = {exponent};
+    return graph_add_node(g, &op_pow, name, &x, 1, &a, sizeof a);
+}
