@@ -417,8 +417,47 @@ static void tensor_files(void) {
     cn_tensor_free(&t);
 }
 
+
+/* tests/onnx/errors: each NAME.onnx must fail to load with an error containing NAME.txt's line (and not
+ * crash): runtime conv weights, external data leaving the model's directory / too short / missing / with a
+ * bad offset, and untrusted integers (steps, indices, axes, sizes, pads, perms, groups) that would overflow. */
+static void error_models(void) {
+    DIR *d = opendir(CN_ONNX_MODELS "/../errors");
+    CHECK(d != NULL, "no directory %s", CN_ONNX_MODELS "/../errors");
+    if (!d) return;
+    struct dirent *e;
+    int count = 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if (l < 6 || strcmp(e->d_name + l - 5, ".onnx") != 0) continue;
+        char model[1024], txt[1024], expect[256] = "";
+        snprintf(model, sizeof model, "%s/../errors/%s", CN_ONNX_MODELS, e->d_name);
+        snprintf(txt, sizeof txt, "%s/../errors/%.*s.txt", CN_ONNX_MODELS, (int)(l - 5), e->d_name);
+        FILE *f = fopen(txt, "r");
+        CHECK(f != NULL, "%s: no expected message", txt);
+        if (!f) continue;
+        if (fgets(expect, sizeof expect, f) && strchr(expect, '\n')) *strchr(expect, '\n') = 0;
+        fclose(f);
+        cn_onnx_info info;
+        cn_graph *g = cn_onnx_load(model, NULL, 0, &info);
+        CHECK(g == NULL, "%s loaded", e->d_name);
+        CHECK(g || strstr(cn_last_error(), expect), "%s: '%s' does not say '%s'", e->d_name, cn_last_error(), expect);
+        cn_graph_free(g);
+        count++;
+    }
+    closedir(d);
+    CHECK(count >= 15, "expected at least 15 error models, found %d", count);
+    /* external data of a model in memory */
+    uint8_t *data;
+    size_t size;
+    CHECK(load_file(CN_ONNX_MODELS "/conv_external_op13.onnx", &data, &size) == 0, "conv_external_op13.onnx");
+    CHECK_ERROR(cn_onnx_load_buffer(data, size, NULL, 0, NULL) == NULL, "external data needs the model's file");
+    free(data);
+}
+
 int main(void) {
     committed_models();
+    error_models();
     lenet_batch_and_training();
     broken_models();
     corrupt_files();

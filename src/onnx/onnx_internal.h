@@ -19,6 +19,9 @@ void onnx_const_free(onnx_const *c);
 /* Decode a TensorProto; what names it in messages ("initializer 'conv1.weight'"). Checks the rank (<= 5),
  * the dims, the element type and that the data holds exactly numel values. */
 cn_status onnx_const_decode(const Onnx__TensorProto *t, const char *what, onnx_const *out);
+/* The same, reading external data (data_location EXTERNAL) from files in dir, the model's directory (NULL:
+ * a model loaded from memory, whose external data is an error). */
+cn_status onnx_const_decode_at(const Onnx__TensorProto *t, const char *what, const char *dir, onnx_const *out);
 /* A new constant of the given shape, zero-filled. */
 cn_status onnx_const_alloc(onnx_const *c, bool is_int, cn_shape shape);
 /* Value k as double / int64 whatever the storage. */
