@@ -163,7 +163,7 @@ typedef struct {
     int kernel[CN_MAX_SPATIAL];
     int stride[CN_MAX_SPATIAL];
     int pad[CN_MAX_SPATIAL];
-    int dilation[CN_MAX_SPATIAL];   /* max pooling only; 0 or 1 means none */
+    int dilation[CN_MAX_SPATIAL];   /* 0 or 1 means none; average pooling divides by the taps (ONNX opset 19) */
     int ceil_mode;
     int count_include_pad;          /* average only; PyTorch's default is 1 */
 } cn_pool_attr;

@@ -290,6 +290,9 @@ static void every_op(void) {
     pa = cn_pool_attr_make(CN_POOL_AVG, 3, 2, 1);
     pa.count_include_pad = 0;
     h = cn_pool(g, "avgpool", h, &pa);
+    pa = cn_pool_attr_make(CN_POOL_AVG, 2, 1, 1);
+    pa.dilation[0] = 2, pa.dilation[1] = 3, pa.ceil_mode = 1, pa.count_include_pad = 0;
+    h = cn_pool(g, "avgpool_dil", h, &pa);
     h = cn_instancenorm(g, "inorm", h, 1e-5f, 0);
     h = cn_pad(g, "edge", h, (int64_t[]){0, 0, 1, 2, 0, 0, 2, 1}, CN_PAD_REPLICATE, 0);
     h = cn_pad(g, "reflect", h, (int64_t[]){0, 0, 2, 1, 0, 0, 0, 1}, CN_PAD_REFLECT, 0);
@@ -318,6 +321,9 @@ static void every_op(void) {
     pa = cn_pool_attr_make(CN_POOL_AVG, 2, 2, 1);
     pa.count_include_pad = 1;
     h = cn_pool(g, "avgpool3d", h, &pa);
+    pa = cn_pool_attr_make(CN_POOL_AVG, 2, 2, 1);
+    pa.dilation[2] = 2, pa.count_include_pad = 1, pa.ceil_mode = 1;
+    h = cn_pool(g, "avgpool3d_dil", h, &pa);
     h = cn_adaptive_avgpool(g, "adapt", h, (int[]){2, 1, 3});
     h = cn_linear(g, "head", h, 3, 0);
     CHECK(h >= 0, "3D graph: %s", cn_last_error());

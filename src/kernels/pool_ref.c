@@ -57,17 +57,22 @@ void cn_maxpool_backward_ref(int64_t planes, int64_t in_plane, int64_t out_plane
     }
 }
 
-/* The real positions [lo, hi) of window o on one axis, and its size clipped to the padded input,
- * PyTorch's rule: end = min(start + kernel, in + pad), padded = end - start. */
+/* Window o on one axis: taps k in [lo, hi) are the real positions start + k*dilation (in [0, in)), and
+ * `padded` taps lie before in + pad (PyTorch's rule without dilation: end = min(start + kernel, in + pad),
+ * padded = end - start; with dilation ONNX Runtime's, the same count over the taps). */
 typedef struct {
-    int64_t lo, hi, padded;
+    int64_t start, step, lo, hi, padded;
 } avg_window;
 
+static int64_t ceil_div_pos(int64_t a, int64_t b) { return a <= 0 ? -((-a) / b) : (a + b - 1) / b; } /* b > 0 */
+
 static avg_window avg_window_of(const cn_pool_geom *geo, int axis, int64_t o) {
-    const int64_t start = o * geo->stride[axis] - geo->pad[axis];
-    const int64_t end = min64(start + geo->kernel[axis], geo->in[axis] + geo->pad[axis]);
-    avg_window w = {max64(start, 0), min64(end, geo->in[axis]), end - start};
+    const int64_t start = o * geo->stride[axis] - geo->pad[axis], d = geo->dilation[axis] > 1 ? geo->dilation[axis] : 1;
+    const int64_t k = geo->kernel[axis];
+    avg_window w = {start, d, max64(ceil_div_pos(-start, d), 0), min64(ceil_div_pos(geo->in[axis] - start, d), k),
+                    min64(ceil_div_pos(geo->in[axis] + geo->pad[axis] - start, d), k)};
     if (w.hi < w.lo) w.hi = w.lo;
+    if (w.padded < 0) w.padded = 0;
     return w;
 }
 
@@ -75,6 +80,8 @@ static double avg_divisor(const cn_pool_geom *geo, const avg_window w[3]) {
     if (geo->count_include_pad) return (double)(w[0].padded * w[1].padded * w[2].padded);
     return (double)((w[0].hi - w[0].lo) * (w[1].hi - w[1].lo) * (w[2].hi - w[2].lo));
 }
+
+#define AT(w, k) ((w).start + (k) * (w).step)
 
 void cn_avgpool_forward_ref(const cn_pool_geom *geo, int64_t planes, const cn_real *x, cn_real *y) {
     const int64_t *in = geo->in, *out = geo->out;
@@ -88,9 +95,10 @@ void cn_avgpool_forward_ref(const cn_pool_geom *geo, int64_t planes, const cn_re
                     const avg_window w[3] = {avg_window_of(geo, 0, o0), avg_window_of(geo, 1, o1),
                                              avg_window_of(geo, 2, o2)};
                     double sum = 0;
-                    for (int64_t i0 = w[0].lo; i0 < w[0].hi; i0++)
-                        for (int64_t i1 = w[1].lo; i1 < w[1].hi; i1++)
-                            for (int64_t i2 = w[2].lo; i2 < w[2].hi; i2++) sum += xp[(i0 * in[1] + i1) * in[2] + i2];
+                    for (int64_t k0 = w[0].lo; k0 < w[0].hi; k0++)
+                        for (int64_t k1 = w[1].lo; k1 < w[1].hi; k1++)
+                            for (int64_t k2 = w[2].lo; k2 < w[2].hi; k2++)
+                                sum += xp[(AT(w[0], k0) * in[1] + AT(w[1], k1)) * in[2] + AT(w[2], k2)];
                     const double divisor = avg_divisor(geo, w);
                     y[o] = divisor > 0 ? (cn_real)(sum / divisor) : 0;
                 }
@@ -111,9 +119,10 @@ void cn_avgpool_backward_ref(const cn_pool_geom *geo, int64_t planes, const cn_r
                     const double divisor = avg_divisor(geo, w);
                     if (!(divisor > 0)) continue;
                     const cn_real share = (cn_real)(dy[o] / divisor);
-                    for (int64_t i0 = w[0].lo; i0 < w[0].hi; i0++)
-                        for (int64_t i1 = w[1].lo; i1 < w[1].hi; i1++)
-                            for (int64_t i2 = w[2].lo; i2 < w[2].hi; i2++) dxp[(i0 * in[1] + i1) * in[2] + i2] += share;
+                    for (int64_t k0 = w[0].lo; k0 < w[0].hi; k0++)
+                        for (int64_t k1 = w[1].lo; k1 < w[1].hi; k1++)
+                            for (int64_t k2 = w[2].lo; k2 < w[2].hi; k2++)
+                                dxp[(AT(w[0], k0) * in[1] + AT(w[1], k1)) * in[2] + AT(w[2], k2)] += share;
                 }
     }
 }

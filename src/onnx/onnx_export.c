@@ -461,6 +461,55 @@ static void export_adaptive_bins(ex_ctx *c, const cn_node *n, const char *x, con
     }
 }
 
+/* Dilated average pooling (ONNX's AveragePool has dilations from opset 19 only): a depthwise Conv with unit
+ * weights sums the window's real positions (zero padding, the end padding grown to reach the ceil-mode
+ * output), then a Mul by 1 / divisor, a constant map of the output positions (the pooling's rule). */
+static void export_avgpool_dilated(ex_ctx *c, const cn_node *n, const char *x, const cn_shape *xs, const cn_attr *at, int n_at) {
+    const cn_attr *ka = cn_attr_find(at, n_at, "kernel_shape"), *sa = cn_attr_find(at, n_at, "strides");
+    const cn_attr *pa = cn_attr_find(at, n_at, "pads"), *da = cn_attr_find(at, n_at, "dilations");
+    const cn_attr *cip = cn_attr_find(at, n_at, "count_include_pad");
+    int sp = xs->ndim - 2;
+    int64_t ch = xs->dims[1], pads[2 * CN_MAX_SPATIAL], wd[CN_MAX_DIMS] = {ch, 1};
+    int64_t *div[CN_MAX_SPATIAL], *pad_cnt[CN_MAX_SPATIAL];
+    for (int d = 0; d < sp; d++) {
+        int64_t k = ka->ints[d], st = sa->ints[d], p = pa->ints[d], dl = da->ints[d], in = xs->dims[2 + d];
+        int64_t out = n->shape.dims[2 + d], eff = (k - 1) * dl + 1, pe = (out - 1) * st + eff - in - p;
+        pads[d] = p, pads[sp + d] = pe > 0 ? pe : 0;
+        wd[2 + d] = k;
+        div[d] = ex_alloc(c, sizeof(int64_t) * (size_t)out);
+        pad_cnt[d] = ex_alloc(c, sizeof(int64_t) * (size_t)out);
+        if (!div[d] || !pad_cnt[d]) return;
+        for (int64_t o = 0; o < out; o++) { /* taps inside [0, in) and inside [-p, in + p) */
+            int64_t real = 0, padded = 0;
+            for (int64_t t = 0; t < k; t++) {
+                int64_t i = o * st - p + t * dl;
+                real += i >= 0 && i < in;
+                padded += i < in + p;
+            }
+            div[d][o] = real, pad_cnt[d][o] = padded;
+        }
+    }
+    const char *w = init_fill(c, tmp_name(c, n->name, "ones"), xs->ndim, wd, 1.0);
+    const char *sum = tmp_name(c, n->name, "sum");
+    add_node(c, "Conv", sum, IN(x, w), sum,
+             A(attr_copy(c, at, n_at, "kernel_shape", NULL), attr_copy(c, at, n_at, "strides", NULL),
+               attr_copy(c, at, n_at, "dilations", NULL), attr_is(c, "pads", pads, 2 * sp), attr_i(c, "group", ch)));
+    int64_t total = shape_spatial(&n->shape);
+    cn_real *inv = ex_alloc(c, sizeof(cn_real) * (size_t)total);
+    if (!inv) return;
+    for (int64_t f = 0; f < total; f++) {
+        int64_t rem = f, dv = 1;
+        for (int d = sp - 1; d >= 0; d--) {
+            int64_t o = rem % n->shape.dims[2 + d];
+            rem /= n->shape.dims[2 + d];
+            dv *= cip && cip->ints[0] ? pad_cnt[d][o] : div[d][o];
+        }
+        inv[f] = dv > 0 ? (cn_real)(1.0 / (double)dv) : 0;
+    }
+    const char *iv = init_float(c, tmp_name(c, n->name, "inv_count"), sp, n->shape.dims + 2, inv);
+    add_node(c, "Mul", n->name, IN(sum, iv), n->name, NULL, 0);
+}
+
 static cn_status export_node(ex_ctx *c, const cn_node *n) {
     const cn_graph *g = c->g;
     cn_attr at[CN_MAX_ATTRS];
@@ -498,6 +547,8 @@ static cn_status export_node(ex_ctx *c, const cn_node *n) {
         add_node(c, "Conv", n->name, b ? IN(x, w, b) : IN(x, w), out,
                  A(attr_copy(c, at, n_at, "kernel_shape", NULL), attr_copy(c, at, n_at, "strides", NULL),
                    attr_copy(c, at, n_at, "dilations", NULL), pad_attr, attr_copy(c, at, n_at, "group", NULL)));
+    } else if (!strcmp(op, "AveragePool") && cn_attr_find(at, n_at, "dilations")) {
+        export_avgpool_dilated(c, n, x, xs, at, n_at);
     } else if (!strcmp(op, "MaxPool") || !strcmp(op, "AveragePool")) {
         add_node(c, op, n->name, IN(x), out,
                  A(attr_copy(c, at, n_at, "kernel_shape", NULL), attr_copy(c, at, n_at, "strides", NULL),

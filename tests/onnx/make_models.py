@@ -273,7 +273,7 @@ def write_model(out, name, opset, nodes, x, y, inits, sub="models", extra=None):
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None if y is None else list(y.shape))],
         [v if not isinstance(v, np.ndarray) else numpy_helper.from_array(v, k) for k, v in inits.items()])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="convnet")
-    model.ir_version = 8
+    model.ir_version = 9 if opset >= 19 else 8
     if extra:
         extra(model)
     d = os.path.join(out, "..", sub) if sub != "models" else out
@@ -404,6 +404,22 @@ def importer_gaps(out):
 
     write_model(out, "conv_external", 13, [N("Conv", ["x", "w", "b"], ["y"])], x, y,
                 {"w": ext("w", w, "conv_external.bin", 0, w.nbytes), "b": ext("b", bb, "conv_external.bin", 512, None)})
+
+    # AveragePool with dilations (opset 19); the reference is ONNX Runtime's (skipped without it)
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        ort = None
+        print("SKIP avgpool_dilated_op19: no onnxruntime for its reference")
+    if ort is not None:
+        x = (np.random.default_rng(19).random((1, 2, 9, 10)) * 2 - 1).astype(np.float32)  # own stream
+        nodes = [N("AveragePool", ["x"], ["h"], kernel_shape=[3, 2], dilations=[2, 3], pads=[1, 1, 1, 1], ceil_mode=1,
+                   count_include_pad=0, strides=[2, 1]),
+                 N("AveragePool", ["h"], ["y"], kernel_shape=[2, 2], dilations=[1, 2], pads=[1, 1, 1, 1], strides=[2, 2],
+                   count_include_pad=1, ceil_mode=1)]
+        path = write_model(out, "avgpool_dilated", 19, nodes, x, np.zeros(1, np.float32), {})
+        y = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+        write_model(out, "avgpool_dilated", 19, nodes, x, y, {})
 
     # ---- error models: NAME.onnx and NAME.txt (a part of the expected message)
     def bad(name, opset, nodes, x, inits, expect):
