@@ -455,9 +455,32 @@ static void error_models(void) {
     free(data);
 }
 
+/* cn_slice (what a strided ONNX Slice becomes): a step of 2^62 on an axis it takes one element of (the
+ * fuzzer's overflow in the walk), a reversed axis, ONNX's clamping; step 0 and empty results are errors. */
+static void slice_op(void) {
+    cn_graph *g = cn_graph_create();
+    int x = cn_input(g, "x", cn_shape_make(2, (int64_t[]){3, 4}));
+    int y = cn_slice(g, "s", x, (int64_t[]){1, -1}, (int64_t[]){2, INT64_MIN}, (int64_t[]){(int64_t)1 << 62, -2});
+    CHECK(y >= 0, "slice: %s", cn_last_error());
+    if (y >= 0) {
+        cn_shape s = cn_node_shape(g, y);
+        CHECK(s.ndim == 2 && s.dims[0] == 1 && s.dims[1] == 2, "1x2");
+        cn_real in[12];
+        for (int i = 0; i < 12; i++) in[i] = (cn_real)i;
+        CHECK_OK(cn_set_input(g, x, in, 12));
+        CHECK_OK(cn_forward(g, CN_EVAL));
+        const cn_real *o = cn_node_output(g, y);
+        CHECK(o[0] == 7 && o[1] == 5, "row 1, columns 3 and 1: %g %g", (double)o[0], (double)o[1]);
+    }
+    CHECK_ERROR(cn_slice(g, "z", x, (int64_t[]){0, 0}, (int64_t[]){3, 4}, (int64_t[]){1, 0}) < 0, "z: step 0 on axis 1");
+    CHECK_ERROR(cn_slice(g, "e", x, (int64_t[]){2, 0}, (int64_t[]){1, 4}, NULL) < 0, "e: axis 0 of 3x4: 0 elements");
+    cn_graph_free(g);
+}
+
 int main(void) {
     committed_models();
     error_models();
+    slice_op();
     lenet_batch_and_training();
     broken_models();
     corrupt_files();

@@ -1,7 +1,7 @@
 /* ONNX export (cn_onnx_save): zoo models and small graphs with every exportable op, randomised weights and
  * batch-norm statistics, written as ONNX and read back by our importer give the same outputs (within 1e-6
  * relative to the largest logit) and the same parameter names; loss nodes and label inputs are left out;
- * ops with no opset-13 form are clear errors. ONNX Runtime's side is tests/cli/onnx_export.sh, which runs this
+ * a loss asked for as an output is a clear error. ONNX Runtime's side is tests/cli/onnx_export.sh, which runs this
  * test with CN_ONNX_EXPORT_KEEP=DIR to keep each model with its input and our output (.npy). */
 #include "cn_test.h"
 #include <math.h>

@@ -11,11 +11,16 @@
  *   Gelu (exact / tanh)                   -> x * 0.5 * (1 + erf(x / sqrt 2)) / the tanh formula, elementwise
  *   AdaptiveAvgPool                       -> GlobalAveragePool (output 1), AveragePool (input a multiple),
  *                                            Mul by ones (a 1x1 input grown: VGG on small inputs)
+ *                                            else Slice + ReduceMean per bin + Concat, per axis
  *   Constant                              -> Identity of its initializer
- *   Clip / Pad / Reshape                  -> their values as initializer inputs
+ *   Clip / Pad / Reshape / Slice / Pow    -> their values as initializer inputs
+ *   GroupNormalization                    -> Reshape, InstanceNormalization, Reshape, Mul, Add (ONNX's op has
+ *                                            per-group affine parameters before opset 21)
+ *   circular padding (Conv, Pad wrap)     -> Slice + Concat per axis (Pad's wrap mode is opset 19)
+ *   LRN of even size                      -> Mul, Pad, AveragePool over channels, Pow (ORT: odd sizes only)
+ *   dilated AveragePool                   -> depthwise Conv of ones, Mul by the reciprocal counts (opset 19)
  * A graph with LayerNormalization is written at opset 17 (IR 8), where ONNX has it (nothing else used here
- * changes between 13 and 17). Not expressible (an error naming the node): circular padding,
- * GroupNormalization (per-channel affine only from opset 21), other adaptive pooling sizes. */
+ * changes between 13 and 17). Losses are not exported (left out, or an error when asked for). */
 #include "onnx_internal.h"
 #include <errno.h>
 #include <stdarg.h>

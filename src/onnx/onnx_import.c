@@ -241,7 +241,11 @@ static cn_status need_const(ctx *c, const node_ref *n, size_t k, value **out) {
     return CN_OK;
 }
 
-static int norm_axis(int64_t axis, int rank) { return (int)(axis < 0 ? axis + rank : axis); }
+/* A (possibly negative) axis as 0..rank; -1 when it is out of [-rank, rank] (not truncated to an int). */
+static int norm_axis(int64_t axis, int rank) {
+    if (axis < -(int64_t)rank || axis > rank) return -1;
+    return (int)(axis < 0 ? axis + rank : axis);
+}
 
 #include "onnx/onnx_fold.inc"
 #include "onnx/onnx_layers.inc"

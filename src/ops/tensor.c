@@ -768,7 +768,7 @@ int cn_slice(cn_graph *g, const char *name, int x, const int64_t *starts, const 
             e = e > dim - 1 ? dim - 1 : e;
             cnt = b > e ? (b - e - 1) / -st + 1 : 0;
         }
-        a.start[d] = b, a.step[d] = st, a.count[d] = cnt;
+        a.start[d] = b, a.step[d] = cnt == 1 ? 1 : st, a.count[d] = cnt; /* one element: any step (2^62 too) is 1 */
     }
     return graph_add_node(g, &op_slice, name, &x, 1, &a, sizeof a);
 }
