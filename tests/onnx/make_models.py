@@ -463,6 +463,17 @@ def importer_gaps(out):
     bad("conv_group", 13, [N("Conv", ["x4", "w"], ["y"], group=2 ** 31 - 1), N("Reshape", ["x", "s"], ["x4"])],
         x, {"w": r(2, 3, 1, 1), "s": i64(2, 3, 2, 2)}, "group 2147483647")
 
+    # LogSoftmax before opset 13 (the 2-D view from axis on) and after (one axis), own random stream
+    x = (np.random.default_rng(12).random((2, 3, 4)) * 4 - 2).astype(np.float32)
+
+    def log_softmax(v, axis):
+        m = v - v.max(axis=axis, keepdims=True)
+        return m - np.log(np.exp(m).sum(axis=axis, keepdims=True))
+    y = log_softmax(x.reshape(2, 12), 1).reshape(2, 3, 4)
+    write_model(out, "logsoftmax_axis", 12, [N("LogSoftmax", ["x"], ["y"])], x, y, {})
+    y = log_softmax(x, 1)
+    write_model(out, "logsoftmax_axis", 13, [N("LogSoftmax", ["x"], ["y"], axis=-2)], x, y, {})
+
 
 BIG = [("alexnet", 224), ("vgg11_bn", 224), ("resnet18", 224), ("resnet50", 224), ("googlenet", 224),
        ("squeezenet1_1", 224), ("mobilenet_v2", 224)]
