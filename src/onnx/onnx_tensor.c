@@ -114,7 +114,8 @@ static cn_status decode_external(const Onnx__TensorProto *t, const char *what, c
     snprintf(path, plen, "%s/%s", dir, loc);
     /* a symbolic link may still lead out: compare the resolved paths */
     char *rdir = realpath(dir, NULL), *rpath = realpath(path, NULL);
-    bool inside = rdir && rpath && strncmp(rpath, rdir, strlen(rdir)) == 0 && rpath[strlen(rdir)] == '/';
+    size_t ld = rdir ? strlen(rdir) : 0;
+    bool inside = rdir && rpath && strncmp(rpath, rdir, ld) == 0 && (rpath[ld] == '/' || (ld == 1 && rpath[1]));
     free(rdir);
     free(rpath);
     FILE *f = inside ? fopen(path, "rb") : NULL;
