@@ -701,7 +701,8 @@ cn_status onnx_model_input_size(const char *path, int *channels, int *height, in
     int count = 0;
     cn_status st = cn_onnx_input_shapes(path, s, CN_ONNX_MAX_IO, &count);
     if (st) return st;
-    if (count < 1 || s[0].ndim != 4 || s[0].dims[1] < 1 || s[0].dims[2] < 1 || s[0].dims[3] < 1)
+    if (count < 1 || s[0].ndim != 4 || s[0].dims[1] < 1 || s[0].dims[2] < 1 || s[0].dims[3] < 1 ||
+        s[0].dims[1] > INT32_MAX || s[0].dims[2] > INT32_MAX || s[0].dims[3] > INT32_MAX)
         return cn_error(CN_ERR_INVALID, "%s: the first input is not N x C x H x W with fixed C, H, W", path);
     *channels = (int)s[0].dims[1], *height = (int)s[0].dims[2], *width = (int)s[0].dims[3];
     return CN_OK;
