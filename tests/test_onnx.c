@@ -474,6 +474,12 @@ static void slice_op(void) {
     }
     CHECK_ERROR(cn_slice(g, "z", x, (int64_t[]){0, 0}, (int64_t[]){3, 4}, (int64_t[]){1, 0}) < 0, "z: step 0 on axis 1");
     CHECK_ERROR(cn_slice(g, "e", x, (int64_t[]){2, 0}, (int64_t[]){1, 4}, NULL) < 0, "e: axis 0 of 3x4: 0 elements");
+    /* the other ops the importer added: their argument errors */
+    int x3 = cn_input(g, "x3", cn_shape_make(3, (int64_t[]){2, 3, 4}));
+    CHECK_ERROR(cn_concat_axis(g, "c", (int[]){x, x}, 2, 2) < 0, "c: input 0 3x4 has no axis 2 to concatenate along");
+    CHECK_ERROR(cn_concat_axis(g, "c", (int[]){x, x3}, 2, 0) < 0, "c: input 1 2x3x4 does not fit input 0 3x4: all axes but 0");
+    CHECK_ERROR(cn_pow(g, "p", x, INFINITY) < 0, "p: the exponent must be finite");
+    CHECK_ERROR(cn_lrn_window(g, "l", x3, 4, 4, 1e-4f, 0.75f, 1) < 0, "l: the window of 4 channels cannot start 4 before");
     cn_graph_free(g);
 }
 
