@@ -163,7 +163,7 @@ typedef struct {
     int kernel[CN_MAX_SPATIAL];
     int stride[CN_MAX_SPATIAL];
     int pad[CN_MAX_SPATIAL];
-    int dilation[CN_MAX_SPATIAL];   /* max pooling only; 0 or 1 means none */
+    int dilation[CN_MAX_SPATIAL];   /* 0 or 1 means none; average pooling divides by the taps (ONNX opset 19) */
     int ceil_mode;
     int count_include_pad;          /* average only; PyTorch's default is 1 */
 } cn_pool_attr;
@@ -218,6 +218,16 @@ int cn_reduce_mean(cn_graph *g, const char *name, int x, const int *axes, int n_
 int cn_matmul(cn_graph *g, const char *name, int a, int b);
 /* y = erf(x) elementwise (PyTorch exports GELU as x * 0.5 * (1 + erf(x / sqrt 2)) before opset 20). */
 int cn_erf(cn_graph *g, const char *name, int x);
+/* ONNX Slice over every axis: starts, ends and steps (NULL: 1) per axis, negative indices from the end,
+ * clamped as ONNX does; any nonzero step (negative walks backwards). An empty result is an error. */
+int cn_slice(cn_graph *g, const char *name, int x, const int64_t *starts, const int64_t *ends, const int64_t *steps);
+/* Concatenation along any axis (negative from the end); cn_concat is axis 1. */
+int cn_concat_axis(cn_graph *g, const char *name, const int *xs, int count, int axis);
+/* LRN with the window [c - before, c - before + size - 1]: before = size/2 is PyTorch's (cn_lrn), (size-1)/2
+ * ONNX's; they differ for even sizes. */
+int cn_lrn_window(cn_graph *g, const char *name, int x, int size, int before, float alpha, float beta, float k);
+/* y = x^exponent elementwise (ONNX Pow with a constant exponent). */
+int cn_pow(cn_graph *g, const char *name, int x, double exponent);
 
 /* ---- losses: each a node with output shape {1}, mean over the batch. */
 /* logits (N, C), labels (N) class indices: mean of -sum_c q_c log softmax(logits)_c with

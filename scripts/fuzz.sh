@@ -21,7 +21,7 @@ if [ -z "$corpus" ]; then
   trap 'rm -rf "$corpus"' EXIT
 fi
 mkdir -p "$corpus"
-cp tests/onnx/models/*.onnx "$corpus"/
+cp tests/onnx/models/*.onnx tests/onnx/errors/*.onnx "$corpus"/
 # One OpenMP thread: coverage, and so the explored inputs, do not depend on thread timing.
 OMP_NUM_THREADS=1 ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -1,6 +1,6 @@
 /* Numerical gradient checks (double precision) for the normalisation layers: BatchNorm in train mode for
  * every rank (through the batch statistics), LayerNorm / InstanceNorm / GroupNorm with and without affine,
- * LRN for odd, even and larger-than-C windows, and a chain of all of them (gradients accumulate). */
+ * LRN for odd, even (both windows) and larger-than-C windows, and a chain of all of them (gradients accumulate). */
 #include "cn_test.h"
 
 #define EPS 1e-6
@@ -39,7 +39,10 @@ static void run_case(const grad_case *gc, uint64_t seed) {
     case LN: y = cn_layernorm(g, "ln", x, gc->a, (float)gc->eps, gc->affine); break;
     case IN: y = cn_instancenorm(g, "in", x, (float)gc->eps, gc->affine); break;
     case GN: y = cn_groupnorm(g, "gn", x, gc->a, (float)gc->eps, gc->affine); break;
-    case LRN: y = cn_lrn(g, "lrn", x, gc->a, 0.7f, 0.75f, 1.5f); break;
+    case LRN: /* affine 1: ONNX's window, (size-1)/2 channels before */
+        y = gc->affine ? cn_lrn_window(g, "lrn", x, gc->a, (gc->a - 1) / 2, 0.7f, 0.75f, 1.5f)
+                       : cn_lrn(g, "lrn", x, gc->a, 0.7f, 0.75f, 1.5f);
+        break;
     }
     CHECK(y >= 0, "case %d builds: %s", (int)seed, cn_last_error());
     if (y >= 0) {
@@ -86,6 +89,8 @@ int main(void) {
         /* LRN: AlexNet's size 5, even sizes, size larger than C, 1d and 3d inputs */
         {LRN, 4, {2, 7, 3, 3}, 5, 0, 0},
         {LRN, 4, {2, 6, 3, 2}, 4, 0, 0},
+        {LRN, 4, {2, 6, 3, 2}, 4, 1, 0},
+        {LRN, 3, {2, 5, 4}, 2, 1, 0},
         {LRN, 4, {1, 3, 2, 4}, 7, 0, 0},
         {LRN, 3, {2, 5, 4}, 2, 0, 0},
         {LRN, 5, {1, 4, 2, 2, 3}, 3, 0, 0},

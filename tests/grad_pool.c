@@ -38,6 +38,8 @@ static void pool_cases(void) {
         {"avg 2d k2x3 s3x4 p1 exclude pad", 4, {1, 2, 13, 13}, CN_POOL_AVG, {2, 3}, {3, 4}, {1, 1}, {1, 1}, 0, 0},
         {"avg 3d k3 s2 p1 ceil", 5, {1, 2, 5, 7, 6}, CN_POOL_AVG, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}, 1, 1},
         {"avg 3d k3x2x3 s2x2x3 p1 ceil exclude pad", 5, {2, 2, 5, 7, 6}, CN_POOL_AVG, {3, 2, 3}, {2, 2, 3}, {1, 1, 1}, {1, 1, 1}, 1, 0},
+        {"avg 1d k3 s2 p1 dil2 ceil", 3, {2, 2, 9}, CN_POOL_AVG, {3}, {2}, {1}, {2}, 1, 1},
+        {"avg 2d k3x2 s2 p1 dil2x3 ceil exclude pad", 4, {1, 2, 9, 10}, CN_POOL_AVG, {3, 2}, {2, 2}, {1, 1}, {2, 3}, 1, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const pool_case *c = &cases[i];

@@ -37,6 +37,12 @@ static int u_pad_wrap(cn_graph *g, int x) { return cn_pad(g, "y", x, (int64_t[])
 static int u_erf(cn_graph *g, int x) { return cn_erf(g, "y", x); }
 static int u_mean(cn_graph *g, int x) { return cn_reduce_mean(g, "y", x, (int[]){1, -1}, 2, 0); }
 static int u_mean_keep(cn_graph *g, int x) { return cn_reduce_mean(g, "y", x, (int[]){2}, 1, 1); }
+static int u_slice(cn_graph *g, int x) {
+    return cn_slice(g, "y", x, (int64_t[]){0, -1, 1, 4}, (int64_t[]){2, INT64_MIN, 4, -100}, (int64_t[]){1, -2, 2, -3});
+}
+static int u_pow(cn_graph *g, int x) { return cn_pow(g, "y", x, -0.75); }
+static int b_concat_last(cn_graph *g, int a, int b) { return cn_concat_axis(g, "y", (int[]){a, b, a}, 3, -1); }
+static int b_concat_first(cn_graph *g, int a, int b) { return cn_concat_axis(g, "y", (int[]){b, a}, 2, 0); }
 
 /* A trainable Constant feeding a product: its gradient is checked as a parameter. */
 static void constant_param(void) {
@@ -69,6 +75,10 @@ int main(void) {
     check1(u_mean, s4, -1, 1, 17);
     check1(u_erf, s4, -2, 2, 19);
     check1(u_mean_keep, s4, -1, 1, 18);
+    check1(u_slice, s4, -1, 1, 20);
+    check1(u_pow, s4, 0.5, 2, 21);
+    check2(b_concat_last, s4, cn_shape4(2, 3, 4, 2), -1, 1, 22);
+    check2(b_concat_first, s4, cn_shape4(1, 3, 4, 5), -1, 1, 23);
     constant_param();
     return cn_test_finish();
 }

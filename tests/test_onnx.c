@@ -417,8 +417,76 @@ static void tensor_files(void) {
     cn_tensor_free(&t);
 }
 
+
+/* tests/onnx/errors: each NAME.onnx must fail to load with an error containing NAME.txt's line (and not
+ * crash): runtime conv weights, external data leaving the model's directory / too short / missing / with a
+ * bad offset, and untrusted integers (steps, indices, axes, sizes, pads, perms, groups) that would overflow. */
+static void error_models(void) {
+    DIR *d = opendir(CN_ONNX_MODELS "/../errors");
+    CHECK(d != NULL, "no directory %s", CN_ONNX_MODELS "/../errors");
+    if (!d) return;
+    struct dirent *e;
+    int count = 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if (l < 6 || strcmp(e->d_name + l - 5, ".onnx") != 0) continue;
+        char model[1024], txt[1024], expect[256] = "";
+        snprintf(model, sizeof model, "%s/../errors/%s", CN_ONNX_MODELS, e->d_name);
+        snprintf(txt, sizeof txt, "%s/../errors/%.*s.txt", CN_ONNX_MODELS, (int)(l - 5), e->d_name);
+        FILE *f = fopen(txt, "r");
+        CHECK(f != NULL, "%s: no expected message", txt);
+        if (!f) continue;
+        if (fgets(expect, sizeof expect, f) && strchr(expect, '\n')) *strchr(expect, '\n') = 0;
+        fclose(f);
+        cn_onnx_info info;
+        cn_graph *g = cn_onnx_load(model, NULL, 0, &info);
+        CHECK(g == NULL, "%s loaded", e->d_name);
+        CHECK(g || strstr(cn_last_error(), expect), "%s: '%s' does not say '%s'", e->d_name, cn_last_error(), expect);
+        cn_graph_free(g);
+        count++;
+    }
+    closedir(d);
+    CHECK(count >= 15, "expected at least 15 error models, found %d", count);
+    /* external data of a model in memory */
+    uint8_t *data;
+    size_t size;
+    CHECK(load_file(CN_ONNX_MODELS "/conv_external_op13.onnx", &data, &size) == 0, "conv_external_op13.onnx");
+    CHECK_ERROR(cn_onnx_load_buffer(data, size, NULL, 0, NULL) == NULL, "external data needs the model's file");
+    free(data);
+}
+
+/* cn_slice (what a strided ONNX Slice becomes): a step of 2^62 on an axis it takes one element of (the
+ * fuzzer's overflow in the walk), a reversed axis, ONNX's clamping; step 0 and empty results are errors. */
+static void slice_op(void) {
+    cn_graph *g = cn_graph_create();
+    int x = cn_input(g, "x", cn_shape_make(2, (int64_t[]){3, 4}));
+    int y = cn_slice(g, "s", x, (int64_t[]){1, -1}, (int64_t[]){2, INT64_MIN}, (int64_t[]){(int64_t)1 << 62, -2});
+    CHECK(y >= 0, "slice: %s", cn_last_error());
+    if (y >= 0) {
+        cn_shape s = cn_node_shape(g, y);
+        CHECK(s.ndim == 2 && s.dims[0] == 1 && s.dims[1] == 2, "1x2");
+        cn_real in[12];
+        for (int i = 0; i < 12; i++) in[i] = (cn_real)i;
+        CHECK_OK(cn_set_input(g, x, in, 12));
+        CHECK_OK(cn_forward(g, CN_EVAL));
+        const cn_real *o = cn_node_output(g, y);
+        CHECK(o[0] == 7 && o[1] == 5, "row 1, columns 3 and 1: %g %g", (double)o[0], (double)o[1]);
+    }
+    CHECK_ERROR(cn_slice(g, "z", x, (int64_t[]){0, 0}, (int64_t[]){3, 4}, (int64_t[]){1, 0}) < 0, "z: step 0 on axis 1");
+    CHECK_ERROR(cn_slice(g, "e", x, (int64_t[]){2, 0}, (int64_t[]){1, 4}, NULL) < 0, "e: axis 0 of 3x4: 0 elements");
+    /* the other ops the importer added: their argument errors */
+    int x3 = cn_input(g, "x3", cn_shape_make(3, (int64_t[]){2, 3, 4}));
+    CHECK_ERROR(cn_concat_axis(g, "c", (int[]){x, x}, 2, 2) < 0, "c: input 0 3x4 has no axis 2 to concatenate along");
+    CHECK_ERROR(cn_concat_axis(g, "c", (int[]){x, x3}, 2, 0) < 0, "c: input 1 2x3x4 does not fit input 0 3x4: all axes but 0");
+    CHECK_ERROR(cn_pow(g, "p", x, INFINITY) < 0, "p: the exponent must be finite");
+    CHECK_ERROR(cn_lrn_window(g, "l", x3, 4, 4, 1e-4f, 0.75f, 1) < 0, "l: the window of 4 channels cannot start 4 before");
+    cn_graph_free(g);
+}
+
 int main(void) {
     committed_models();
+    error_models();
+    slice_op();
     lenet_batch_and_training();
     broken_models();
     corrupt_files();

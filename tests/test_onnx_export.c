@@ -1,7 +1,7 @@
 /* ONNX export (cn_onnx_save): zoo models and small graphs with every exportable op, randomised weights and
  * batch-norm statistics, written as ONNX and read back by our importer give the same outputs (within 1e-6
  * relative to the largest logit) and the same parameter names; loss nodes and label inputs are left out;
- * ops with no opset-13 form are clear errors. ONNX Runtime's side is tests/cli/onnx_export.sh, which runs this
+ * a loss asked for as an output is a clear error. ONNX Runtime's side is tests/cli/onnx_export.sh, which runs this
  * test with CN_ONNX_EXPORT_KEEP=DIR to keep each model with its input and our output (.npy). */
 #include "cn_test.h"
 #include <math.h>
@@ -63,10 +63,15 @@ static void round_trip_opset(cn_graph *g, int x, int out, const char *what, int6
               "%s: names %s -> %s", what, info.input_name[0], info.output_name[0]);
         cn_shape hs = cn_node_shape(h, info.output[0]);
         CHECK(cn_shape_equal(&hs, &ys), "%s: output shape changed", what);
-        /* every trainable parameter is there under its name (buffers: BN statistics, as ONNX inputs) */
+        /* every trainable parameter is there under its name (buffers: BN statistics, as ONNX inputs), but those
+         * of group norm, exported as InstanceNormalization and a per-channel Mul / Add of them */
         for (int i = 0; i < cn_param_count(g); i++) {
             cn_param p = cn_param_get(g, i);
-            if (!p.trainable) continue;
+            char owner[CN_NAME_MAX];
+            snprintf(owner, sizeof owner, "%s", p.name);
+            if (strrchr(owner, '.')) *strrchr(owner, '.') = 0;
+            int on = cn_graph_find(g, owner);
+            if (!p.trainable || (on >= 0 && !strcmp(cn_node_op(g, on), "GroupNormalization"))) continue;
             int k = cn_param_find(h, p.name);
             CHECK(k >= 0, "%s: parameter %s is missing after the round trip", what, p.name);
             if (k >= 0) CHECK(cn_tensor_numel(cn_param_get(h, k).value) == cn_tensor_numel(p.value), "%s: %s size", what, p.name);
@@ -207,18 +212,125 @@ static void small_graphs(void) {
     }
     cn_graph_free(g);
 
-    /* no ONNX form */
+    /* errors */
     g = cn_graph_create();
     x = cn_input(g, "input", cn_shape4(1, 2, 6, 6));
-    ca = cn_conv_attr_make(2, 3, 1, 1);
-    ca.pad_mode = CN_PAD_CIRCULAR;
-    h = cn_conv(g, "circ", x, &ca);
-    CHECK_ERROR(cn_onnx_save(g, path, NULL, 0) != CN_OK, "circ' (Conv): circular padding");
-    h = cn_groupnorm(g, "gn", x, 2, 1e-5f, 1);
-    CHECK_ERROR(cn_onnx_save(g, path, &h, 1) != CN_OK, "gn' (GroupNormalization)");
     CHECK_ERROR(cn_onnx_save(g, path, (int[]){99}, 1) != CN_OK, "output node 99 does not exist");
     CHECK_ERROR(cn_onnx_save(g, "/nonexistent-dir/x.onnx", &x, 1) != CN_OK, "cannot create a file next to");
     CHECK(access(path, F_OK) != 0, "a failed export leaves no file");
+    cn_graph_free(g);
+}
+
+
+/* Every op and attribute the exporter has a rewrite for, in 1D, 2D and 3D graphs: circular / reflect /
+ * replicate conv padding, dilations, groups, asymmetric pads, ceil_mode, count_include_pad, group norm (the
+ * opset-13 decomposition), LRN of odd and even size with either window, PReLU, both GELUs, layer / instance
+ * norm, adaptive pooling to sizes that do not divide, (log-)softmax, dropout, concat on axis 1 and others,
+ * strided and reversed slices, wrap / rank-5 pads. tests/cli/onnx_export.sh runs the kept models in ONNX
+ * Runtime. */
+static void every_op(void) {
+    /* 1D */
+    cn_graph *g = cn_graph_create();
+    cn_graph_set_seed(g, 21);
+    int x = cn_input(g, "input", cn_shape_make(3, (int64_t[]){2, 4, 19}));
+    cn_conv_attr ca = cn_conv_attr_make(6, 3, 1, 2);
+    ca.pad_mode = CN_PAD_CIRCULAR, ca.dilation[0] = 2, ca.groups = 2, ca.pad_begin[0] = 2, ca.pad_end[0] = 3;
+    int h = cn_conv(g, "conv_circ", x, &ca);
+    ca = cn_conv_attr_make(6, 3, 2, 1);
+    ca.pad_end[0] = 2, ca.groups = 3;
+    h = cn_conv(g, "conv_asym", h, &ca);
+    h = cn_groupnorm(g, "gn", h, 3, 1e-4f, 1);
+    h = cn_lrn(g, "lrn_even", h, 4, 2e-2f, 0.6f, 1.5f);
+    h = cn_lrn_window(g, "lrn_onnx", h, 2, 0, 3e-2f, 0.7f, 1.2f);
+    cn_pool_attr pa = cn_pool_attr_make(CN_POOL_MAX, 3, 2, 1);
+    pa.ceil_mode = 1, pa.dilation[0] = 2;
+    int p1 = cn_pool(g, "maxpool_dil", h, &pa);
+    pa = cn_pool_attr_make(CN_POOL_AVG, 3, 2, 1);
+    pa.ceil_mode = 1, pa.count_include_pad = 1;
+    int p2 = cn_pool(g, "avgpool_cip", h, &pa);
+    h = cn_concat_axis(g, "cat_len", (int[]){p1, p2}, 2, -1);
+    h = cn_slice(g, "rev", h, (int64_t[]){0, 5, -1}, (int64_t[]){2, -100, INT64_MIN}, (int64_t[]){1, -1, -2});
+    h = cn_pad(g, "wrap", h, (int64_t[]){0, 1, 2, 0, 0, 1}, CN_PAD_CIRCULAR, 0);
+    h = cn_adaptive_avgpool(g, "adapt4", h, (int[]){4});
+    h = cn_prelu(g, "prelu1", h, 1, 0.1f);
+    h = cn_linear(g, "head", h, 5, 1);
+    h = cn_log_softmax(g, "logsm", h, 1);
+    CHECK(h >= 0, "1D graph: %s", cn_last_error());
+    if (h >= 0) {
+        randomise_stats(g, 4);
+        cn_param p = cn_param_get(g, cn_param_find(g, "gn.weight"));
+        for (int64_t i = 0; i < cn_tensor_numel(p.value); i++) p.value->data[i] = (cn_real)(0.6 + 0.1 * (double)i);
+        p = cn_param_get(g, cn_param_find(g, "gn.bias"));
+        for (int64_t i = 0; i < cn_tensor_numel(p.value); i++) p.value->data[i] = (cn_real)(0.05 * (double)i - 0.1);
+        round_trip(g, x, h, "every op 1D");
+    }
+    cn_graph_free(g);
+
+    /* 2D */
+    g = cn_graph_create();
+    cn_graph_set_seed(g, 22);
+    x = cn_input(g, "input", cn_shape4(2, 3, 11, 10));
+    ca = cn_conv_attr_make(6, 3, 1, 1);
+    ca.pad_mode = CN_PAD_CIRCULAR, ca.pad_begin[1] = 1, ca.pad_end[1] = 0, ca.kernel[1] = 2;
+    int c1 = cn_conv(g, "conv_circ", x, &ca);
+    ca = cn_conv_attr_make(6, 3, 1, 1);
+    ca.pad_mode = CN_PAD_REFLECT;
+    int c2 = cn_conv(g, "conv_reflect", x, &ca);
+    ca = cn_conv_attr_make(6, 3, 1, 2);
+    ca.pad_mode = CN_PAD_REPLICATE, ca.dilation[0] = 2, ca.dilation[1] = 2;
+    int c3 = cn_conv(g, "conv_replicate", x, &ca);
+    h = cn_add(g, "add", c1, c2);
+    h = cn_concat(g, "cat", (int[]){h, c3}, 2);
+    h = cn_groupnorm(g, "gn_plain", h, 4, 1e-5f, 0);
+    int e1 = cn_activation(g, "gelu", h, CN_ACT_GELU, 0);
+    int e2 = cn_activation(g, "gelu_tanh", h, CN_ACT_GELU_TANH, 0);
+    h = cn_concat_axis(g, "cat_h", (int[]){e1, e2}, 2, 2);
+    h = cn_lrn(g, "lrn", h, 3, 1e-2f, 0.75f, 1.0f);
+    h = cn_prelu(g, "prelu", h, 12, 0.2f);
+    pa = cn_pool_attr_make(CN_POOL_AVG, 3, 2, 1);
+    pa.count_include_pad = 0;
+    h = cn_pool(g, "avgpool", h, &pa);
+    pa = cn_pool_attr_make(CN_POOL_AVG, 2, 1, 1);
+    pa.dilation[0] = 2, pa.dilation[1] = 3, pa.ceil_mode = 1, pa.count_include_pad = 0;
+    h = cn_pool(g, "avgpool_dil", h, &pa);
+    h = cn_instancenorm(g, "inorm", h, 1e-5f, 0);
+    h = cn_pad(g, "edge", h, (int64_t[]){0, 0, 1, 2, 0, 0, 2, 1}, CN_PAD_REPLICATE, 0);
+    h = cn_pad(g, "reflect", h, (int64_t[]){0, 0, 2, 1, 0, 0, 0, 1}, CN_PAD_REFLECT, 0);
+    h = cn_slice(g, "stride", h, (int64_t[]){0, 0, 1, -1}, (int64_t[]){2, 12, 100, -100}, (int64_t[]){1, 1, 3, -2});
+    h = cn_adaptive_avgpool(g, "adapt", h, (int[]){2, 3});
+    h = cn_dropout(g, "drop", h, 0.3f);
+    h = cn_softmax(g, "sm", h, 1);
+    CHECK(h >= 0, "2D graph: %s", cn_last_error());
+    if (h >= 0) round_trip(g, x, h, "every op 2D");
+    cn_graph_free(g);
+
+    /* 3D, with layer norm (opset 17) */
+    g = cn_graph_create();
+    cn_graph_set_seed(g, 23);
+    x = cn_input(g, "input", cn_shape_make(5, (int64_t[]){1, 2, 5, 6, 7}));
+    ca = cn_conv_attr_make(4, 3, 1, 1);
+    ca.pad_mode = CN_PAD_CIRCULAR, ca.stride[2] = 2;
+    h = cn_conv(g, "conv_circ", x, &ca);
+    h = cn_pad(g, "pad5", h, (int64_t[]){0, 0, 1, 0, 2, 0, 0, 0, 1, 0}, CN_PAD_ZEROS, -0.5f);
+    pa = cn_pool_attr_make(CN_POOL_MAX, 2, 1, 1);
+    pa.ceil_mode = 1;
+    h = cn_pool(g, "maxpool3d", h, &pa);
+    h = cn_groupnorm(g, "gn", h, 2, 1e-5f, 1);
+    h = cn_lrn(g, "lrn_even", h, 2, 1e-1f, 0.5f, 2.0f);
+    h = cn_layernorm(g, "ln", h, 2, 1e-5f, 1);
+    pa = cn_pool_attr_make(CN_POOL_AVG, 2, 2, 1);
+    pa.count_include_pad = 1;
+    h = cn_pool(g, "avgpool3d", h, &pa);
+    pa = cn_pool_attr_make(CN_POOL_AVG, 2, 2, 1);
+    pa.dilation[2] = 2, pa.count_include_pad = 1, pa.ceil_mode = 1;
+    h = cn_pool(g, "avgpool3d_dil", h, &pa);
+    h = cn_adaptive_avgpool(g, "adapt", h, (int[]){2, 1, 3});
+    h = cn_linear(g, "head", h, 3, 0);
+    CHECK(h >= 0, "3D graph: %s", cn_last_error());
+    if (h >= 0) {
+        randomise_stats(g, 5);
+        round_trip_opset(g, x, h, "every op 3D", 17);
+    }
     cn_graph_free(g);
 }
 
@@ -292,6 +404,7 @@ int main(void) {
     snprintf(path, sizeof path, "/tmp/cn_test_onnx_export_%d.onnx", (int)getpid());
     onnx_as_model();
     small_graphs();
+    every_op();
     zoo("lenet5", 1, 28, 10);
     zoo("resnet20", 3, 32, 10);
     zoo("resnet18-small", 3, 32, 10);

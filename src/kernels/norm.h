@@ -77,22 +77,24 @@ void cn_rownorm_backward_ref(const cn_real *x, const cn_real *dy, cn_real *dx, i
 extern cn_rownorm_forward_fn cn_rownorm_forward;
 extern cn_rownorm_backward_fn cn_rownorm_backward;
 
-/* ---- local response norm across channels (PyTorch's nn.LocalResponseNorm). x is (n, c, s).
- *   scale[c] = k + alpha / size * sum_{c' = c - size/2}^{c + (size-1)/2} x[c']^2   (zero outside [0, C))
+/* ---- local response norm across channels. x is (n, c, s); the window of channel c starts `before` channels
+ * earlier: before = size/2 is PyTorch's nn.LocalResponseNorm, (size-1)/2 ONNX's LRN (equal for odd sizes).
+ *   scale[c] = k + alpha / size * sum_{c' = c - before}^{c - before + size - 1} x[c']^2   (zero outside [0, C))
  *   y[c] = x[c] * scale[c]^-beta
  * scale (n*c*s values) receives the scales for backward; NULL when not needed. */
 typedef void (*cn_lrn_forward_fn)(const cn_real *x, cn_real *y, cn_real *scale, int64_t n, int64_t c, int64_t s,
-                                  int size, double alpha, double beta, double k);
+                                  int size, int before, double alpha, double beta, double k);
 /* dx[j] += dy[j] * scale[j]^-beta
  *          - 2 beta alpha / size * x[j] * sum_{c : j in window(c)} dy[c] * y[c] / scale[c]
- * where j is in window(c) for c in [j - (size-1)/2, j + size/2]. */
+ * where j is in window(c) for c in [j - (size - 1 - before), j + before]. */
 typedef void (*cn_lrn_backward_fn)(const cn_real *x, const cn_real *y, const cn_real *scale, const cn_real *dy,
-                                   cn_real *dx, int64_t n, int64_t c, int64_t s, int size, double alpha, double beta);
+                                   cn_real *dx, int64_t n, int64_t c, int64_t s, int size, int before, double alpha,
+                                   double beta);
 
 void cn_lrn_forward_ref(const cn_real *x, cn_real *y, cn_real *scale, int64_t n, int64_t c, int64_t s, int size,
-                        double alpha, double beta, double k);
+                        int before, double alpha, double beta, double k);
 void cn_lrn_backward_ref(const cn_real *x, const cn_real *y, const cn_real *scale, const cn_real *dy, cn_real *dx,
-                         int64_t n, int64_t c, int64_t s, int size, double alpha, double beta);
+                         int64_t n, int64_t c, int64_t s, int size, int before, double alpha, double beta);
 
 extern cn_lrn_forward_fn cn_lrn_forward;
 extern cn_lrn_backward_fn cn_lrn_backward;

@@ -142,21 +142,21 @@ void cn_rownorm_backward_ref(const cn_real *x, const cn_real *dy, cn_real *dx, i
 
 /* ---------------------------------------------------------------- local response norm */
 /* Channels c' of the window of channel ch, clipped to [0, c): [ch - size/2, ch + (size-1)/2]. */
-static void lrn_window(int64_t ch, int64_t c, int size, int64_t *lo, int64_t *hi) {
-    *lo = ch - size / 2;
-    *hi = ch + (size - 1) / 2;
+static void lrn_window(int64_t ch, int64_t c, int size, int before, int64_t *lo, int64_t *hi) {
+    *lo = ch - before;
+    *hi = ch - before + size - 1;
     if (*lo < 0) *lo = 0;
     if (*hi > c - 1) *hi = c - 1;
 }
 
 void cn_lrn_forward_ref(const cn_real *x, cn_real *y, cn_real *scale, int64_t n, int64_t c, int64_t s, int size,
-                        double alpha, double beta, double k) {
+                        int before, double alpha, double beta, double k) {
     double a = alpha / size;
     for (int64_t i = 0; i < n; i++) {
         const cn_real *xs = x + i * c * s;
         for (int64_t ch = 0; ch < c; ch++) {
             int64_t lo, hi;
-            lrn_window(ch, c, size, &lo, &hi);
+            lrn_window(ch, c, size, before, &lo, &hi);
             for (int64_t p = 0; p < s; p++) {
                 double sum = 0;
                 for (int64_t w = lo; w <= hi; w++) {
@@ -173,13 +173,13 @@ void cn_lrn_forward_ref(const cn_real *x, cn_real *y, cn_real *scale, int64_t n,
 }
 
 void cn_lrn_backward_ref(const cn_real *x, const cn_real *y, const cn_real *scale, const cn_real *dy, cn_real *dx,
-                         int64_t n, int64_t c, int64_t s, int size, double alpha, double beta) {
+                         int64_t n, int64_t c, int64_t s, int size, int before, double alpha, double beta) {
     double coef = 2.0 * beta * alpha / size;
     for (int64_t i = 0; i < n; i++) {
         int64_t base = i * c * s;
         for (int64_t j = 0; j < c; j++) {
             /* channels whose window contains j */
-            int64_t lo = j - (size - 1) / 2, hi = j + size / 2;
+            int64_t lo = j - (size - 1 - before), hi = j + before;
             if (lo < 0) lo = 0;
             if (hi > c - 1) hi = c - 1;
             for (int64_t p = 0; p < s; p++) {

@@ -3,8 +3,8 @@
  * serves every rank. Axis i of an output position o covers input positions start + k*dilation, k < kernel,
  * start = o*stride - pad; positions outside [0, in) are padding.
  *   max:      y = max over the window's real positions (padding is -inf); argmax = index in the plane
- *   average:  y = sum over the window's real positions / divisor, divisor = window size clipped to the
- *             padded input [-pad, in+pad) when count_include_pad, else the number of real positions
+ *   average:  y = sum over the window's real positions / divisor, divisor = the window's positions inside
+ *             the padded input [-pad, in+pad) when count_include_pad, else the number of real positions
  *   adaptive: bin i of an axis is [floor(i*in/out), ceil((i+1)*in/out)); y = mean over the bin
  * Backward kernels ADD into dx. Ops call the cn_* pointers; a faster version may replace them, the _ref
  * functions stay as the twins tests compare against. */

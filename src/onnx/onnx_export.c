@@ -11,11 +11,16 @@
  *   Gelu (exact / tanh)                   -> x * 0.5 * (1 + erf(x / sqrt 2)) / the tanh formula, elementwise
  *   AdaptiveAvgPool                       -> GlobalAveragePool (output 1), AveragePool (input a multiple),
  *                                            Mul by ones (a 1x1 input grown: VGG on small inputs)
+ *                                            else Slice + ReduceMean per bin + Concat, per axis
  *   Constant                              -> Identity of its initializer
- *   Clip / Pad / Reshape                  -> their values as initializer inputs
+ *   Clip / Pad / Reshape / Slice / Pow    -> their values as initializer inputs
+ *   GroupNormalization                    -> Reshape, InstanceNormalization, Reshape, Mul, Add (ONNX's op has
+ *                                            per-group affine parameters before opset 21)
+ *   circular padding (Conv, Pad wrap)     -> Slice + Concat per axis (Pad's wrap mode is opset 19)
+ *   LRN of even size                      -> Mul, Pad, AveragePool over channels, Pow (ORT: odd sizes only)
+ *   dilated AveragePool                   -> depthwise Conv of ones, Mul by the reciprocal counts (opset 19)
  * A graph with LayerNormalization is written at opset 17 (IR 8), where ONNX has it (nothing else used here
- * changes between 13 and 17). Not expressible (an error naming the node): circular padding,
- * GroupNormalization (per-channel affine only from opset 21), other adaptive pooling sizes. */
+ * changes between 13 and 17). Losses are not exported (left out, or an error when asked for). */
 #include "onnx_internal.h"
 #include <errno.h>
 #include <stdarg.h>
@@ -316,6 +321,200 @@ static void export_gelu(ex_ctx *c, const cn_node *n, const char *x, bool exact) 
     add_node(c, "Mul", n->name, IN(hx, p1), n->name, NULL, 0);
 }
 
+/* x[b:e] on one axis (a Slice with its starts/ends/axes as initializers); out NULL: a fresh name. */
+static const char *ex_slice(ex_ctx *c, const cn_node *n, const char *x, int axis, int64_t b, int64_t e, const char *out) {
+    int64_t ax = axis;
+    const char *sv = init_int64s(c, tmp_name(c, n->name, "starts"), &b, 1);
+    const char *ev = init_int64s(c, tmp_name(c, n->name, "ends"), &e, 1);
+    const char *av = init_int64s(c, tmp_name(c, n->name, "axes"), &ax, 1);
+    const char *o = out ? out : tmp_name(c, n->name, "slice");
+    add_node(c, "Slice", o, IN(x, sv, ev, av), o, NULL, 0);
+    return o;
+}
+
+/* Circular (wrap) padding of one axis of size dim by b before and e after: Concat(x[dim-b:], x, x[:e]).
+ * Axis by axis, the corners come out as a circular pad of the whole tensor (the wrap Pad mode is opset 19). */
+static const char *ex_wrap_axis(ex_ctx *c, const cn_node *n, const char *x, int axis, int64_t dim, int64_t b, int64_t e,
+                                const char *out) {
+    if (b == 0 && e == 0) return x;
+    const char *parts[4] = {0};
+    int k = 0;
+    if (b > 0) parts[k++] = ex_slice(c, n, x, axis, dim - b, dim, NULL);
+    parts[k++] = x;
+    if (e > 0) parts[k++] = ex_slice(c, n, x, axis, 0, e, NULL);
+    const char *o = out ? out : tmp_name(c, n->name, "wrap");
+    add_node(c, "Concat", o, parts, o, A(attr_i(c, "axis", axis)));
+    return o;
+}
+
+/* Circular padding of every axis of x (shape xs) by begin[d] / end[d]; the last step writes out. */
+static void ex_wrap(ex_ctx *c, const cn_node *n, const char *x, const cn_shape *xs, const int64_t *begin,
+                    const int64_t *end, const char *out) {
+    int last = -1;
+    for (int d = 0; d < xs->ndim; d++)
+        if (begin[d] || end[d]) last = d;
+    if (last < 0) {
+        add_node(c, "Identity", out, IN(x), out, NULL, 0);
+        return;
+    }
+    for (int d = 0; d <= last; d++) x = ex_wrap_axis(c, n, x, d, xs->dims[d], begin[d], end[d], d == last ? out : NULL);
+}
+
+/* A float initializer of `count` copies of v, shaped dims. */
+static const char *init_fill(ex_ctx *c, const char *name, int ndim, const int64_t *dims, double v) {
+    int64_t count = 1;
+    for (int d = 0; d < ndim; d++) count *= dims[d];
+    cn_real *buf = ex_alloc(c, sizeof(cn_real) * (size_t)(count > 0 ? count : 1));
+    if (!buf) return NULL;
+    for (int64_t i = 0; i < count; i++) buf[i] = (cn_real)v;
+    return init_float(c, name, ndim, dims, buf);
+}
+
+/* Reshape x to shape s with the batch axis (0) copied from the input: the batch stays symbolic. */
+static const char *ex_reshape(ex_ctx *c, const cn_node *n, const char *x, const cn_shape *s, const char *out) {
+    int64_t dims[CN_MAX_DIMS];
+    for (int d = 0; d < s->ndim; d++) dims[d] = d == 0 ? 0 : s->dims[d];
+    const char *sv = init_int64s(c, tmp_name(c, n->name, "shape"), dims, s->ndim);
+    const char *o = out ? out : tmp_name(c, n->name, "reshape");
+    add_node(c, "Reshape", o, IN(x, sv), o, NULL, 0);
+    return o;
+}
+
+/* A per-channel parameter (C values) as a (C, 1, ...) initializer broadcasting over (N, C, spatial...). */
+static const char *init_channel_param(ex_ctx *c, const cn_node *n, int k, int rank) {
+    cn_param p = cn_param_get(c->g, n->params[k]);
+    int64_t dims[CN_MAX_DIMS] = {cn_tensor_numel(p.value), 1, 1, 1, 1};
+    return init_float(c, p.name, rank > 1 ? rank - 1 : 1, dims, p.value->data);
+}
+
+/* GroupNormalization at opset 13: Reshape (N, G, -1) -> InstanceNormalization (unit scale, zero bias) ->
+ * Reshape back -> Mul weight -> Add bias (per channel). */
+static cn_status export_groupnorm(ex_ctx *c, const cn_node *n, const char *x, const cn_shape *xs, const cn_attr *at, int n_at) {
+    const cn_attr *g = cn_attr_find(at, n_at, "num_groups"), *eps = cn_attr_find(at, n_at, "epsilon");
+    int64_t groups = g ? g->ints[0] : 1;
+    cn_shape grouped = {.ndim = 3, .dims = {xs->dims[0], groups, -1}};
+    const char *r = ex_reshape(c, n, x, &grouped, NULL);
+    int64_t gd[1] = {groups};
+    const char *s = init_fill(c, tmp_name(c, n->name, "ones"), 1, gd, 1.0), *b = init_fill(c, tmp_name(c, n->name, "zeros"), 1, gd, 0.0);
+    const char *in = tmp_name(c, n->name, "inorm");
+    add_node(c, "InstanceNormalization", in, IN(r, s, b), in, A(attr_f(c, "epsilon", eps ? eps->f : 1e-5)));
+    bool affine = n->n_params >= 2;
+    const char *back = ex_reshape(c, n, in, xs, affine ? NULL : n->name);
+    if (affine) {
+        const char *w = init_channel_param(c, n, 0, xs->ndim), *bb = init_channel_param(c, n, 1, xs->ndim);
+        const char *m = tmp_name(c, n->name, "scaled");
+        add_node(c, "Mul", m, IN(back, w), m, NULL, 0);
+        add_node(c, "Add", n->name, IN(m, bb), n->name, NULL, 0);
+    }
+    return CN_OK;
+}
+
+/* LRN of an even size (ONNX's LRN centres an even window a channel later than PyTorch, and ONNX Runtime
+ * takes odd sizes only): x / (k + alpha * mean of x^2 over the window)^beta, the mean an AveragePool over the
+ * channels of x^2 viewed as (N, 1, C, rest), zero-padded by `before` channels before and the rest after. */
+static void export_lrn_even(ex_ctx *c, const cn_node *n, const char *x, const cn_shape *xs, int64_t size, int64_t before,
+                            double alpha, double beta, double k) {
+    const char *sq = tmp_name(c, n->name, "sq");
+    add_node(c, "Mul", sq, IN(x, x), sq, NULL, 0);
+    int64_t rest = 1;
+    for (int d = 2; d < xs->ndim; d++) rest *= xs->dims[d];
+    cn_shape v = {.ndim = 4, .dims = {xs->dims[0], 1, xs->dims[1], rest}};
+    const char *r = ex_reshape(c, n, sq, &v, NULL);
+    int64_t pads[8] = {0, 0, before, 0, 0, 0, size - 1 - before, 0};
+    const char *pv = init_int64s(c, tmp_name(c, n->name, "pads"), pads, 8);
+    const char *padded = tmp_name(c, n->name, "padded");
+    add_node(c, "Pad", padded, IN(r, pv), padded, NULL, 0);
+    const char *mean = tmp_name(c, n->name, "mean");
+    int64_t ks[2] = {size, 1};
+    add_node(c, "AveragePool", mean, IN(padded), mean, A(attr_is(c, "kernel_shape", ks, 2)));
+    const char *back = ex_reshape(c, n, mean, xs, NULL);
+    const char *av = init_scalar(c, tmp_name(c, n->name, "alpha"), alpha), *kv = init_scalar(c, tmp_name(c, n->name, "k"), k);
+    const char *bv = init_scalar(c, tmp_name(c, n->name, "negbeta"), -beta);
+    const char *sc = tmp_name(c, n->name, "scaled"), *base = tmp_name(c, n->name, "base"), *pw = tmp_name(c, n->name, "pow");
+    add_node(c, "Mul", sc, IN(back, av), sc, NULL, 0);
+    add_node(c, "Add", base, IN(sc, kv), base, NULL, 0);
+    add_node(c, "Pow", pw, IN(base, bv), pw, NULL, 0);
+    add_node(c, "Mul", n->name, IN(x, pw), n->name, NULL, 0);
+}
+
+/* Adaptive average pooling to any size: per spatial axis, bin i = [floor(i in / out), ceil((i+1) in / out))
+ * as Slice -> ReduceMean (keepdims) -> Concat of the bins (axis by axis: the bins are boxes). */
+static void export_adaptive_bins(ex_ctx *c, const cn_node *n, const char *x, const cn_shape *xs) {
+    int sp = xs->ndim - 2, last = -1;
+    for (int d = 0; d < sp; d++)
+        if (n->shape.dims[2 + d] != xs->dims[2 + d]) last = d;
+    if (last < 0) {
+        add_node(c, "Identity", n->name, IN(x), n->name, NULL, 0);
+        return;
+    }
+    for (int d = 0; d <= last; d++) {
+        int64_t in = xs->dims[2 + d], out = n->shape.dims[2 + d], axis = 2 + d;
+        if (in == out) continue;
+        const char **parts = ex_alloc(c, sizeof(char *) * (size_t)(out + 1));
+        if (!parts) return;
+        for (int64_t i = 0; i < out; i++) {
+            int64_t lo = i * in / out, hi = ((i + 1) * in + out - 1) / out;
+            const char *sl = hi - lo == in ? x : ex_slice(c, n, x, (int)axis, lo, hi, NULL);
+            const char *m = tmp_name(c, n->name, "bin");
+            add_node(c, "ReduceMean", m, IN(sl), m, A(attr_is(c, "axes", &axis, 1), attr_i(c, "keepdims", 1)));
+            parts[i] = m;
+        }
+        const char *o = d == last ? n->name : tmp_name(c, n->name, "axis");
+        if (out == 1) add_node(c, "Identity", o, IN(parts[0]), o, NULL, 0);
+        else add_node(c, "Concat", o, parts, o, A(attr_i(c, "axis", axis)));
+        x = o;
+    }
+}
+
+/* Dilated average pooling (ONNX's AveragePool has dilations from opset 19 only): a depthwise Conv with unit
+ * weights sums the window's real positions (zero padding, the end padding grown to reach the ceil-mode
+ * output), then a Mul by 1 / divisor, a constant map of the output positions (the pooling's rule). */
+static void export_avgpool_dilated(ex_ctx *c, const cn_node *n, const char *x, const cn_shape *xs, const cn_attr *at, int n_at) {
+    const cn_attr *ka = cn_attr_find(at, n_at, "kernel_shape"), *sa = cn_attr_find(at, n_at, "strides");
+    const cn_attr *pa = cn_attr_find(at, n_at, "pads"), *da = cn_attr_find(at, n_at, "dilations");
+    const cn_attr *cip = cn_attr_find(at, n_at, "count_include_pad");
+    int sp = xs->ndim - 2;
+    int64_t ch = xs->dims[1], pads[2 * CN_MAX_SPATIAL], wd[CN_MAX_DIMS] = {ch, 1};
+    int64_t *div[CN_MAX_SPATIAL], *pad_cnt[CN_MAX_SPATIAL];
+    for (int d = 0; d < sp; d++) {
+        int64_t k = ka->ints[d], st = sa->ints[d], p = pa->ints[d], dl = da->ints[d], in = xs->dims[2 + d];
+        int64_t out = n->shape.dims[2 + d], eff = (k - 1) * dl + 1, pe = (out - 1) * st + eff - in - p;
+        pads[d] = p, pads[sp + d] = pe > 0 ? pe : 0;
+        wd[2 + d] = k;
+        div[d] = ex_alloc(c, sizeof(int64_t) * (size_t)out);
+        pad_cnt[d] = ex_alloc(c, sizeof(int64_t) * (size_t)out);
+        if (!div[d] || !pad_cnt[d]) return;
+        for (int64_t o = 0; o < out; o++) { /* taps inside [0, in) and inside [-p, in + p) */
+            int64_t real = 0, padded = 0;
+            for (int64_t t = 0; t < k; t++) {
+                int64_t i = o * st - p + t * dl;
+                real += i >= 0 && i < in;
+                padded += i < in + p;
+            }
+            div[d][o] = real, pad_cnt[d][o] = padded;
+        }
+    }
+    const char *w = init_fill(c, tmp_name(c, n->name, "ones"), xs->ndim, wd, 1.0);
+    const char *sum = tmp_name(c, n->name, "sum");
+    add_node(c, "Conv", sum, IN(x, w), sum,
+             A(attr_copy(c, at, n_at, "kernel_shape", NULL), attr_copy(c, at, n_at, "strides", NULL),
+               attr_copy(c, at, n_at, "dilations", NULL), attr_is(c, "pads", pads, 2 * sp), attr_i(c, "group", ch)));
+    int64_t total = shape_spatial(&n->shape);
+    cn_real *inv = ex_alloc(c, sizeof(cn_real) * (size_t)total);
+    if (!inv) return;
+    for (int64_t f = 0; f < total; f++) {
+        int64_t rem = f, dv = 1;
+        for (int d = sp - 1; d >= 0; d--) {
+            int64_t o = rem % n->shape.dims[2 + d];
+            rem /= n->shape.dims[2 + d];
+            dv *= cip && cip->ints[0] ? pad_cnt[d][o] : div[d][o];
+        }
+        inv[f] = dv > 0 ? (cn_real)(1.0 / (double)dv) : 0;
+    }
+    const char *iv = init_float(c, tmp_name(c, n->name, "inv_count"), sp, n->shape.dims + 2, inv);
+    add_node(c, "Mul", n->name, IN(sum, iv), n->name, NULL, 0);
+}
+
 static cn_status export_node(ex_ctx *c, const cn_node *n) {
     const cn_graph *g = c->g;
     cn_attr at[CN_MAX_ATTRS];
@@ -330,8 +529,15 @@ static cn_status export_node(ex_ctx *c, const cn_node *n) {
         const cn_attr *mode = cn_attr_find(at, n_at, "pad_mode");
         const cn_attr *pads = cn_attr_find(at, n_at, "pads");
         Onnx__AttributeProto *pad_attr = attr_copy(c, at, n_at, "pads", NULL);
-        if (mode && strcmp(mode->s, "zeros") != 0) {
-            if (!strcmp(mode->s, "circular")) return unsupported(n, "circular padding has no ONNX Pad mode before opset 19");
+        if (mode && !strcmp(mode->s, "circular")) { /* Slice + Concat per axis, then a Conv without pads */
+            int r = xs->ndim, sp = r - 2;
+            int64_t b[CN_MAX_DIMS] = {0}, e[CN_MAX_DIMS] = {0}, zero[2 * CN_MAX_DIMS] = {0};
+            for (int d = 0; d < sp; d++) b[2 + d] = pads->ints[d], e[2 + d] = pads->ints[sp + d];
+            const char *padded = tmp_name(c, n->name, "padded");
+            ex_wrap(c, n, x, xs, b, e, padded);
+            x = padded;
+            pad_attr = attr_is(c, "pads", zero, 2 * sp);
+        } else if (mode && strcmp(mode->s, "zeros") != 0) {
             int r = xs->ndim, sp = r - 2;
             int64_t all[2 * CN_MAX_DIMS] = {0}, zero[2 * CN_MAX_DIMS] = {0};
             for (int d = 0; d < sp; d++) all[2 + d] = pads->ints[d], all[r + 2 + d] = pads->ints[sp + d];
@@ -346,6 +552,8 @@ static cn_status export_node(ex_ctx *c, const cn_node *n) {
         add_node(c, "Conv", n->name, b ? IN(x, w, b) : IN(x, w), out,
                  A(attr_copy(c, at, n_at, "kernel_shape", NULL), attr_copy(c, at, n_at, "strides", NULL),
                    attr_copy(c, at, n_at, "dilations", NULL), pad_attr, attr_copy(c, at, n_at, "group", NULL)));
+    } else if (!strcmp(op, "AveragePool") && cn_attr_find(at, n_at, "dilations")) {
+        export_avgpool_dilated(c, n, x, xs, at, n_at);
     } else if (!strcmp(op, "MaxPool") || !strcmp(op, "AveragePool")) {
         add_node(c, op, n->name, IN(x), out,
                  A(attr_copy(c, at, n_at, "kernel_shape", NULL), attr_copy(c, at, n_at, "strides", NULL),
@@ -385,8 +593,7 @@ static cn_status export_node(ex_ctx *c, const cn_node *n) {
             for (int64_t i = 0; i < total; i++) ones[i] = 1;
             const char *o = init_float(c, tmp_name(c, n->name, "ones"), xs->ndim, dims, ones);
             add_node(c, "Mul", n->name, IN(x, o), out, NULL, 0);
-        } else return unsupported(n, "adaptive pooling to a size that neither divides the input nor grows a 1x1 input "
-                                     "has no ONNX op at opset 13");
+        } else export_adaptive_bins(c, n, x, xs);
     } else if (!strcmp(op, "Gemm")) {
         if (xs->ndim != 2) {
             const char *f = tmp_name(c, n->name, "flat");
@@ -434,6 +641,13 @@ static cn_status export_node(ex_ctx *c, const cn_node *n) {
         }
         add_node(c, op, n->name, IN(x, s, b), out, A(attr_copy(c, at, n_at, "epsilon", NULL)));
     } else if (!strcmp(op, "LRN")) {
+        const cn_attr *size = cn_attr_find(at, n_at, "size"), *wb = cn_attr_find(at, n_at, "window_before");
+        if (size && size->ints[0] % 2 == 0) {
+            const cn_attr *al = cn_attr_find(at, n_at, "alpha"), *be = cn_attr_find(at, n_at, "beta"), *k = cn_attr_find(at, n_at, "bias");
+            export_lrn_even(c, n, x, xs, size->ints[0], wb ? wb->ints[0] : size->ints[0] / 2, al ? al->f : 1e-4,
+                            be ? be->f : 0.75, k ? k->f : 1.0);
+            return c->failed ? cn_error(CN_ERR_NOMEM, "onnx export: out of memory") : CN_OK;
+        }
         add_node(c, op, n->name, IN(x), out,
                  A(attr_copy(c, at, n_at, "size", NULL), attr_copy(c, at, n_at, "alpha", NULL),
                    attr_copy(c, at, n_at, "beta", NULL), attr_copy(c, at, n_at, "bias", NULL)));
@@ -457,9 +671,19 @@ static cn_status export_node(ex_ctx *c, const cn_node *n) {
     } else if (!strcmp(op, "Pad")) {
         const cn_attr *p = cn_attr_find(at, n_at, "pads"), *mode = cn_attr_find(at, n_at, "mode");
         const cn_attr *v = cn_attr_find(at, n_at, "value");
-        if (p->count != 2 * xs->ndim) return unsupported(n, "padding of a rank-5 tensor is not listed by its attributes");
-        if (!strcmp(mode->s, "wrap")) return unsupported(n, "circular padding has no ONNX Pad mode before opset 19");
-        const char *pv = init_int64s(c, tmp_name(c, n->name, "pads"), p->ints, p->count);
+        const cn_attr *pb = cn_attr_find(at, n_at, "pad_begins"), *pe = cn_attr_find(at, n_at, "pad_ends");
+        int64_t all[2 * CN_MAX_DIMS];
+        int r = xs->ndim;
+        if (pb && pe && pb->count == r && pe->count == r) {
+            for (int d = 0; d < r; d++) all[d] = pb->ints[d], all[r + d] = pe->ints[d];
+        } else if (p->count == 2 * r) {
+            for (int d = 0; d < 2 * r; d++) all[d] = p->ints[d];
+        } else return unsupported(n, "the pads are not listed by its attributes");
+        if (!strcmp(mode->s, "wrap")) { /* Pad mode wrap is opset 19: Slice + Concat per axis */
+            ex_wrap(c, n, x, xs, all, all + r, out);
+            return c->failed ? cn_error(CN_ERR_NOMEM, "onnx export: out of memory") : CN_OK;
+        }
+        const char *pv = init_int64s(c, tmp_name(c, n->name, "pads"), all, 2 * r);
         const char *cv = init_scalar(c, tmp_name(c, n->name, "value"), v->f);
         add_node(c, op, n->name, IN(x, pv, cv), out, A(attr_s(c, "mode", mode->s)));
     } else if (!strcmp(op, "ReduceMean")) {
@@ -480,8 +704,20 @@ static cn_status export_node(ex_ctx *c, const cn_node *n) {
         }
         add_node(c, op, n->name, IN(x, s, b), out, A(attr_i(c, "axis", axis), attr_copy(c, at, n_at, "epsilon", NULL)));
     } else if (!strcmp(op, "GroupNormalization")) {
-        return unsupported(n, "ONNX's GroupNormalization before opset 21 has per-group, not per-channel, affine "
-                              "parameters; the exporter writes opset 13 (17 with layer norm)");
+        cn_status st = export_groupnorm(c, n, x, xs, at, n_at);
+        if (st) return st;
+    } else if (!strcmp(op, "Pow")) {
+        const cn_attr *e = cn_attr_find(at, n_at, "exponent");
+        add_node(c, op, n->name, IN(x, init_scalar(c, tmp_name(c, n->name, "exponent"), e ? e->f : 1.0)), out, NULL, 0);
+    } else if (!strcmp(op, "Slice")) {
+        const cn_attr *sa = cn_attr_find(at, n_at, "starts"), *ea = cn_attr_find(at, n_at, "ends"), *ta = cn_attr_find(at, n_at, "steps");
+        int64_t axes[CN_MAX_DIMS];
+        for (int d = 0; d < sa->count; d++) axes[d] = d;
+        const char *sv = init_int64s(c, tmp_name(c, n->name, "starts"), sa->ints, sa->count);
+        const char *ev = init_int64s(c, tmp_name(c, n->name, "ends"), ea->ints, ea->count);
+        const char *av = init_int64s(c, tmp_name(c, n->name, "axes"), axes, sa->count);
+        const char *tv = init_int64s(c, tmp_name(c, n->name, "steps"), ta->ints, ta->count);
+        add_node(c, op, n->name, IN(x, sv, ev, av, tv), out, NULL, 0);
     } else {
         return unsupported(n, "no ONNX export for this op");
     }

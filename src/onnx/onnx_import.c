@@ -35,6 +35,7 @@ typedef struct {
 typedef struct {
     cn_graph *g;
     const char *src;        /* file name for messages */
+    const char *dir;        /* the model's directory (external data), NULL for a model in memory */
     int64_t opset;
     value *values;
     int n_values, cap_values;
@@ -240,7 +241,11 @@ static cn_status need_const(ctx *c, const node_ref *n, size_t k, value **out) {
     return CN_OK;
 }
 
-static int norm_axis(int64_t axis, int rank) { return (int)(axis < 0 ? axis + rank : axis); }
+/* A (possibly negative) axis as 0..rank; -1 when it is out of [-rank, rank] (not truncated to an int). */
+static int norm_axis(int64_t axis, int rank) {
+    if (axis < -(int64_t)rank || axis > rank) return -1;
+    return (int)(axis < 0 ? axis + rank : axis);
+}
 
 #include "onnx/onnx_fold.inc"
 #include "onnx/onnx_layers.inc"
@@ -457,8 +462,8 @@ static void free_ctx(ctx *c) {
 /* into: NULL for a new graph; else the model is built into that graph with its first input bound to the
  * existing node `bind` (whose shape is the input's), and the graph is not freed on error. */
 static cn_graph *load_model(const char *src, const Onnx__ModelProto *m, const cn_shape *shapes, int n_shapes,
-                            cn_onnx_info *info, cn_graph *into, int bind) {
-    ctx cx = {.src = src}, *c = &cx;
+                            cn_onnx_info *info, cn_graph *into, int bind, const char *dir) {
+    ctx cx = {.src = src, .dir = dir}, *c = &cx;
     if (check_model(src, m, &c->opset)) return NULL;
     const Onnx__GraphProto *gp = m->graph;
     c->g = into ? into : cn_graph_create();
@@ -479,7 +484,7 @@ static cn_graph *load_model(const char *src, const Onnx__ModelProto *m, const cn
         snprintf(what, sizeof what, "%s: initializer '%s'", src, t->name);
         value *v = add_value(c, t->name);
         if (!v) st = CN_ERR_NOMEM;
-        else if ((st = onnx_const_decode(t, what, &v->c)) == CN_OK) v->is_init = true;
+        else if ((st = onnx_const_decode_at(t, what, c->dir, &v->c)) == CN_OK) v->is_init = true;
     }
     /* inputs */
     int k_in = 0;
@@ -577,8 +582,20 @@ static cn_graph *load_model(const char *src, const Onnx__ModelProto *m, const cn
     return c->g;
 }
 
+/* The directory of path ("." for a bare name), malloc'd. */
+static char *dir_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    char *d = malloc(n + 2);
+    if (!d) return NULL;
+    if (!slash) strcpy(d, ".");
+    else if (n == 0) strcpy(d, "/");
+    else memcpy(d, path, n), d[n] = 0;
+    return d;
+}
+
 static cn_graph *load_named(const char *src, const void *data, size_t size, const cn_shape *shapes, int n_shapes,
-                            cn_onnx_info *info) {
+                            cn_onnx_info *info, const char *dir) {
     if (!data || size == 0) {
         cn_error(CN_ERR_FORMAT, "%s: empty file, not an ONNX model", src);
         return NULL;
@@ -588,21 +605,24 @@ static cn_graph *load_named(const char *src, const void *data, size_t size, cons
         cn_error(CN_ERR_FORMAT, "%s: not an ONNX model (truncated or corrupt protobuf)", src);
         return NULL;
     }
-    cn_graph *g = load_model(src, m, shapes, n_shapes, info, NULL, -1);
+    cn_graph *g = load_model(src, m, shapes, n_shapes, info, NULL, -1, dir);
     onnx__model_proto__free_unpacked(m, NULL);
     return g;
 }
 
 cn_graph *cn_onnx_load_buffer(const void *data, size_t size, const cn_shape *input_shapes, int n_shapes,
                               cn_onnx_info *info) {
-    return load_named("model", data, size, input_shapes, n_shapes, info);
+    return load_named("model", data, size, input_shapes, n_shapes, info, NULL);
 }
 
 cn_graph *cn_onnx_load(const char *path, const cn_shape *input_shapes, int n_shapes, cn_onnx_info *info) {
     uint8_t *data;
     size_t size;
     if (onnx_read_file(path, &data, &size)) return NULL;
-    cn_graph *g = load_named(path, data, size, input_shapes, n_shapes, info);
+    char *dir = dir_of(path);
+    cn_graph *g = dir ? load_named(path, data, size, input_shapes, n_shapes, info, dir) : NULL;
+    if (!dir) cn_error(CN_ERR_NOMEM, "out of memory");
+    free(dir);
     free(data);
     return g;
 }
@@ -650,7 +670,9 @@ int onnx_model_build(cn_graph *g, const char *path, int x, int classes) {
     }
     cn_shape xs = cn_node_shape(g, x);
     cn_onnx_info info;
-    cn_graph *r = load_model(path, m, &xs, 1, &info, g, x);
+    char *dir = dir_of(path);
+    cn_graph *r = dir ? load_model(path, m, &xs, 1, &info, g, x, dir) : NULL;
+    free(dir);
     onnx__model_proto__free_unpacked(m, NULL);
     if (!r) return -1;
     if (info.n_inputs != 1 || info.n_outputs != 1) {
@@ -679,7 +701,8 @@ cn_status onnx_model_input_size(const char *path, int *channels, int *height, in
     int count = 0;
     cn_status st = cn_onnx_input_shapes(path, s, CN_ONNX_MAX_IO, &count);
     if (st) return st;
-    if (count < 1 || s[0].ndim != 4 || s[0].dims[1] < 1 || s[0].dims[2] < 1 || s[0].dims[3] < 1)
+    if (count < 1 || s[0].ndim != 4 || s[0].dims[1] < 1 || s[0].dims[2] < 1 || s[0].dims[3] < 1 ||
+        s[0].dims[1] > INT32_MAX || s[0].dims[2] > INT32_MAX || s[0].dims[3] > INT32_MAX)
         return cn_error(CN_ERR_INVALID, "%s: the first input is not N x C x H x W with fixed C, H, W", path);
     *channels = (int)s[0].dims[1], *height = (int)s[0].dims[2], *width = (int)s[0].dims[3];
     return CN_OK;

@@ -1,5 +1,6 @@
 /* onnx_tensor.c — TensorProto decoding (initializers, Constant values, test data) and the tensor files of
  * `convnet run`: TensorProto (.pb) and numpy .npy (v1.0, '<f4', C order). */
+#define _DEFAULT_SOURCE /* realpath */
 #include "onnx/onnx_internal.h"
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +31,11 @@ cn_status onnx_const_alloc(onnx_const *c, bool is_int, cn_shape shape) {
     c->is_int = is_int;
     c->shape = shape;
     c->numel = cn_shape_numel(&shape);
+    if (c->numel < 0 || c->numel > ((int64_t)1 << 34)) {
+        char b[64];
+        c->numel = 0;
+        return cn_error(CN_ERR_UNSUPPORTED, "a constant of shape %s (negative or more than 2^34 values)", cn_shape_str(&shape, b, sizeof b));
+    }
     size_t n = (size_t)(c->numel > 0 ? c->numel : 1);
     if (is_int) c->i = cn_calloc(n, sizeof(int64_t));
     else c->f = cn_calloc(n, sizeof(double));
@@ -69,11 +75,96 @@ static void raw_value(const uint8_t *p, int32_t t, double *f, int64_t *i) {
     }
 }
 
+/* A non-negative decimal integer (the offset / length of external data); false when not one. */
+static bool parse_size(const char *s, int64_t *v) {
+    if (!s || !*s) return false;
+    int64_t r = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || r > (INT64_MAX - 9) / 10) return false;
+        r = r * 10 + (*s - '0');
+    }
+    *v = r;
+    return true;
+}
+
+/* Tensor data in a file next to the model (data_location EXTERNAL): location (relative to the model's
+ * directory, which it must not leave), offset, length. The bytes are read and decoded as raw_data. */
+static cn_status decode_external(const Onnx__TensorProto *t, const char *what, const char *dir, onnx_const *out) {
+    const char *loc = NULL, *off_s = NULL, *len_s = NULL;
+    for (size_t i = 0; i < t->n_external_data; i++) {
+        const Onnx__StringStringEntryProto *e = t->external_data[i];
+        if (!e->key || !e->value) continue;
+        if (!strcmp(e->key, "location")) loc = e->value;
+        else if (!strcmp(e->key, "offset")) off_s = e->value;
+        else if (!strcmp(e->key, "length")) len_s = e->value;
+    }
+    if (!dir) return cn_error(CN_ERR_UNSUPPORTED, "%s: external data needs the model's file (it was loaded from memory)", what);
+    if (!loc || !loc[0]) return cn_error(CN_ERR_FORMAT, "%s: external data without a location", what);
+    /* relative, and no ".." component: the file must be inside the model's directory */
+    bool escapes = loc[0] == '/';
+    for (const char *p = loc; *p && !escapes; p = strchr(p, '/') ? strchr(p, '/') + 1 : p + strlen(p))
+        if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || p[2] == 0)) escapes = true;
+    if (escapes) return cn_error(CN_ERR_FORMAT, "%s: external data location '%s' is outside the model's directory", what, loc);
+    int64_t offset = 0, length = -1;
+    if (off_s && !parse_size(off_s, &offset)) return cn_error(CN_ERR_FORMAT, "%s: external data offset '%s' is not a byte count", what, off_s);
+    if (len_s && !parse_size(len_s, &length)) return cn_error(CN_ERR_FORMAT, "%s: external data length '%s' is not a byte count", what, len_s);
+    size_t plen = strlen(dir) + strlen(loc) + 2;
+    char *path = malloc(plen);
+    if (!path) return cn_error(CN_ERR_NOMEM, "out of memory");
+    snprintf(path, plen, "%s/%s", dir, loc);
+    /* a symbolic link may still lead out: compare the resolved paths */
+    char *rdir = realpath(dir, NULL), *rpath = realpath(path, NULL);
+    size_t ld = rdir ? strlen(rdir) : 0;
+    bool inside = rdir && rpath && strncmp(rpath, rdir, ld) == 0 && (rpath[ld] == '/' || (ld == 1 && rpath[1]));
+    free(rdir);
+    free(rpath);
+    FILE *f = inside ? fopen(path, "rb") : NULL;
+    if (!f) {
+        cn_status st = cn_error(inside ? CN_ERR_IO : CN_ERR_FORMAT, "%s: external data file '%s' %s", what, loc,
+                                inside ? strerror(errno) : "cannot be opened inside the model's directory");
+        free(path);
+        return st;
+    }
+    free(path);
+    int64_t size = -1;
+    if (fseeko(f, 0, SEEK_END) == 0) size = (int64_t)ftello(f);
+    if (size < 0 || offset > size || (length >= 0 && length > size - offset)) {
+        fclose(f);
+        return cn_error(CN_ERR_FORMAT, "%s: external data file '%s' has %lld bytes; offset %lld and length %lld do not fit",
+                        what, loc, (long long)size, (long long)offset, (long long)length);
+    }
+    if (length < 0) length = size - offset;
+    uint8_t *buf = malloc((size_t)(length ? length : 1));
+    bool ok = buf && fseeko(f, (off_t)offset, SEEK_SET) == 0 && fread(buf, 1, (size_t)length, f) == (size_t)length;
+    fclose(f);
+    if (!ok) {
+        free(buf);
+        return cn_error(buf ? CN_ERR_IO : CN_ERR_NOMEM, "%s: cannot read %lld bytes of external data from '%s'", what,
+                        (long long)length, loc);
+    }
+    Onnx__TensorProto copy = *t;
+    copy.has_data_location = 0;
+    copy.n_external_data = 0;
+    copy.has_raw_data = 1;
+    copy.raw_data.data = buf;
+    copy.raw_data.len = (size_t)length;
+    cn_status st = onnx_const_decode_at(&copy, what, NULL, out);
+    free(buf);
+    return st;
+}
+
 cn_status onnx_const_decode(const Onnx__TensorProto *t, const char *what, onnx_const *out) {
+    return onnx_const_decode_at(t, what, NULL, out);
+}
+
+cn_status onnx_const_decode_at(const Onnx__TensorProto *t, const char *what, const char *dir, onnx_const *out) {
     memset(out, 0, sizeof *out);
     int32_t type = t->has_data_type ? t->data_type : 0;
-    if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
-        return cn_error(CN_ERR_UNSUPPORTED, "%s: external data is not supported (save the model as one file)", what);
+    if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+        if (elem_size(type) == 0)
+            return cn_error(CN_ERR_UNSUPPORTED, "%s: element type %s (%d) is not supported", what, onnx_type_name(type), (int)type);
+        return decode_external(t, what, dir, out);
+    }
     if (elem_size(type) == 0)
         return cn_error(CN_ERR_UNSUPPORTED, "%s: element type %s (%d) is not supported", what, onnx_type_name(type),
                         (int)type);

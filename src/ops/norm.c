@@ -313,11 +313,13 @@ int cn_groupnorm(cn_graph *g, const char *name, int x, int num_groups, float eps
 
 /* ================================================================ local response norm
  * b_c = a_c / (k + alpha/size * sum_{c' in window(c)} a_c'^2)^beta, window(c) = [c - size/2, c + (size-1)/2]
+ * (PyTorch; cn_lrn_window moves the start: ONNX centres even windows one channel later)
  * (zero padded), as PyTorch's nn.LocalResponseNorm. Scratch (train only): the scale per element, for backward
  * (which also reads the output). */
 typedef struct {
     int size;
     double alpha, beta, k;
+    int before; /* channels of the window before c: size/2 (PyTorch) or (size-1)/2 (ONNX) */
 } lrn_attr;
 
 static cn_status lrn_shape(const cn_graph *g, const cn_node *n, const cn_shape *in, cn_shape *out) {
@@ -328,6 +330,8 @@ static cn_status lrn_shape(const cn_graph *g, const cn_node *n, const cn_shape *
         return cn_error(CN_ERR_SHAPE, "%s: local response norm needs (N, C, spatial...) input, got %s", n->name,
                         SHAPE_STR(&in[0], b));
     if (a->size < 1) return cn_error(CN_ERR_INVALID, "%s: size %d must be >= 1", n->name, a->size);
+    if (a->before < 0 || a->before >= a->size)
+        return cn_error(CN_ERR_INVALID, "%s: the window of %d channels cannot start %d before", n->name, a->size, a->before);
     if (!(a->alpha >= 0) || isinf(a->alpha))
         return cn_error(CN_ERR_INVALID, "%s: alpha %g must be a finite number >= 0", n->name, a->alpha);
     if (!isfinite(a->beta)) return cn_error(CN_ERR_INVALID, "%s: beta %g must be a finite number", n->name, a->beta);
@@ -347,7 +351,7 @@ static cn_status lrn_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     const lrn_attr *a = n->attr;
     const cn_shape *xs = &n->shape;
     cn_lrn_forward(graph_in(g, n, 0), n->out, mode == CN_TRAIN ? n->scratch : NULL, xs->dims[0], xs->dims[1],
-                   shape_spatial(xs), a->size, a->alpha, a->beta, a->k);
+                   shape_spatial(xs), a->size, a->before, a->alpha, a->beta, a->k);
     return CN_OK;
 }
 
@@ -357,7 +361,7 @@ static void lrn_backward(cn_graph *g, cn_node *n) {
     cn_real *dx = graph_in_grad(g, n, 0);
     if (!dx) return;
     cn_lrn_backward(graph_in(g, n, 0), n->out, n->scratch, graph_out_grad(g, n), dx, xs->dims[0], xs->dims[1],
-                    shape_spatial(xs), a->size, a->alpha, a->beta);
+                    shape_spatial(xs), a->size, a->before, a->alpha, a->beta);
 }
 
 /* size multiply-adds per element for the window sum of squares. */
@@ -375,6 +379,7 @@ static int lrn_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
     attr_float(out, &k, "alpha", a->alpha);
     attr_float(out, &k, "beta", a->beta);
     attr_float(out, &k, "bias", a->k);
+    if (a->before != a->size / 2) attr_int(out, &k, "window_before", a->before); /* even size, ONNX's window */
     return k;
 }
 
@@ -382,7 +387,11 @@ static const cn_op_def op_lrn = {.name = "LRN", .prefix = "lrn", .shape = lrn_sh
                                  .forward = lrn_forward, .backward = lrn_backward, .macs = lrn_macs,
                                  .attrs = lrn_attrs};
 
-int cn_lrn(cn_graph *g, const char *name, int x, int size, float alpha, float beta, float k) {
-    lrn_attr a = {size, alpha, beta, k};
+int cn_lrn_window(cn_graph *g, const char *name, int x, int size, int before, float alpha, float beta, float k) {
+    lrn_attr a = {size, alpha, beta, k, before};
     return graph_add_node(g, &op_lrn, name, &x, 1, &a, sizeof a);
+}
+
+int cn_lrn(cn_graph *g, const char *name, int x, int size, float alpha, float beta, float k) {
+    return cn_lrn_window(g, name, x, size, size > 0 ? size / 2 : 0, alpha, beta, k);
 }

@@ -9,6 +9,7 @@
  * Average:  y = sum(window) / divisor;  dx[window] += dy / divisor, where divisor is the window clipped to the
  *           padded input [-pad, in+pad) when count_include_pad (so ceil-mode windows that run past it count
  *           only up to in+pad, as in PyTorch), else the number of real input positions in the window.
+ *           A dilated window (ONNX's AveragePool from opset 19) counts its taps by the same rules.
  * Global:   (N, C, spatial...) -> (N, C, 1, ...): mean or max over each plane (max keeps its argmax).
  * Adaptive: bin i of an axis is [floor(i*in/out), ceil((i+1)*in/out)), y = mean of the bin.
  * Cost: pooling has no multiply-adds (comparisons for max, additions and one division per output for
@@ -54,7 +55,7 @@ static cn_pool_geom pool_geometry(const cn_pool_attr *a, const cn_shape *in) {
     for (int i = 0; i < rank; i++) {
         const int ax = lead + i;
         const int64_t k = a->kernel[i], s = a->stride[i] ? a->stride[i] : k, p = a->pad[i];
-        const int64_t d = a->kind == CN_POOL_MAX && a->dilation[i] > 1 ? a->dilation[i] : 1;
+        const int64_t d = a->dilation[i] > 1 ? a->dilation[i] : 1;
         const int64_t x = in->dims[2 + i], span = x + 2 * p - d * (k - 1) - 1;
         int64_t o = floor_div(span + (a->ceil_mode ? s - 1 : 0), s) + 1;
         if (a->ceil_mode && (o - 1) * s >= x + p) o--;
@@ -70,7 +71,7 @@ static cn_pool_geom pool_geometry(const cn_pool_attr *a, const cn_shape *in) {
 }
 
 /* Every attribute on every used axis: kernel >= 1, stride >= 0 (0 = kernel), 0 <= pad <= kernel/2,
- * dilation >= 0 (0, 1 = none) and only for max, then an output of at least 1 on every axis. */
+ * dilation >= 0 (0, 1 = none; for average pooling as ONNX's opset 19), then an output of at least 1 on every axis. */
 static cn_status pool_shape(const cn_graph *g, const cn_node *n, const cn_shape *in, cn_shape *out) {
     CN_UNUSED(g);
     const pool_node_attr *na = n->attr;
@@ -88,8 +89,6 @@ static cn_status pool_shape(const cn_graph *g, const cn_node *n, const cn_shape 
             return cn_error(CN_ERR_INVALID, "%s: padding %d on axis %d is more than half the kernel %d (at most %d)",
                             n->name, p, i, k, k / 2);
         if (d < 0) return cn_error(CN_ERR_INVALID, "%s: dilation %d on axis %d must be >= 1 (0 means none)", n->name, d, i);
-        if (d > 1 && a->kind != CN_POOL_MAX)
-            return cn_error(CN_ERR_INVALID, "%s: dilation %d on axis %d, but average pooling has no dilation", n->name, d, i);
     }
     const cn_pool_geom geo = pool_geometry(a, &in[0]);
     const int lead = 3 - rank;
@@ -164,7 +163,9 @@ static int pool_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
     attr_ints(out, &k, "kernel_shape", a->kernel, nd, NULL, 0);
     attr_ints(out, &k, "strides", strides, nd, NULL, 0);
     attr_ints(out, &k, "pads", a->pad, nd, a->pad, nd);
-    if (a->kind == CN_POOL_MAX) attr_ints(out, &k, "dilations", dilations, nd, NULL, 0);
+    bool dilated = false;
+    for (int i = 0; i < nd; i++) dilated = dilated || dilations[i] > 1;
+    if (a->kind == CN_POOL_MAX || dilated) attr_ints(out, &k, "dilations", dilations, nd, NULL, 0);
     attr_int(out, &k, "ceil_mode", a->ceil_mode ? 1 : 0);
     if (a->kind == CN_POOL_AVG) attr_int(out, &k, "count_include_pad", a->count_include_pad ? 1 : 0);
     return k;

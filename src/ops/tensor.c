@@ -419,6 +419,11 @@ static int pad_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
     for (int d = 0; d < a->ndim && p->count < CN_ATTR_MAX_INTS; d++) p->ints[p->count++] = a->end[d];
     attr_string(out, &k, "mode", a->mode >= CN_PAD_ZEROS && a->mode <= CN_PAD_CIRCULAR ? modes[a->mode] : "?");
     attr_float(out, &k, "value", a->value);
+    if (2 * a->ndim > CN_ATTR_MAX_INTS) { /* rank 5: "pads" holds 8 of the 10; begins and ends separately */
+        cn_attr *b = attr_push(out, &k, "pad_begins", CN_ATTR_INTS), *e = attr_push(out, &k, "pad_ends", CN_ATTR_INTS);
+        b->count = e->count = a->ndim;
+        for (int d = 0; d < a->ndim; d++) b->ints[d] = a->begin[d], e->ints[d] = a->end[d];
+    }
     return k;
 }
 
@@ -659,3 +664,155 @@ static const cn_op_def op_erf = {.name = "Erf", .prefix = "erf", .shape = same_s
                                  .backward = erf_backward};
 
 int cn_erf(cn_graph *g, const char *name, int x) { return graph_add_node(g, &op_erf, name, &x, 1, NULL, 0); }
+
+/* ---------------------------------------------------------------- Slice (strided, any nonzero step)
+ * y[i_0, ..., i_{r-1}] = x[start_0 + i_0 step_0, ...];  dx[those positions] += dy. The starts, steps and
+ * sizes are resolved (ONNX clamping) when the node is made, so the shape check only re-validates them. */
+typedef struct {
+    int ndim;
+    int64_t start[CN_MAX_DIMS], step[CN_MAX_DIMS], count[CN_MAX_DIMS];
+} slice_attr;
+
+static cn_status slice_shape(const cn_graph *g, const cn_node *n, const cn_shape *in, cn_shape *out) {
+    CN_UNUSED(g);
+    const slice_attr *a = n->attr;
+    char b[64];
+    if (a->ndim != in[0].ndim)
+        return cn_error(CN_ERR_SHAPE, "%s: slice of rank %d for the input %s", n->name, a->ndim, cn_shape_str(&in[0], b, sizeof b));
+    cn_shape s = in[0];
+    for (int d = 0; d < s.ndim; d++) {
+        int64_t last = a->start[d] + (a->count[d] - 1) * a->step[d];
+        if (a->step[d] == 0 || a->count[d] < 1 || a->start[d] < 0 || a->start[d] >= in[0].dims[d] || last < 0 ||
+            last >= in[0].dims[d])
+            return cn_error(CN_ERR_SHAPE, "%s: axis %d of %s: %lld elements from %lld in steps of %lld do not fit", n->name, d,
+                            cn_shape_str(&in[0], b, sizeof b), (long long)a->count[d], (long long)a->start[d],
+                            (long long)a->step[d]);
+        s.dims[d] = a->count[d];
+    }
+    *out = s;
+    return CN_OK;
+}
+
+/* Element k of y (row-major over count) -> its offset in x. */
+static void slice_walk(const slice_attr *a, const cn_shape *xs, cn_real *y, cn_real *x, int64_t total, bool back) {
+    int64_t xstr[CN_MAX_DIMS], idx[CN_MAX_DIMS] = {0}, off = 0;
+    contiguous_strides(xs, xstr);
+    for (int d = 0; d < a->ndim; d++) off += a->start[d] * xstr[d];
+    for (int64_t k = 0; k < total; k++) {
+        if (back) x[off] += y[k];
+        else y[k] = x[off];
+        for (int d = a->ndim - 1; d >= 0; d--) {
+            off += a->step[d] * xstr[d];
+            if (++idx[d] < a->count[d]) break;
+            off -= a->count[d] * a->step[d] * xstr[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+static cn_status slice_forward(cn_graph *g, cn_node *n, cn_mode mode) {
+    CN_UNUSED(mode);
+    slice_walk(n->attr, graph_in_shape(g, n, 0), n->out, (cn_real *)graph_in(g, n, 0), cn_shape_numel(&n->shape), false);
+    return CN_OK;
+}
+
+static void slice_backward(cn_graph *g, cn_node *n) {
+    cn_real *dx = graph_in_grad(g, n, 0);
+    if (dx) slice_walk(n->attr, graph_in_shape(g, n, 0), (cn_real *)graph_out_grad(g, n), dx, cn_shape_numel(&n->shape), true);
+}
+
+/* ONNX's inputs as attributes: starts, ends, steps over every axis (axes 0..r-1); an end before the
+ * first element of a negative step is written as INT64_MIN (ONNX clamps it). */
+static int slice_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    const slice_attr *a = n->attr;
+    int k = 0;
+    cn_attr *s = attr_push(out, &k, "starts", CN_ATTR_INTS), *e = attr_push(out, &k, "ends", CN_ATTR_INTS);
+    cn_attr *st = attr_push(out, &k, "steps", CN_ATTR_INTS);
+    s->count = e->count = st->count = a->ndim;
+    for (int d = 0; d < a->ndim; d++) {
+        int64_t end = a->start[d] + a->count[d] * a->step[d];
+        s->ints[d] = a->start[d];
+        e->ints[d] = end < 0 ? INT64_MIN : end;
+        st->ints[d] = a->step[d];
+    }
+    return k;
+}
+
+static const cn_op_def op_slice = {.name = "Slice", .prefix = "slice", .shape = slice_shape, .forward = slice_forward,
+                                   .backward = slice_backward, .attrs = slice_attrs};
+
+int cn_slice(cn_graph *g, const char *name, int x, const int64_t *starts, const int64_t *ends, const int64_t *steps) {
+    if (!g || x < 0 || x >= cn_graph_node_count(g) || !starts || !ends) {
+        cn_error(CN_ERR_INVALID, "%s: input node %d does not exist", name ? name : "slice", x);
+        return -1;
+    }
+    cn_shape xs = cn_node_shape(g, x);
+    slice_attr a = {.ndim = xs.ndim};
+    for (int d = 0; d < xs.ndim; d++) {
+        int64_t dim = xs.dims[d], st = steps ? steps[d] : 1, b = starts[d], e = ends[d];
+        if (st == 0 || st == INT64_MIN) {
+            cn_error(CN_ERR_INVALID, "%s: step %lld on axis %d", name ? name : "slice", (long long)st, d);
+            return -1;
+        }
+        /* ONNX: negative indices count from the end, then clamp to [0, dim] (step > 0) or [-1, dim-1] */
+        if (b < 0) b = b < -dim ? -1 : b + dim;
+        if (e < 0) e = e < -dim ? -1 : e + dim;
+        int64_t cnt;
+        if (st > 0) {
+            b = b < 0 ? 0 : b > dim ? dim : b;
+            e = e < 0 ? 0 : e > dim ? dim : e;
+            cnt = e > b ? (e - b - 1) / st + 1 : 0;
+        } else {
+            b = b > dim - 1 ? dim - 1 : b;
+            e = e > dim - 1 ? dim - 1 : e;
+            cnt = b > e ? (b - e - 1) / -st + 1 : 0;
+        }
+        a.start[d] = b, a.step[d] = cnt == 1 ? 1 : st, a.count[d] = cnt; /* one element: any step (2^62 too) is 1 */
+    }
+    return graph_add_node(g, &op_slice, name, &x, 1, &a, sizeof a);
+}
+
+/* ---------------------------------------------------------------- Pow by a constant exponent
+ * y = x^p;  dx = dy * p * x^(p-1). ONNX exporters write LRN, RMS-style norms and Sqrt this way. */
+typedef struct {
+    double p;
+} pow_attr;
+
+static cn_status pow_shape(const cn_graph *g, const cn_node *n, const cn_shape *in, cn_shape *out) {
+    CN_UNUSED(g);
+    if (!isfinite(((const pow_attr *)n->attr)->p)) return cn_error(CN_ERR_INVALID, "%s: the exponent must be finite", n->name);
+    *out = in[0];
+    return CN_OK;
+}
+
+static cn_status pow_forward(cn_graph *g, cn_node *n, cn_mode mode) {
+    CN_UNUSED(mode);
+    const cn_real *x = graph_in(g, n, 0);
+    const cn_real p = (cn_real)((const pow_attr *)n->attr)->p;
+    for (int64_t i = 0, c = cn_shape_numel(&n->shape); i < c; i++) n->out[i] = pow(x[i], p);
+    return CN_OK;
+}
+
+static void pow_backward(cn_graph *g, cn_node *n) {
+    cn_real *dx = graph_in_grad(g, n, 0);
+    const cn_real *x = graph_in(g, n, 0), *dy = graph_out_grad(g, n);
+    const cn_real p = (cn_real)((const pow_attr *)n->attr)->p;
+    if (!dx) return;
+    for (int64_t i = 0, c = cn_shape_numel(&n->shape); i < c; i++) dx[i] += dy[i] * p * pow(x[i], p - 1);
+}
+
+static int pow_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
+    CN_UNUSED(g);
+    int k = 0;
+    attr_float(out, &k, "exponent", ((const pow_attr *)n->attr)->p);
+    return k;
+}
+
+static const cn_op_def op_pow = {.name = "Pow", .prefix = "pow", .shape = pow_shape, .forward = pow_forward,
+                                 .backward = pow_backward, .attrs = pow_attrs};
+
+int cn_pow(cn_graph *g, const char *name, int x, double exponent) {
+    pow_attr a = {exponent};
+    return graph_add_node(g, &op_pow, name, &x, 1, &a, sizeof a);
+}

@@ -85,7 +85,8 @@ unit="$(dirname "$cn")/tests/test_onnx_export"
 if [ -x "$unit" ]; then
   mkdir -p "$tmp/ops"
   CN_ONNX_EXPORT_KEEP="$tmp/ops" "$unit" >/dev/null 2>&1; rc=$?
-  check "test_onnx_export keeps its models" '[ $rc -eq 0 ] && [ $(ls "$tmp/ops"/*.onnx | wc -l) -ge 6 ]'
+  check "test_onnx_export keeps its models (every op in 1D, 2D and 3D among them)" \
+    '[ $rc -eq 0 ] && [ $(ls "$tmp/ops"/*.onnx | wc -l) -ge 9 ] && [ -f "$tmp/ops/every_op_1D.onnx" ] && [ -f "$tmp/ops/every_op_3D.onnx" ]'
 else
   echo "SKIP: $unit not built"
   skipped=$((skipped + 1))

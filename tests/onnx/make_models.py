@@ -2,6 +2,7 @@
 """ONNX models for convnet's import tests, exported from PyTorch with seeded random weights in eval mode.
 
   make_models.py             small models -> tests/onnx/models/ (committed; keep them < 1 MB in total)
+  make_models.py --gaps      only the node-by-node models of importer_gaps (and tests/onnx/errors/)
   make_models.py --big DIR [--opset 13|newest] [NAME ...]
                              torchvision models -> DIR (made at test time only: hundreds of MB); both
                              opsets unless --opset
@@ -255,6 +256,225 @@ def handmade(out):
         x, y, {})
 
 
+def onnx_lrn(x, size, alpha, beta, bias):
+    """ONNX's LRN: the window of channel c is [c - floor((size-1)/2), c + ceil((size-1)/2)]."""
+    c = x.shape[1]
+    before, after = (size - 1) // 2, size - 1 - (size - 1) // 2
+    sq = np.pad(x * x, [(0, 0), (before, after)] + [(0, 0)] * (x.ndim - 2))
+    s = sum(sq[:, i:i + c] for i in range(size))
+    return x / (bias + alpha / size * s) ** beta
+
+
+def write_model(out, name, opset, nodes, x, y, inits, sub="models", extra=None):
+    """A one-input, one-output model written node by node; y None: no reference (an error model)."""
+    from onnx import TensorProto, helper
+    graph = helper.make_graph(
+        nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None if y is None else list(y.shape))],
+        [v if not isinstance(v, np.ndarray) else numpy_helper.from_array(v, k) for k, v in inits.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="convnet")
+    model.ir_version = 9 if opset >= 19 else 8
+    if extra:
+        extra(model)
+    d = os.path.join(out, "..", sub) if sub != "models" else out
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "%s_op%d.onnx" % (name, opset))
+    with open(path, "wb") as f:
+        f.write(model.SerializeToString())
+    if y is not None:
+        d = path[:-5]
+        os.makedirs(d, exist_ok=True)
+        save_tensor(os.path.join(d, "input_0.pb"), np.asarray(x, np.float32), "x")
+        save_tensor(os.path.join(d, "output_0.pb"), np.asarray(y, np.float32), "y")
+    print("wrote", os.path.relpath(path, HERE))
+    return path
+
+
+def importer_gaps(out):
+    """Models for what exporters emit beyond PyTorch's usual graphs, references in numpy: Concat on axes
+    other than 1, strided and reversed Slice, Conv weights through Identity/Constant/Transpose/Mul chains,
+    LRN of even size (ONNX's window), Gather and Gemm on runtime tensors, Clip with inputs, Pad modes with
+    axes (opset 18), Squeeze/Unsqueeze/ReduceMean in attribute and input forms, Shape with start/end, Pow /
+    Sqrt / Reciprocal, external data. Error models (tests/onnx/errors/NAME.onnx with NAME.txt, a part of the
+    expected message) for the error paths."""
+    from onnx import TensorProto, helper
+    rng = np.random.default_rng(11)
+
+    def r(*shape, lo=-1.0, hi=1.0):
+        return (rng.random(shape) * (hi - lo) + lo).astype(np.float32)
+
+    def i64(*v):
+        return np.array(v, np.int64)
+
+    N = helper.make_node
+    # Concat on axes 2, -1 and 0 of runtime tensors
+    x = r(2, 3, 4, 5)
+    a = np.concatenate([np.maximum(x, 0), x], axis=2)
+    b = np.concatenate([a, a * 0.5], axis=-1)
+    y = np.concatenate([b, b], axis=0)
+    write_model(out, "concat_axes", 13, [
+        N("Relu", ["x"], ["r"]), N("Concat", ["r", "x"], ["a"], axis=2), N("Mul", ["a", "half"], ["ah"]),
+        N("Concat", ["a", "ah"], ["b"], axis=-1), N("Concat", ["b", "b"], ["y"], axis=0)],
+        x, y, {"half": np.array(0.5, np.float32)})
+    # Slice with steps: reversed, strided, clamped ends
+    x = r(2, 6, 7, 8)
+    y = x[:, 5::-2, :, -1::-3][:, :, 1:7:2, :]
+    write_model(out, "slice_steps", 13, [
+        N("Slice", ["x", "s1", "e1", "a1", "t1"], ["h"]), N("Slice", ["h", "s2", "e2", "a2", "t2"], ["y"])],
+        x, y, {"s1": i64(5, -1), "e1": i64(-100, -(2 ** 63)), "a1": i64(1, 3), "t1": i64(-2, -3),
+               "s2": i64(1), "e2": i64(7), "a2": i64(-2), "t2": i64(2)})
+    # Conv weights that are not plain initializers: Identity of one, a Constant node transposed, a scaled one
+    x = r(1, 3, 6, 6)
+    w1, b1 = r(4, 3, 3, 3) * 0.5, r(4)
+    w2t = r(3, 3, 4, 4) * 0.5            # stored (kh, kw, in, out): Transpose perm [3, 2, 0, 1] folds
+    w3 = r(2, 4, 1, 1)
+    h = torch.conv2d(torch.from_numpy(x), torch.from_numpy(w1), torch.from_numpy(b1), padding=1)
+    h = torch.conv2d(h, torch.from_numpy(w2t.transpose(3, 2, 0, 1).copy()), padding=1)
+    y = torch.conv2d(h, torch.from_numpy(w3 * 2.0)).numpy()
+    write_model(out, "conv_weights", 13, [
+        N("Identity", ["w1"], ["w1i"]), N("Identity", ["b1"], ["b1i"]), N("Conv", ["x", "w1i", "b1i"], ["h1"], pads=[1, 1, 1, 1]),
+        N("Constant", [], ["w2c"], value=numpy_helper.from_array(w2t, "w2c")),
+        N("Transpose", ["w2c"], ["w2"], perm=[3, 2, 0, 1]), N("Conv", ["h1", "w2"], ["h2"], pads=[1, 1, 1, 1]),
+        N("Mul", ["w3", "two"], ["w3s"]), N("Conv", ["h2", "w3s"], ["y"])],
+        x, y, {"w1": w1, "b1": b1, "w3": w3, "two": np.array(2.0, np.float32)})
+    # LRN of even sizes (ONNX's window), then odd
+    x = r(2, 6, 3, 4)
+    y = onnx_lrn(onnx_lrn(x, 4, 0.3, 0.75, 1.5), 2, 0.2, 0.6, 1.0)
+    write_model(out, "lrn_even", 13, [N("LRN", ["x"], ["h"], size=4, alpha=0.3, beta=0.75, bias=1.5),
+                                      N("LRN", ["h"], ["y"], size=2, alpha=0.2, beta=0.6, bias=1.0)], x, y, {})
+    # Gather of a runtime tensor (a vector of indices, then a scalar), Gemm with a runtime B, Pow / Sqrt / Reciprocal
+    x = r(2, 5, 6)
+    g1 = x[:, [4, 0, -1], :]             # 2x3x6
+    g2 = g1[:, :, 3]                     # 2x3
+    c = r(2, 2)
+    m = 0.5 * g2 @ g2.T + 2.0 * c        # Gemm(g2, g2, c, transB=1)
+    write_model(out, "gather_gemm_pow", 13, [
+        N("Gather", ["x", "idx"], ["g1"], axis=1), N("Gather", ["g1", "three"], ["g2"], axis=-1),
+        N("Gemm", ["g2", "g2", "c"], ["m"], alpha=0.5, beta=2.0, transB=1),
+        N("Mul", ["m", "m"], ["m2"]),
+        N("Add", ["m2", "one"], ["m2p"]), N("Reciprocal", ["m2p"], ["rec"]),
+        N("Sqrt", ["m2p"], ["sq"]), N("Pow", ["sq", "p"], ["pw"]), N("Add", ["pw", "rec"], ["y"])],
+        x, np.sqrt(m * m + 1.0) ** -0.75 + 1.0 / (m * m + 1.0),
+        {"idx": i64(4, 0, -1), "three": np.array(3, np.int64), "c": c, "one": np.array(1.0, np.float32),
+         "p": np.array(-0.75, np.float32)})
+    # Clip with a min input only, Pad constant/reflect/edge with axes (opset 18), ReduceMean with axes input
+    x = r(1, 2, 5, 6)
+    h = np.maximum(x, -0.3)
+    h = np.pad(h, [(0, 0), (0, 0), (1, 2), (0, 0)], constant_values=0.25)
+    h = np.pad(h, [(0, 0), (0, 0), (0, 0), (2, 1)], mode="reflect")
+    h = np.pad(h, [(0, 0), (1, 0), (0, 1), (0, 0)], mode="edge")
+    y = h.mean(axis=(1, 3), keepdims=True)
+    write_model(out, "clip_pad_mean", 18, [
+        N("Clip", ["x", "lo", ""], ["c"]), N("Pad", ["c", "p1", "v", "ax1"], ["h1"], mode="constant"),
+        N("Pad", ["h1", "p2", "", "ax2"], ["h2"], mode="reflect"), N("Pad", ["h2", "p3"], ["h3"], mode="edge"),
+        N("ReduceMean", ["h3", "rax"], ["y"], keepdims=1)],
+        x, y, {"lo": np.array(-0.3, np.float32), "p1": i64(1, 2), "v": np.array(0.25, np.float32), "ax1": i64(2),
+               "p2": i64(2, 1), "ax2": i64(-1), "p3": i64(0, 1, 0, 0, 0, 0, 1, 0), "rax": i64(1, 3)})
+    # Squeeze/Unsqueeze/ReduceMean as attributes (opset 11) and Shape with start/end (opset 15)
+    x = r(2, 3, 4, 5)
+    y = x.mean(axis=3, keepdims=True)[:, :, :, 0][:, None].reshape(2, 1, 12)[:, 0]
+    write_model(out, "squeeze_attrs", 11, [
+        N("ReduceMean", ["x"], ["m"], axes=[-1], keepdims=1), N("Squeeze", ["m"], ["s"], axes=[3]),
+        N("Unsqueeze", ["s"], ["u"], axes=[1]), N("Reshape", ["u", "shp"], ["r"]), N("Squeeze", ["r"], ["y"], axes=[1])],
+        x, y, {"shp": i64(2, 1, 12)})
+    y = x.reshape(2, 3, 20)
+    write_model(out, "shape_start_end", 15, [
+        N("Shape", ["x"], ["s"], start=0, end=-2), N("Concat", ["s", "m1"], ["t"], axis=0), N("Reshape", ["x", "t"], ["y"])],
+        x, y, {"m1": i64(-1)})
+    # External data: a Conv's weight and bias in conv_external.bin next to the model (at offsets 0 and 512)
+    x = r(1, 2, 5, 5)
+    w, bb = r(3, 2, 3, 3), r(3)
+    y = torch.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(bb)).numpy()
+    blob = bytearray(512 + bb.nbytes)
+    blob[:w.nbytes] = w.tobytes()
+    blob[512:] = bb.tobytes()
+    with open(os.path.join(out, "conv_external.bin"), "wb") as f:
+        f.write(bytes(blob))
+
+    def ext(name, arr, location, offset, length):
+        t = TensorProto()
+        t.name, t.data_type = name, TensorProto.FLOAT
+        t.dims.extend(arr.shape)
+        t.data_location = TensorProto.EXTERNAL
+        for k, v in (("location", location), ("offset", offset), ("length", length)):
+            if v is not None:
+                e = t.external_data.add()
+                e.key, e.value = k, str(v)
+        return t
+
+    write_model(out, "conv_external", 13, [N("Conv", ["x", "w", "b"], ["y"])], x, y,
+                {"w": ext("w", w, "conv_external.bin", 0, w.nbytes), "b": ext("b", bb, "conv_external.bin", 512, None)})
+
+    # AveragePool with dilations (opset 19); the reference is ONNX Runtime's (skipped without it)
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        ort = None
+        print("SKIP avgpool_dilated_op19: no onnxruntime for its reference")
+    if ort is not None:
+        x = (np.random.default_rng(19).random((1, 2, 9, 10)) * 2 - 1).astype(np.float32)  # own stream
+        nodes = [N("AveragePool", ["x"], ["h"], kernel_shape=[3, 2], dilations=[2, 3], pads=[1, 1, 1, 1], ceil_mode=1,
+                   count_include_pad=0, strides=[2, 1]),
+                 N("AveragePool", ["h"], ["y"], kernel_shape=[2, 2], dilations=[1, 2], pads=[1, 1, 1, 1], strides=[2, 2],
+                   count_include_pad=1, ceil_mode=1)]
+        path = write_model(out, "avgpool_dilated", 19, nodes, x, np.zeros(1, np.float32), {})
+        y = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+        write_model(out, "avgpool_dilated", 19, nodes, x, y, {})
+
+    # ---- error models: NAME.onnx and NAME.txt (a part of the expected message)
+    def bad(name, opset, nodes, x, inits, expect):
+        path = write_model(out, name, opset, nodes, x, None, inits, sub="errors")
+        with open(path[:-5] + ".txt", "w") as f:
+            f.write(expect + "\n")
+
+    x = r(1, 4)
+    bad("conv_dynamic_weight", 13, [N("Reshape", ["x", "s"], ["w"]), N("Reshape", ["x", "s2"], ["x4"]),
+                                    N("Conv", ["x4", "w"], ["y"])], x, {"s": i64(1, 1, 2, 2), "s2": i64(1, 1, 2, 2)},
+        "node 'y' (Conv): the weight 'w' is computed at run time")
+    bad("ext_escape", 13, [N("Conv", ["x", "w"], ["y"])], r(1, 2, 5, 5), {"w": ext("w", w, "../models/conv_external.bin", 0, 216)},
+        "is outside the model's directory")
+    bad("ext_absolute", 13, [N("Conv", ["x", "w"], ["y"])], r(1, 2, 5, 5), {"w": ext("w", w, "/etc/passwd", 0, 216)},
+        "is outside the model's directory")
+    bad("ext_short", 13, [N("Conv", ["x", "w"], ["y"])], r(1, 2, 5, 5), {"w": ext("w", w, "ext_data.bin", 8, 216)},
+        "offset 8 and length 216 do not fit")
+    bad("ext_size", 13, [N("Conv", ["x", "w"], ["y"])], r(1, 2, 5, 5), {"w": ext("w", w, "ext_data.bin", 16, None)},
+        "needs 54 values, the data holds 50")
+    bad("ext_missing", 13, [N("Conv", ["x", "w"], ["y"])], r(1, 2, 5, 5), {"w": ext("w", w, "no_such.bin", 0, None)},
+        "external data file 'no_such.bin' cannot be opened")
+    bad("ext_offset", 13, [N("Conv", ["x", "w"], ["y"])], r(1, 2, 5, 5), {"w": ext("w", w, "ext_data.bin", "12x", None)},
+        "offset '12x' is not a byte count")
+    with open(os.path.join(out, "..", "errors", "ext_data.bin"), "wb") as f:
+        f.write(bytes(216))
+    x = r(2, 3, 4)
+    bad("slice_step0", 13, [N("Slice", ["x", "s", "e", "a", "t"], ["y"])], x,
+        {"s": i64(0), "e": i64(2), "a": i64(1), "t": i64(0)}, "step 0")
+    bad("gather_range", 13, [N("Gather", ["x", "i"], ["y"], axis=1)], x, {"i": i64(0, 3)}, "index 3 is out of range for size 3")
+    bad("concat_axis", 13, [N("Concat", ["x", "x"], ["y"], axis=3)], x, {}, "axis 3 for rank 3")
+    bad("lrn_size0", 13, [N("LRN", ["x"], ["y"], size=0)], x, {}, "size 0")
+    bad("reshape_overflow", 13, [N("Reshape", ["x", "s"], ["y"])], x, {"s": i64(2 ** 40, 2 ** 40, -1)}, "target dims overflow")
+    bad("int_overflow", 13, [N("Add", ["a", "b"], ["s"]), N("Reshape", ["x", "s"], ["y"])], x,
+        {"a": i64(2 ** 63 - 1), "b": i64(1)}, "integer overflow in 9223372036854775807 + 1")
+    bad("huge_constant", 13, [N("ConstantOfShape", ["s"], ["c"]), N("Add", ["x", "c"], ["y"])], x,
+        {"s": i64(2 ** 20, 2 ** 20)}, "more than 2^26 values")
+    bad("huge_range", 13, [N("Range", ["a", "b", "d"], ["c"]), N("Reshape", ["x", "c"], ["y"])], x,
+        {"a": np.array(0, np.int64), "b": np.array(2 ** 62, np.int64), "d": np.array(1, np.int64)}, "a range of")
+    bad("pad_huge", 13, [N("Pad", ["x", "p"], ["y"])], x, {"p": i64(0, 0, 2 ** 40, 0, 0, 0)}, "pads")
+    bad("transpose_perm", 13, [N("Transpose", ["x"], ["y"], perm=[0, 2 ** 32 + 1, 2])], x, {}, "perm[1] = 4294967297")
+    bad("conv_group", 13, [N("Conv", ["x4", "w"], ["y"], group=2 ** 31 - 1), N("Reshape", ["x", "s"], ["x4"])],
+        x, {"w": r(2, 3, 1, 1), "s": i64(2, 3, 2, 2)}, "group 2147483647")
+
+    # LogSoftmax before opset 13 (the 2-D view from axis on) and after (one axis), own random stream
+    x = (np.random.default_rng(12).random((2, 3, 4)) * 4 - 2).astype(np.float32)
+
+    def log_softmax(v, axis):
+        m = v - v.max(axis=axis, keepdims=True)
+        return m - np.log(np.exp(m).sum(axis=axis, keepdims=True))
+    y = log_softmax(x.reshape(2, 12), 1).reshape(2, 3, 4)
+    write_model(out, "logsoftmax_axis", 12, [N("LogSoftmax", ["x"], ["y"])], x, y, {})
+    y = log_softmax(x, 1)
+    write_model(out, "logsoftmax_axis", 13, [N("LogSoftmax", ["x"], ["y"], axis=-2)], x, y, {})
+
+
 BIG = [("alexnet", 224), ("vgg11_bn", 224), ("resnet18", 224), ("resnet50", 224), ("googlenet", 224),
        ("squeezenet1_1", 224), ("mobilenet_v2", 224)]
 
@@ -281,6 +501,9 @@ if __name__ == "__main__":
             opsets = [NEWEST if names[1] == "newest" else int(names[1])]
             names = names[2:]
         big(sys.argv[2], names, opsets)
+    elif sys.argv[1:] == ["--gaps"]:
+        importer_gaps(os.path.join(HERE, "models"))   # only these (the others re-export byte-differently)
     else:
         small(os.path.join(HERE, "models"))
         handmade(os.path.join(HERE, "models"))
+        importer_gaps(os.path.join(HERE, "models"))
