@@ -451,7 +451,7 @@ def importer_gaps(out):
     bad("gather_range", 13, [N("Gather", ["x", "i"], ["y"], axis=1)], x, {"i": i64(0, 3)}, "index 3 is out of range for size 3")
     bad("concat_axis", 13, [N("Concat", ["x", "x"], ["y"], axis=3)], x, {}, "axis 3 for rank 3")
     bad("lrn_size0", 13, [N("LRN", ["x"], ["y"], size=0)], x, {}, "size 0")
-    bad("reshape_overflow", 13, [N("Reshape", ["x", "s"], ["y"])], x, {"s": i64(2 ** 40, 2 ** 40, -1)}, "target dims overflow")
+    bad("reshape_overflow", 13, [N("Reshape", ["x", "s"], ["y"])], x, {"s": i64(2 ** 40, 2 ** 40, -1)}, "more than 2^40 elements")
     bad("int_overflow", 13, [N("Add", ["a", "b"], ["s"]), N("Reshape", ["x", "s"], ["y"])], x,
         {"a": i64(2 ** 63 - 1), "b": i64(1)}, "integer overflow in 9223372036854775807 + 1")
     bad("huge_constant", 13, [N("ConstantOfShape", ["s"], ["c"]), N("Add", ["x", "c"], ["y"])], x,
