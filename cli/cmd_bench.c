@@ -104,7 +104,7 @@ static void print_result(const bench_opts *o, const char *what, const bench_resu
                          const char *algorithm, const char *extra_json) {
     double gflops = flops / (r->median_ms * 1e-3) / 1e9;
     if (o->json)
-        printf("{\"bench\": \"%s\", \"median_ms\": %.4f, \"min_ms\": %.4f, \"iters\": %d, \"gflops\": %.2f, "
+        printf("{\"bench\": \"%s\", \"median_ms\": %.4f, \"min_ms\": %.4f, \"iters\": %d, \"gflops\": %.6g, "
                "\"cpu_ms\": %.4f, \"algorithm\": \"%s\", \"threads\": %d, \"isa\": \"%s\"%s}\n",
                what, r->median_ms, r->min_ms, r->iters, gflops, r->cpu_ms, algorithm, omp_get_max_threads(), cn_kernels_isa(),
                extra_json ? extra_json : "");
