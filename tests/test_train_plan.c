@@ -159,6 +159,95 @@ static void repeated_backward_when_nothing_is_reused(void) {
     cn_graph_free(g);
 }
 
+/* Random DAGs of same-shape nodes (conv, batch norm, ReLU, sigmoid, tanh, dropout, add, concat + 1x1 conv,
+ * max pool + upsampling-free 1x1 conv skipped): fan-out, skips, in-place chains, recomputed groups, some
+ * nodes marked as outputs. The default plan must match keeping everything bit for bit: loss, parameter
+ * gradients, the data gradient when wanted, and marked outputs after backward. */
+static int random_graph(cn_graph *g, cn_rng *r, int marks, int *x_out, int *labels_out, int *marked, int *n_marked) {
+    int x = *x_out = cn_input(g, "x", cn_shape4(3, 4, 5, 5));
+    int labels = *labels_out = cn_input(g, "labels", cn_shape_make(1, (int64_t[]){3}));
+    CHECK_OK(cn_input_set_grad(g, labels, 0));
+    int nodes[40], count = 0;
+    nodes[count++] = x;
+    int n_ops = 6 + (int)cn_rng_below(r, 14);
+    *n_marked = 0;
+    for (int k = 0; k < n_ops; k++) {
+        int a = nodes[count - 1 - (int)cn_rng_below(r, (uint32_t)(count < 4 ? count : 4))];
+        int b = nodes[(int)cn_rng_below(r, (uint32_t)count)];
+        int h = -1;
+        cn_conv_attr c3 = cn_conv_attr_make(4, 3, 1, 1), c1 = cn_conv_attr_make(4, 1, 1, 0);
+        switch (cn_rng_below(r, 9)) {
+        case 0: h = cn_conv(g, NULL, a, &c3); break;
+        case 1: h = cn_batchnorm(g, NULL, a, 1e-5f, 0.1f); break;
+        case 2: case 3: h = cn_relu(g, NULL, a); break;
+        case 4: h = cn_activation(g, NULL, a, cn_rng_below(r, 2) ? CN_ACT_SIGMOID : CN_ACT_TANH, 0); break;
+        case 5: case 6: h = cn_add(g, NULL, a, b); break;
+        case 7: h = cn_conv(g, NULL, cn_concat(g, NULL, (int[]){a, b}, 2), &c1); break;
+        case 8: h = cn_dropout(g, NULL, a, 0.25f); break;
+        }
+        CHECK(h >= 0, "random graph node builds: %s", cn_last_error());
+        if (h < 0) return -1;
+        nodes[count++] = h;
+        if (marks && cn_rng_below(r, 5) == 0) marked[(*n_marked)++] = h;
+    }
+    /* a batch norm right before the head keeps the loss sensitive to everything */
+    int h = cn_batchnorm(g, NULL, nodes[count - 1], 1e-5f, 0.1f);
+    h = cn_flatten(g, NULL, cn_global_pool(g, NULL, h, CN_POOL_AVG));
+    return cn_cross_entropy(g, "loss", cn_linear(g, NULL, h, 3, 1), labels, 0.0f);
+}
+
+static void random_graphs_match_keeping_everything(void) {
+    for (int trial = 0; trial < 100; trial++) {
+        cn_graph *g[2];
+        int x[2], labels[2], loss[2], marked[2][40], n_marked[2];
+        bool data_grad = trial % 3 != 0;
+        for (int k = 0; k < 2; k++) {
+            cn_rng r;
+            cn_rng_seed(&r, 1000 + (uint64_t)trial, 1);
+            g[k] = cn_graph_create();
+            cn_graph_set_seed(g[k], (uint64_t)trial);
+            loss[k] = random_graph(g[k], &r, 1, &x[k], &labels[k], marked[k], &n_marked[k]);
+            if (loss[k] < 0) return;
+            if (!data_grad) CHECK_OK(cn_input_set_grad(g[k], x[k], 0));
+            for (int i = 0; i < n_marked[k]; i++) CHECK_OK(cn_graph_mark_output(g[k], marked[k][i]));
+            if (k == 1)
+                for (int i = 0; i < cn_graph_node_count(g[k]); i++) CHECK_OK(cn_graph_mark_output(g[k], i));
+            cn_test_fill_input(g[k], x[k], 50 + (uint64_t)trial, -2, 2);
+            cn_real lv[3] = {0, 2, 1};
+            CHECK_OK(cn_set_input(g[k], labels[k], lv, 3));
+            cn_zero_grad(g[k]);
+            CHECK_OK(cn_forward(g[k], CN_TRAIN));
+            CHECK_OK(cn_backward(g[k], loss[k], NULL));
+        }
+        int same = cn_node_output(g[0], loss[0])[0] == cn_node_output(g[1], loss[1])[0];
+        for (int i = 0; i < cn_param_count(g[0]); i++) {
+            cn_param p = cn_param_get(g[0], i), q = cn_param_get(g[1], i);
+            if (p.trainable)
+                same &= memcmp(p.grad->data, q.grad->data, (size_t)cn_tensor_numel(p.grad) * sizeof(cn_real)) == 0;
+        }
+        cn_shape xs = cn_node_shape(g[0], x[0]);
+        if (data_grad)
+            same &= memcmp(cn_node_grad(g[0], x[0]), cn_node_grad(g[1], x[1]),
+                           (size_t)cn_shape_numel(&xs) * sizeof(cn_real)) == 0;
+        else
+            same &= cn_node_grad(g[0], x[0]) == NULL;
+        for (int i = 0; i < n_marked[0]; i++) {
+            int m = marked[0][i];
+            cn_shape s = cn_node_shape(g[0], m);
+            const cn_real *a = cn_node_output(g[0], m), *b = cn_node_output(g[1], m);
+            same &= a && b && memcmp(a, b, (size_t)cn_shape_numel(&s) * sizeof(cn_real)) == 0;
+            const cn_real *da = cn_node_grad(g[0], m), *db = cn_node_grad(g[1], m);
+            same &= (da == NULL) == (db == NULL); /* NULL: depends on no parameter and no gradient input */
+            same &= !da || memcmp(da, db, (size_t)cn_shape_numel(&s) * sizeof(cn_real)) == 0;
+        }
+        CHECK(same, "random graph %d (%d nodes): the default plan gives what keeping everything gives", trial,
+              cn_graph_node_count(g[0]));
+        CHECK(cn_graph_memory_bytes(g[0], CN_TRAIN) <= cn_graph_memory_bytes(g[1], CN_TRAIN),
+              "random graph %d: the default plan is no larger", trial);
+        cn_graph_free(g[0]), cn_graph_free(g[1]);
+    }
+}
+
 /* After the first step, training steps and inference calls allocate nothing with the new plan either. */
 static void steady_state_allocates_nothing(void) {
     net a = build(0, 0);
@@ -185,6 +274,7 @@ int main(void) {
     same_results_in_less_memory();
     what_stays_readable();
     repeated_backward_when_nothing_is_reused();
+    random_graphs_match_keeping_everything();
     steady_state_allocates_nothing();
     return cn_test_finish();
 }
