@@ -60,7 +60,6 @@ void graph_free_plan(cn_graph *g) {
     g->arena_bytes = 0;
 }
 
-
 /* ---------------------------------------------------------------- the training plan
  * Node i's forward is step i, its backward step 2n-1-i. Each value lives from the step that writes it to the
  * last step that reads it, and blocks whose lifetimes do not overlap share memory:
@@ -73,7 +72,9 @@ void graph_free_plan(cn_graph *g) {
  * An op marked inplace writes its output over an input of the same size whose value dies at that step (the
  * ReLU after a BatchNorm, an Add). Nodes that depend on no trainable parameter and no input that wants a
  * gradient (cn_input_set_grad) get no gradient and run no backward: the first convolution computes no data
- * gradient. Offsets: lowest fit, blocks taken largest first and, separately, by birth; the smaller wins. */
+ * gradient. Outputs of ops with a recompute hook may instead die after forward and come back at the first
+ * backward step that reads them (see below). Offsets: lowest fit, blocks taken largest first and,
+ * separately, by birth; the smaller wins. */
 
 /* Lowest-fit placement of blocks in the given order; returns the bytes used. */
 static size_t place_in_order(block *blocks, const int *order, int count) {
