@@ -104,7 +104,7 @@ static void print_result(const bench_opts *o, const char *what, const bench_resu
                          const char *algorithm, const char *extra_json) {
     double gflops = flops / (r->median_ms * 1e-3) / 1e9;
     if (o->json)
-        printf("{\"bench\": \"%s\", \"median_ms\": %.4f, \"min_ms\": %.4f, \"iters\": %d, \"gflops\": %.2f, "
+        printf("{\"bench\": \"%s\", \"median_ms\": %.4f, \"min_ms\": %.4f, \"iters\": %d, \"gflops\": %.6g, "
                "\"cpu_ms\": %.4f, \"algorithm\": \"%s\", \"threads\": %d, \"isa\": \"%s\"%s}\n",
                what, r->median_ms, r->min_ms, r->iters, gflops, r->cpu_ms, algorithm, omp_get_max_threads(), cn_kernels_isa(),
                extra_json ? extra_json : "");
@@ -158,6 +158,21 @@ static int bench_gemm(int argc, char **argv, bench_opts *o) {
     print_result(o, what, &r, 2.0 * (double)m * n * k, "gemm", NULL);
     cn_free(g.a), cn_free(g.b), cn_free(g.c), cn_free(g.ws);
     return 0;
+}
+
+/* Resident and peak resident memory of this process in MB (VmRSS, VmHWM of /proc/self/status); -1 when
+ * unknown. */
+static void read_rss_mb(double *rss, double *peak) {
+    *rss = *peak = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return;
+    char line[256];
+    long kb;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) *rss = kb / 1024.0;
+        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1) *peak = kb / 1024.0;
+    }
+    fclose(f);
 }
 
 /* ---------------------------------------------------------------- graphs (conv, model) */
@@ -311,6 +326,7 @@ static int bench_model(int argc, char **argv, bench_opts *o) {
     if (!ctx.g) return cli_fail(1, "bench model: %s", cn_last_error());
     int x = cn_input(ctx.g, "x", cn_shape4(batch, c, h, w));
     int labels = cn_input(ctx.g, "labels", cn_shape_make(1, (int64_t[]){batch}));
+    if (x >= 0 && labels >= 0) cn_input_set_grad(ctx.g, x, 0), cn_input_set_grad(ctx.g, labels, 0);
     int logits = x >= 0 && labels >= 0 ? cn_model_build(ctx.g, name, x, (int)classes) : -1;
     int loss = logits >= 0 && train ? cn_cross_entropy(ctx.g, "loss", logits, labels, 0.0f) : logits;
     if (loss < 0) {
@@ -330,6 +346,8 @@ static int bench_model(int argc, char **argv, bench_opts *o) {
     for (long i = 0; i < batch; i++) ld[i] = (cn_real)(i % classes);
     cn_status st = cn_set_input(ctx.g, x, xd, xn);
     if (!st) st = cn_set_input(ctx.g, labels, ld, batch);
+    double rss_model, peak_unused;  /* the model, optimizer and inputs are resident; no step ran yet */
+    read_rss_mb(&rss_model, &peak_unused);
     bench_result r;
     if (st || !time_runs(o, run_graph, &ctx, &r)) {
         cn_graph_free(ctx.g);
@@ -343,11 +361,20 @@ static int bench_model(int argc, char **argv, bench_opts *o) {
         if (nd->op->macs) macs += (double)nd->op->macs(ctx.g, nd);
     }
     double flops = 2 * macs * (train ? 3 : 1);
-    char what[160], extra[160];
+    double rss_now, peak_rss;
+    read_rss_mb(&rss_now, &peak_rss);
+    double plan_mb = (double)cn_graph_memory_bytes(ctx.g, train ? CN_TRAIN : CN_EVAL) / (1024.0 * 1024.0);
+    char what[160], extra[320];
     snprintf(what, sizeof what, "model %s batch %ld %s", name, batch, train ? "train step" : "inference");
-    snprintf(extra, sizeof extra, ", \"images_per_s\": %.1f", batch / (r.median_ms * 1e-3));
+    snprintf(extra, sizeof extra,
+             ", \"images_per_s\": %.1f, \"plan_mb\": %.1f, \"rss_model_mb\": %.1f, \"peak_rss_mb\": %.1f, "
+             "\"peak_increment_mb\": %.1f",
+             batch / (r.median_ms * 1e-3), plan_mb, rss_model, peak_rss, peak_rss - rss_model);
     print_result(o, what, &r, flops, algos, extra);
-    if (!o->json) printf("  %.1f images/s\n", batch / (r.median_ms * 1e-3));
+    if (!o->json)
+        printf("  %.1f images/s; memory: plan %.1f MB, resident before the first run %.1f MB, peak %.1f MB "
+               "(+%.1f MB)\n",
+               batch / (r.median_ms * 1e-3), plan_mb, rss_model, peak_rss, peak_rss - rss_model);
     free(xd);
     free(ld);
     cn_optimizer_free(ctx.opt);

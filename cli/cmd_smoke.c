@@ -27,6 +27,7 @@ int cmd_smoke(int argc, char **argv) {
     cn_graph_set_seed(g, (uint64_t)seed);
     int x = cn_input(g, "x", cn_shape4(batch, 1, 28, 28));
     int y = cn_input(g, "labels", cn_shape_make(1, (int64_t[]){batch}));
+    if (x >= 0 && y >= 0) cn_input_set_grad(g, x, 0), cn_input_set_grad(g, y, 0);
     int logits = x >= 0 && y >= 0 ? cn_model_build(g, model, x, 10) : -1;
     int loss = logits >= 0 ? cn_cross_entropy(g, "loss", logits, y, 0.0f) : -1;
     if (loss < 0) {

@@ -116,6 +116,8 @@ static cn_status build_model(trainer *t, int in_h, int in_w) {
     t->input = cn_input(t->g, "input", cn_shape4(b, t->train.channels, in_h, in_w));
     t->labels = cn_input(t->g, "labels", cn_shape_make(1, &b));
     if (t->input < 0 || t->labels < 0) return CN_ERR_INVALID;
+    /* no gradient for the data and the labels: saves memory and the first layer's data-gradient pass */
+    if (cn_input_set_grad(t->g, t->input, 0) || cn_input_set_grad(t->g, t->labels, 0)) return CN_ERR_INVALID;
     if ((t->logits = cn_model_build(t->g, t->o.model, t->input, t->train.num_classes)) < 0) return CN_ERR_INVALID;
     t->loss = cn_cross_entropy(t->g, "loss", t->logits, t->labels, (float)t->o.label_smoothing);
     if (t->loss < 0 || cn_graph_mark_output(t->g, t->logits)) return CN_ERR_INVALID;  /* read in eval mode too */

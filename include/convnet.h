@@ -369,15 +369,29 @@ cn_status cn_graph_plan(cn_graph *g, cn_mode mode);
 cn_status cn_set_input(cn_graph *g, int node, const cn_real *data, int64_t count);
 /* Run every node up to and including the last one, in the given mode. */
 cn_status cn_forward(cn_graph *g, cn_mode mode);
-/* The output of a node after forward (valid until the next forward); NULL if not kept (eval mode frees
- * buffers as soon as nothing reads them, except for nodes marked as outputs). */
+/* The output of a node after forward (valid until the next forward); NULL if not kept. Both modes reuse a
+ * buffer once nothing reads it any more: eval as soon as the last reader ran; training once no later forward
+ * and no backward needs it (a BatchNorm output read only by a ReLU, which runs in place). Inputs, nodes
+ * marked as outputs and nodes nothing reads are always kept; after a backward, only those are. */
 const cn_real *cn_node_output(const cn_graph *g, int node);
-cn_real *cn_node_grad(const cn_graph *g, int node);       /* dL/d(output) after backward (train mode) */
-/* Keep a node's output readable after an eval forward. Every node that nothing reads is an output. */
+/* dL/d(output) after backward (train mode), for inputs (unless cn_input_set_grad turned it off), nodes
+ * marked as outputs and nodes nothing reads; NULL for the others, whose gradient memory is reused as soon
+ * as their own backward has run. */
+cn_real *cn_node_grad(const cn_graph *g, int node);
+/* Keep a node's output (and, in training, its gradient) readable. Every node that nothing reads is an
+ * output. */
 cn_status cn_graph_mark_output(cn_graph *g, int node);
+/* Whether backward computes dL/d(input) for an input node (default 1). 0 for data and labels saves that
+ * gradient's memory and, for a first convolution, its whole data-gradient pass. */
+cn_status cn_input_set_grad(cn_graph *g, int input, int wanted);
+/* Bytes of the memory plan of a mode (made now if needed; 0 with the error set if it cannot be made):
+ * node outputs, gradients, scratch and the shared workspace, excluding parameters and inputs. */
+size_t cn_graph_memory_bytes(cn_graph *g, cn_mode mode);
 /* Backward from a node: its gradient is seeded with seed (NULL: all ones, right for a scalar loss), then
  * every node before it gets dL/d(output) and every parameter's gradient is ACCUMULATED (call
- * cn_zero_grad between steps). Needs a train-mode forward first. */
+ * cn_zero_grad between steps). Needs a train-mode forward first. A second backward after the same forward
+ * (from another node) is refused with CN_ERR_INVALID when the first one reused the memory of values backward
+ * reads (graphs where a value dies during backward, such as any conv net): run forward again. */
 cn_status cn_backward(cn_graph *g, int from_node, const cn_real *seed);
 void cn_zero_grad(cn_graph *g);
 

@@ -20,6 +20,15 @@ void cn_clear_error(void);   /* cn_error itself is public (convnet.h) */
 typedef struct cn_graph cn_graph;
 typedef struct cn_node cn_node;
 
+/* What an op's backward reads besides gradients, scratch and parameters (cn_op_def.backward_reads), so the
+ * training plan can reuse the memory of values no backward needs. The default, 0, is "everything". */
+typedef enum {
+    CN_READS_ALL = 0,     /* the inputs' values and the node's output */
+    CN_READS_INPUTS,      /* only the inputs' values (Conv, BatchNorm, Linear) */
+    CN_READS_OUTPUT,      /* only the node's own output (ReLU, Sigmoid, Tanh) */
+    CN_READS_NOTHING,     /* neither (Add, Concat, pooling with saved indices, Flatten) */
+} cn_backward_reads;
+
 /* ---- an op is a table entry */
 typedef struct cn_op_def {
     const char *name;  /* "Conv", "MaxPool", ... (ONNX-style op names) */
@@ -47,6 +56,17 @@ typedef struct cn_op_def {
     /* List the node's attributes (cn_node_attrs) into out, which has room for CN_MAX_ATTRS, with the
      * attr_* helpers below; returns the count. NULL: the op has none. */
     int (*attrs)(const cn_graph *g, const cn_node *n, cn_attr *out);
+    /* What backward reads (above); the training plan frees a value once its last reader is done. */
+    cn_backward_reads backward_reads;
+    /* true: forward is elementwise (y[i] depends only on element i of each input), so it stays correct when
+     * the output buffer is one of its inputs' buffers; the training plan then runs it in place when that
+     * input is read by nothing after this node (ReLU after BatchNorm, Add). */
+    bool inplace;
+    /* Write into n->out the output the last train forward computed, from the inputs, parameters and scratch,
+     * with no side effect (no running statistics, no random draw). Lets the training plan drop an output that
+     * is cheap to make (BatchNorm, ReLU, Add) after forward and bring it back for the backward steps that read
+     * it. NULL: never recomputed. */
+    void (*recompute)(cn_graph *g, cn_node *n);
 } cn_op_def;
 
 #define CN_MAX_NODE_PARAMS 8

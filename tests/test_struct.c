@@ -75,6 +75,7 @@ static void fan_out_sums_gradients(void) {
     int x = cn_input(g, "x", cn_shape_make(2, (int64_t[]){1, 2}));
     int add = cn_add(g, "twice", x, x);
     int cat = cn_concat(g, "cat", (int[]){x, add}, 2);
+    CHECK_OK(cn_graph_mark_output(g, add)); /* an intermediate gradient is readable after backward when marked */
     const cn_real xv[2] = {0.25, -1.5}, seed[4] = {1, 10, 100, 1000};
     CHECK_OK(cn_set_input(g, x, xv, 2));
     CHECK_OK(cn_forward(g, CN_TRAIN));

@@ -6,6 +6,7 @@
 typedef struct {
     cn_shape shape;
     cn_real *buffer;  /* inputs own their buffer, outside the plan, so data set before a forward stays */
+    bool no_grad;     /* cn_input_set_grad(g, node, 0): backward computes no dL/d(input) */
 } input_attr;
 
 static cn_status input_shape(const cn_graph *g, const cn_node *n, const cn_shape *in, cn_shape *out) {
@@ -314,4 +315,21 @@ cn_status cn_graph_mark_output(cn_graph *g, int node) {
     g->nodes[node].is_output = true;
     graph_invalidate_plans(g);
     return CN_OK;
+}
+
+cn_status cn_input_set_grad(cn_graph *g, int node, int wanted) {
+    const cn_node *n = checked_node(g, node);
+    if (!n) return CN_ERR_INVALID;
+    if (n->op != &cn_op_input) return cn_error(CN_ERR_INVALID, "%s is a %s node, not an input", n->name, n->op->name);
+    input_attr *a = n->attr;
+    if (a->no_grad != !wanted) {
+        a->no_grad = !wanted;
+        graph_invalidate_plans(g);
+    }
+    return CN_OK;
+}
+
+bool graph_input_wants_grad(const cn_graph *g, int node) {
+    const cn_node *n = &g->nodes[node];
+    return n->op == &cn_op_input && !((const input_attr *)n->attr)->no_grad;
 }

@@ -25,6 +25,15 @@ struct cn_graph {
     struct {
         size_t *offsets;    /* 3 per node: output, gradient, scratch; SIZE_MAX for none */
         bool *kept;         /* per node: output readable after forward */
+        /* training only (NULL in eval): per node, output and gradient still readable after backward; the
+         * node whose backward step creates the gradient (it is zeroed then); nodes by that step, last first */
+        bool *kept_after_backward, *grad_kept;
+        int *grad_birth, *zero_order;
+        bool backward_repeatable; /* no value a backward reads shares memory with a later block */
+        /* recomputed outputs: per node, the node whose backward step recomputes it (-1: none) and where;
+         * those nodes by that step, last first, then in forward order (-1 ends the list) */
+        int *recompute_at, *recompute_order;
+        size_t *recompute_offset;
         size_t bytes;
         size_t workspace_offset, workspace_bytes;
         bool valid;
@@ -34,12 +43,15 @@ struct cn_graph {
     bool plan_valid;        /* the node pointers follow plans[plan_mode] */
     cn_mode plan_mode;
     bool forward_ran;       /* a forward in plan_mode ran since the pointers were set */
+    bool backward_ran;      /* a backward ran since that forward (it reused the values it consumed) */
 };
 
 /* Forget both plans (shapes or the graph changed). */
 void graph_invalidate_plans(cn_graph *g);
 
 extern const cn_op_def cn_op_input;
+/* Whether backward computes dL/d(input) for an Input node (cn_input_set_grad; default yes). */
+bool graph_input_wants_grad(const cn_graph *g, int node);
 void graph_free_plan(cn_graph *g);
 
 #endif

@@ -1,9 +1,11 @@
 /* run.c — the memory plan, forward and backward.
  *
  * The plan puts every node's output, gradient and scratch memory into one arena, made once per (batch size,
- * mode) and reused, so a steady-state step allocates nothing. Training keeps every output (backward reads
- * them). Inference reuses a buffer as soon as the last node that reads it has run: offsets are given by
- * first fit over the buffers still alive (ggml-alloc's idea, in its simplest form). */
+ * mode) and reused, so a steady-state step allocates nothing. Inference reuses a buffer as soon as the last
+ * node that reads it has run: offsets are given by first fit over the buffers still alive (ggml-alloc's idea,
+ * in its simplest form). Training does the same over the forward and backward steps together (make_train_plan
+ * below): an output lives until its last reader in forward or backward, a gradient from its first writer to
+ * its own backward. */
 #include "graph_impl.h"
 #include <limits.h>
 #include <stdlib.h>
@@ -37,10 +39,18 @@ void graph_invalidate_plans(cn_graph *g) {
     for (int m = 0; m < 2; m++) {
         cn_free(g->plans[m].offsets);
         cn_free(g->plans[m].kept);
+        cn_free(g->plans[m].kept_after_backward);
+        cn_free(g->plans[m].grad_kept);
+        cn_free(g->plans[m].grad_birth);
+        cn_free(g->plans[m].zero_order);
+        cn_free(g->plans[m].recompute_at);
+        cn_free(g->plans[m].recompute_order);
+        cn_free(g->plans[m].recompute_offset);
         memset(&g->plans[m], 0, sizeof g->plans[m]);
     }
     g->plan_valid = false;
     g->forward_ran = false;
+    g->backward_ran = false;
 }
 
 void graph_free_plan(cn_graph *g) {
@@ -50,10 +60,290 @@ void graph_free_plan(cn_graph *g) {
     g->arena_bytes = 0;
 }
 
+/* ---------------------------------------------------------------- the training plan
+ * Node i's forward is step i, its backward step 2n-1-i. Each value lives from the step that writes it to the
+ * last step that reads it, and blocks whose lifetimes do not overlap share memory:
+ *   output of i:   from i to its last forward reader, to the backward of readers whose op reads its inputs,
+ *                  to its own backward if its op reads its output (cn_op_def.backward_reads); forever for
+ *                  nodes marked as outputs and nodes nothing reads;
+ *   gradient of i: from the backward of its last reader (the first to add into it; zeroed then) to its own
+ *                  backward; forever for inputs and kept nodes, which the caller reads after backward;
+ *   scratch of i:  from i to its own backward.
+ * An op marked inplace writes its output over an input of the same size whose value dies at that step (the
+ * ReLU after a BatchNorm, an Add). Nodes that depend on no trainable parameter and no input that wants a
+ * gradient (cn_input_set_grad) get no gradient and run no backward: the first convolution computes no data
+ * gradient. Outputs of ops with a recompute hook may instead die after forward and come back at the first
+ * backward step that reads them (see below). Offsets: lowest fit, blocks taken largest first and,
+ * separately, by birth; the smaller wins. */
+
+/* Lowest-fit placement of blocks in the given order; returns the bytes used. */
+static size_t place_in_order(block *blocks, const int *order, int count) {
+    size_t total = 0;
+    for (int k = 0; k < count; k++) {
+        block *b = &blocks[order[k]];
+        size_t offset = 0;
+        for (bool moved = true; moved;) {
+            moved = false;
+            for (int q = 0; q < k; q++) {
+                const block *o = &blocks[order[q]];
+                if (o->last < b->first || o->first > b->last) continue;
+                if (offset < o->offset + o->size && o->offset < offset + b->size) {
+                    offset = o->offset + o->size;
+                    moved = true;
+                }
+            }
+        }
+        b->offset = offset;
+        if (offset + b->size > total) total = offset + b->size;
+    }
+    return total;
+}
+
+/* Block indices, largest first (then earliest, then by index). Insertion sort: a few hundred blocks, once. */
+static void order_by_size(const block *blocks, int *order, int count) {
+    for (int k = 0; k < count; k++) {
+        int v = order[k], q = k;
+        for (; q > 0; q--) {
+            const block *a = &blocks[order[q - 1]], *b = &blocks[v];
+            if (a->size > b->size || (a->size == b->size && a->first <= b->first)) break;
+            order[q] = order[q - 1];
+        }
+        order[q] = v;
+    }
+}
+
+static bool reads_inputs(const cn_op_def *op) {
+    return op->backward_reads == CN_READS_ALL || op->backward_reads == CN_READS_INPUTS;
+}
+static bool reads_output(const cn_op_def *op) {
+    return op->backward_reads == CN_READS_ALL || op->backward_reads == CN_READS_OUTPUT;
+}
+
+static cn_status make_train_plan(cn_graph *g) {
+    const int n = g->n_nodes, forever = INT_MAX;
+    int *ints = cn_calloc((size_t)12 * n, sizeof(int));
+    bool *flags = cn_calloc((size_t)5 * n, sizeof(bool));
+    block *blocks = cn_calloc((size_t)4 * n, sizeof(block));
+    int *order = cn_calloc((size_t)4 * n, sizeof(int)), *slot = cn_calloc((size_t)4 * n, sizeof(int));
+    size_t *offsets = cn_calloc((size_t)3 * n, sizeof(size_t)), *re_offset = cn_calloc((size_t)n, sizeof(size_t));
+    bool *kept = cn_calloc((size_t)n, sizeof(bool)), *kept_bwd = cn_calloc((size_t)n, sizeof(bool));
+    bool *grad_kept = cn_calloc((size_t)n, sizeof(bool));
+    int *grad_birth = cn_calloc((size_t)n, sizeof(int)), *zero_order = cn_calloc((size_t)n, sizeof(int));
+    int *re_at = cn_calloc((size_t)n, sizeof(int)), *re_order = cn_calloc((size_t)n, sizeof(int));
+    if (!ints || !flags || !blocks || !order || !slot || !offsets || !re_offset || !kept || !kept_bwd ||
+        !grad_kept || !grad_birth || !zero_order || !re_at || !re_order) {
+        cn_free(ints), cn_free(flags), cn_free(blocks), cn_free(order), cn_free(slot), cn_free(offsets);
+        cn_free(re_offset), cn_free(kept), cn_free(kept_bwd), cn_free(grad_kept), cn_free(grad_birth);
+        cn_free(zero_order), cn_free(re_at), cn_free(re_order);
+        return CN_ERR_NOMEM;
+    }
+    int *out_last = ints, *group = ints + n, *group_last = ints + 2 * n, *group_cur = ints + 3 * n;
+    int *readers = ints + 4 * n, *grad_first = ints + 5 * n, *grad_last = ints + 6 * n;
+    int *fwd_last = ints + 7 * n, *first_bwd_read = ints + 8 * n, *state = ints + 9 * n, *fwd_end = ints + 10 * n;
+    int *candidates = ints + 11 * n;
+    bool *has_grad = flags, *runs_backward = flags + n, *kept_node = flags + 2 * n, *superseded = flags + 3 * n;
+    bool *is_input = flags + 4 * n;
+#define BWD_STEP(i) (2 * n - 1 - (i))
+
+    /* who needs a gradient, who runs a backward */
+    for (int i = 0; i < n; i++) {
+        const cn_node *nd = &g->nodes[i];
+        is_input[i] = nd->op == &cn_op_input;
+        if (is_input[i]) {
+            has_grad[i] = graph_input_wants_grad(g, i);
+            continue;
+        }
+        bool need = nd->n_inputs == 0;
+        for (int k = 0; k < nd->n_params && !need; k++) need = g->params[nd->params[k]]->trainable;
+        for (int k = 0; k < nd->n_inputs && !need; k++) need = has_grad[nd->inputs[k]];
+        has_grad[i] = need;
+        runs_backward[i] = need && nd->op->backward;
+    }
+    /* output lifetimes */
+    for (int i = 0; i < n; i++) out_last[i] = fwd_last[i] = i, first_bwd_read[i] = forever;
+    for (int j = 0; j < n; j++) {
+        const cn_node *nd = &g->nodes[j];
+        for (int k = 0; k < nd->n_inputs; k++) {
+            int p = nd->inputs[k];
+            readers[p]++;
+            if (out_last[p] < j) out_last[p] = j;
+            if (fwd_last[p] < j) fwd_last[p] = j;
+            if (runs_backward[j] && reads_inputs(nd->op)) {
+                if (out_last[p] < BWD_STEP(j)) out_last[p] = BWD_STEP(j);
+                if (first_bwd_read[p] > BWD_STEP(j)) first_bwd_read[p] = BWD_STEP(j);
+            }
+        }
+        if (runs_backward[j] && reads_output(nd->op)) {
+            if (out_last[j] < BWD_STEP(j)) out_last[j] = BWD_STEP(j);
+            if (first_bwd_read[j] > BWD_STEP(j)) first_bwd_read[j] = BWD_STEP(j);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        kept_node[i] = g->nodes[i].is_output || readers[i] == 0;
+        if (kept_node[i]) out_last[i] = forever;
+    }
+    /* in place: join the group of an input whose every value dies at this step */
+    for (int i = 0; i < n; i++) {
+        group[i] = group_cur[i] = i;
+        group_last[i] = out_last[i];
+        const cn_node *nd = &g->nodes[i];
+        if (is_input[i] || !nd->op->inplace) continue;
+        for (int k = 0; k < nd->n_inputs; k++) {
+            int p = nd->inputs[k], r = group[p];
+            if (is_input[p] || group_last[r] != i || group_cur[r] != p ||
+                cn_shape_numel(&g->nodes[p].shape) != cn_shape_numel(&nd->shape))
+                continue;
+            group[i] = r;
+            group_last[r] = out_last[i];
+            superseded[p] = true;
+            group_cur[r] = i;
+            break;
+        }
+    }
+    /* gradient lifetimes */
+    for (int i = 0; i < n; i++) grad_first[i] = has_grad[i] ? BWD_STEP(i) : -1;
+    for (int j = 0; j < n; j++) {
+        const cn_node *nd = &g->nodes[j];
+        if (!runs_backward[j]) continue;
+        for (int k = 0; k < nd->n_inputs; k++) {
+            int p = nd->inputs[k];
+            if (has_grad[p] && grad_first[p] > BWD_STEP(j)) grad_first[p] = BWD_STEP(j);
+        }
+    }
+    /* Recompute: a group (a node and those that ran in place over it) whose ops can all recompute, and whose
+     * value backward reads, can drop its memory after its last forward reader and be recomputed at the first
+     * backward step that reads it, if every other value its members read is alive then (stored, or recomputed
+     * no later). Decided in backward order; the values a recomputed group reads are pinned as stored. */
+    int n_candidates = 0;
+    for (int r = 0; r < n; r++) {
+        state[r] = 0;
+        int v = group_cur[r];
+        if (group[r] != r || is_input[r] || group_last[r] == forever || first_bwd_read[v] == forever) continue;
+        bool ok = true;
+        for (int m = r; m < n && ok; m++)
+            if (group[m] == r) ok = g->nodes[m].op->recompute && runs_backward[m];
+        if (!ok) continue;
+        fwd_end[r] = fwd_last[v] > v ? fwd_last[v] : v;
+        int q = n_candidates++;
+        for (; q > 0 && first_bwd_read[group_cur[candidates[q - 1]]] > first_bwd_read[v]; q--)
+            candidates[q] = candidates[q - 1];
+        candidates[q] = r;
+    }
+    for (int c = 0; c < n_candidates; c++) {
+        int r = candidates[c], at = first_bwd_read[group_cur[r]];
+        if (state[r] == 2) continue;
+        bool ok = true;
+        for (int pass = 0; pass < 2 && ok; pass++)
+            for (int m = r; m < n && ok; m++) {
+                if (group[m] != r) continue;
+                const cn_node *nd = &g->nodes[m];
+                for (int k = 0; k < nd->n_inputs && ok; k++) {
+                    int p = nd->inputs[k], q = group[p];
+                    if (q == r || is_input[p]) continue;
+                    if (pass == 1) {
+                        if (state[q] == 0) state[q] = 2;
+                        continue;
+                    }
+                    ok = !superseded[p] && group_last[q] >= at &&
+                         (state[q] != 1 || first_bwd_read[group_cur[q]] <= at);
+                }
+            }
+        if (ok) state[r] = 1;
+    }
+    /* blocks: 4 slots per node (output, gradient, scratch, recomputed output) */
+    int count = 0;
+    size_t workspace = 0;
+    for (int i = 0; i < n; i++) {
+        const cn_node *nd = &g->nodes[i];
+        size_t bytes = align_up((size_t)cn_shape_numel(&nd->shape) * sizeof(cn_real));
+        size_t sb = nd->op->scratch_bytes ? align_up(nd->op->scratch_bytes(g, nd, CN_TRAIN)) : 0;
+        size_t wb = nd->op->workspace_bytes ? align_up(nd->op->workspace_bytes(g, nd, CN_TRAIN)) : 0;
+        if (wb > workspace) workspace = wb;
+        for (int k = 0; k < 3; k++) offsets[3 * i + k] = SIZE_MAX;
+        re_offset[i] = SIZE_MAX;
+        re_at[i] = -1;
+        if (!is_input[i] && group[i] == i && bytes) {
+            bool re = state[i] == 1;
+            slot[count] = 4 * i, blocks[count++] = (block){0, bytes, i, re ? fwd_end[i] : group_last[i]};
+            if (re)
+                slot[count] = 4 * i + 3,
+                blocks[count++] = (block){0, bytes, first_bwd_read[group_cur[i]], group_last[i]};
+        }
+        grad_kept[i] = has_grad[i] && (is_input[i] || kept_node[i]);
+        grad_last[i] = grad_kept[i] ? forever : BWD_STEP(i);
+        if (has_grad[i] && bytes) slot[count] = 4 * i + 1, blocks[count++] = (block){0, bytes, grad_first[i], grad_last[i]};
+        if (sb) slot[count] = 4 * i + 2, blocks[count++] = (block){0, sb, i, runs_backward[i] ? BWD_STEP(i) : i};
+    }
+    for (int k = 0; k < count; k++) order[k] = k;
+    size_t by_birth = place_in_order(blocks, order, count);
+    order_by_size(blocks, order, count);
+    size_t total = place_in_order(blocks, order, count);
+    if (by_birth < total) {
+        for (int k = 0; k < count; k++) order[k] = k;
+        total = place_in_order(blocks, order, count);
+    }
+    for (int k = 0; k < count; k++) {
+        int i = slot[k] / 4, kind = slot[k] % 4;
+        if (kind < 3) offsets[3 * i + kind] = blocks[k].offset;
+        else re_offset[i] = blocks[k].offset;
+    }
+    /* A second backward after one forward reads the same values again: fine unless one of them (an output or
+     * scratch that dies during backward) gave its memory to a block born after it. */
+    bool repeatable = true;
+    for (int a = 0; a < count && repeatable; a++) {
+        const block *x = &blocks[a];
+        if (slot[a] % 4 == 1 || x->last < n || x->last == forever) continue;
+        for (int b = 0; b < count && repeatable; b++) {
+            const block *y = &blocks[b];
+            if (y->first > x->last && y->offset < x->offset + x->size && x->offset < y->offset + y->size)
+                repeatable = false;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        int r = group[i];
+        if (r != i) offsets[3 * i] = offsets[3 * r];
+        if (!is_input[i] && state[r] == 1)
+            re_offset[i] = re_offset[r], re_at[i] = BWD_STEP(first_bwd_read[group_cur[r]]);
+        int life = is_input[i] ? forever : state[r] == 1 ? fwd_end[r] : group_last[r];
+        kept[i] = !superseded[i] && life >= n - 1;
+        kept_bwd[i] = !superseded[i] && life == forever;
+        grad_birth[i] = has_grad[i] ? BWD_STEP(grad_first[i]) : -1; /* the node whose backward step it is */
+    }
+    /* nodes with a gradient by the step that creates it, in backward order (birth node descending) */
+    int z = 0;
+    for (int j = n - 1; j >= 0; j--)
+        for (int i = 0; i < n; i++)
+            if (grad_birth[i] == j) zero_order[z++] = i;
+    for (int i = z; i < n; i++) zero_order[i] = -1;
+    z = 0;
+    for (int j = n - 1; j >= 0; j--)
+        for (int i = 0; i < n; i++)
+            if (re_at[i] == j) re_order[z++] = i;
+    for (int i = z; i < n; i++) re_order[i] = -1;
+#undef BWD_STEP
+    cn_free(ints), cn_free(flags), cn_free(blocks), cn_free(order), cn_free(slot);
+    g->plans[CN_TRAIN].offsets = offsets;
+    g->plans[CN_TRAIN].kept = kept;
+    g->plans[CN_TRAIN].kept_after_backward = kept_bwd;
+    g->plans[CN_TRAIN].grad_kept = grad_kept;
+    g->plans[CN_TRAIN].grad_birth = grad_birth;
+    g->plans[CN_TRAIN].zero_order = zero_order;
+    g->plans[CN_TRAIN].backward_repeatable = repeatable;
+    g->plans[CN_TRAIN].recompute_at = re_at;
+    g->plans[CN_TRAIN].recompute_order = re_order;
+    g->plans[CN_TRAIN].recompute_offset = re_offset;
+    g->plans[CN_TRAIN].workspace_offset = total;
+    g->plans[CN_TRAIN].workspace_bytes = workspace;
+    g->plans[CN_TRAIN].bytes = total + workspace;
+    g->plans[CN_TRAIN].valid = true;
+    return CN_OK;
+}
+
 /* Lay out every buffer of one mode; allocates only the plan's own tables. */
 static cn_status make_plan(cn_graph *g, cn_mode mode) {
     int n = g->n_nodes;
     if (n == 0) return cn_error(CN_ERR_INVALID, "the graph is empty");
+    if (mode == CN_TRAIN) return make_train_plan(g);
     block *blocks = cn_calloc((size_t)3 * n, sizeof(block));
     int *last_use = cn_calloc((size_t)n, sizeof(int));
     bool *kept = cn_calloc((size_t)n, sizeof(bool));
@@ -129,12 +419,14 @@ cn_status cn_graph_plan(cn_graph *g, cn_mode mode) {
     g->plan_valid = true;
     g->plan_mode = mode;
     g->forward_ran = false;
+    g->backward_ran = false;
     return CN_OK;
 }
 
 cn_status cn_forward(cn_graph *g, cn_mode mode) {
     cn_status st = cn_graph_plan(g, mode);
     if (st) return st;
+    g->backward_ran = false;
     for (int i = 0; i < g->n_nodes; i++) {
         cn_node *n = &g->nodes[i];
         if (n->op->forward && (st = n->op->forward(g, n, mode)) != CN_OK) return st;
@@ -143,15 +435,26 @@ cn_status cn_forward(cn_graph *g, cn_mode mode) {
     return CN_OK;
 }
 
+size_t cn_graph_memory_bytes(cn_graph *g, cn_mode mode) {
+    if (!g) return cn_error(CN_ERR_INVALID, "graph is NULL"), 0;
+    if (mode != CN_TRAIN && mode != CN_EVAL) return cn_error(CN_ERR_INVALID, "mode %d is not a mode", (int)mode), 0;
+    if (!g->plans[mode].valid && make_plan(g, mode) != CN_OK) return 0;
+    return g->plans[mode].bytes;
+}
+
 const cn_real *cn_node_output(const cn_graph *g, int node) {
     if (!g || node < 0 || node >= g->n_nodes || !g->plan_valid || !g->forward_ran ||
         !g->plans[g->plan_mode].kept[node])
         return NULL;
+    const bool *after = g->plans[g->plan_mode].kept_after_backward;
+    if (g->backward_ran && after && !after[node]) return NULL;
     return g->nodes[node].out;
 }
 
 cn_real *cn_node_grad(const cn_graph *g, int node) {
     if (!g || node < 0 || node >= g->n_nodes || !g->plan_valid) return NULL;
+    const bool *kept = g->plans[g->plan_mode].grad_kept;
+    if (kept && !kept[node]) return NULL;
     return g->nodes[node].grad;
 }
 
@@ -159,17 +462,40 @@ cn_status cn_backward(cn_graph *g, int from, const cn_real *seed) {
     if (!g || from < 0 || from >= g->n_nodes) return cn_error(CN_ERR_INVALID, "backward: node %d does not exist", from);
     if (!g->plan_valid || g->plan_mode != CN_TRAIN || !g->forward_ran)
         return cn_error(CN_ERR_INVALID, "backward needs a forward pass in train mode first");
-    for (int i = 0; i <= from; i++) {
-        cn_node *n = &g->nodes[i];
-        memset(n->grad, 0, (size_t)cn_shape_numel(&n->shape) * sizeof(cn_real));
-    }
+    if (g->backward_ran && !g->plans[CN_TRAIN].backward_repeatable)
+        return cn_error(CN_ERR_INVALID, "backward needs a new train forward: the last backward reused the memory "
+                        "of the values it consumed");
     cn_node *top = &g->nodes[from];
-    int64_t count = cn_shape_numel(&top->shape);
-    for (int64_t k = 0; k < count; k++) top->grad[k] = seed ? seed[k] : (cn_real)1;
-    for (int i = from; i >= 0; i--) {
-        cn_node *n = &g->nodes[i];
-        if (n->op->backward) n->op->backward(g, n);
+    if (!top->grad)
+        return cn_error(CN_ERR_INVALID, "backward: %s depends on no trainable parameter and no input that wants a "
+                        "gradient", top->name);
+    /* Walk the backward steps of every node, last first: at each, zero the gradients that step creates (the
+     * first backward to add into them), then run it if it lies at or below from. */
+    const int *birth = g->plans[CN_TRAIN].grad_birth, *zero = g->plans[CN_TRAIN].zero_order;
+    const int *re_at = g->plans[CN_TRAIN].recompute_at, *re = g->plans[CN_TRAIN].recompute_order;
+    const size_t *re_offset = g->plans[CN_TRAIN].recompute_offset;
+    int z = 0, r = 0;
+    for (int j = g->n_nodes - 1; j >= 0; j--) {
+        for (; z < g->n_nodes && zero[z] >= 0 && birth[zero[z]] == j; z++) {
+            cn_node *nd = &g->nodes[zero[z]];
+            if (zero[z] <= from) memset(nd->grad, 0, (size_t)cn_shape_numel(&nd->shape) * sizeof(cn_real));
+        }
+        for (; r < g->n_nodes && re[r] >= 0 && re_at[re[r]] == j; r++) { /* outputs dropped after forward */
+            cn_node *nd = &g->nodes[re[r]];
+            nd->out = (cn_real *)((char *)g->arena + re_offset[re[r]]);
+            nd->op->recompute(g, nd);
+        }
+        if (j > from) continue;
+        cn_node *n = &g->nodes[j];
+        if (j == from) {
+            int64_t count = cn_shape_numel(&n->shape);
+            for (int64_t k = 0; k < count; k++) n->grad[k] = seed ? seed[k] : (cn_real)1;
+        }
+        if (n->grad && n->op->backward) n->op->backward(g, n);
     }
+    for (r = 0; r < g->n_nodes && re[r] >= 0; r++) /* back to where forward writes them */
+        g->nodes[re[r]].out = (cn_real *)((char *)g->arena + g->plans[CN_TRAIN].offsets[3 * re[r]]);
+    g->backward_ran = true;
     return CN_OK;
 }
 

@@ -25,13 +25,17 @@ static cn_status act_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     return CN_OK;
 }
 
-/* dx += f'(x) dy; Sigmoid and Tanh take f' from the saved output y. */
+/* Elementwise and pure: the forward again. */
+static void act_recompute(cn_graph *g, cn_node *n) { act_forward(g, n, CN_TRAIN); }
+
+/* dx += f'(x) dy; Sigmoid and Tanh take f' from the saved output y, and so does ReLU (y > 0 exactly when
+ * x > 0), so the training plan can run it in place and drop x. */
 static void act_backward(cn_graph *g, cn_node *n) {
     const act_attr *a = n->attr;
     cn_real *dx = graph_in_grad(g, n, 0);
     if (!dx) return;
-    cn_act_backward(a->act, a->alpha, graph_in(g, n, 0), n->out, graph_out_grad(g, n), dx,
-                    cn_shape_numel(&n->shape));
+    const cn_real *x = a->act == CN_ACT_RELU ? n->out : graph_in(g, n, 0);
+    cn_act_backward(a->act, a->alpha, x, n->out, graph_out_grad(g, n), dx, cn_shape_numel(&n->shape));
 }
 
 /* LeakyReLU and ELU: alpha; GELU: which formula ("exact" erf or the "tanh" approximation). */
@@ -45,19 +49,19 @@ static int act_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
     return k;
 }
 
-#define ACT_OP(op_name, op_prefix)                                                                          \
+#define ACT_OP(op_name, op_prefix, reads, in_place)                                                          \
     {.name = op_name, .prefix = op_prefix, .shape = act_shape, .forward = act_forward, .backward = act_backward, \
-     .attrs = act_attrs}
+     .attrs = act_attrs, .backward_reads = reads, .inplace = in_place, .recompute = act_recompute}
 
 /* Indexed by cn_act. Both GELU flavours are ONNX's "Gelu" (the tanh one has approximate = "tanh"). */
 static const cn_op_def act_ops[] = {
-    [CN_ACT_RELU] = ACT_OP("Relu", "relu"),
-    [CN_ACT_LEAKY_RELU] = ACT_OP("LeakyRelu", "leakyrelu"),
-    [CN_ACT_ELU] = ACT_OP("Elu", "elu"),
-    [CN_ACT_SIGMOID] = ACT_OP("Sigmoid", "sigmoid"),
-    [CN_ACT_TANH] = ACT_OP("Tanh", "tanh"),
-    [CN_ACT_GELU] = ACT_OP("Gelu", "gelu"),
-    [CN_ACT_GELU_TANH] = ACT_OP("Gelu", "gelu"),
+    [CN_ACT_RELU] = ACT_OP("Relu", "relu", CN_READS_OUTPUT, true),
+    [CN_ACT_LEAKY_RELU] = ACT_OP("LeakyRelu", "leakyrelu", CN_READS_ALL, false),
+    [CN_ACT_ELU] = ACT_OP("Elu", "elu", CN_READS_ALL, false),
+    [CN_ACT_SIGMOID] = ACT_OP("Sigmoid", "sigmoid", CN_READS_OUTPUT, true),
+    [CN_ACT_TANH] = ACT_OP("Tanh", "tanh", CN_READS_OUTPUT, true),
+    [CN_ACT_GELU] = ACT_OP("Gelu", "gelu", CN_READS_ALL, false),
+    [CN_ACT_GELU_TANH] = ACT_OP("Gelu", "gelu", CN_READS_ALL, false),
 };
 
 int cn_activation(cn_graph *g, const char *name, int x, cn_act act, float alpha) {

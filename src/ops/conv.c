@@ -222,7 +222,8 @@ static int conv_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
 
 static const cn_op_def op_conv = {.name = "Conv", .prefix = "conv", .shape = conv_shape, .init_params = conv_init,
                                   .workspace_bytes = conv_workspace_bytes, .forward = conv_forward,
-                                  .backward = conv_backward, .macs = conv_macs, .attrs = conv_attrs};
+                                  .backward = conv_backward, .macs = conv_macs, .attrs = conv_attrs,
+                                  .backward_reads = CN_READS_INPUTS};
 
 cn_conv_attr cn_conv_attr_make(int out_channels, int k, int s, int p) {
     cn_conv_attr a = {.out_channels = out_channels, .groups = 1, .bias = 1, .pad_mode = CN_PAD_ZEROS};

@@ -67,7 +67,8 @@ static int dropout_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
 
 static const cn_op_def op_dropout = {.name = "Dropout", .prefix = "dropout", .shape = dropout_shape,
                                      .scratch_bytes = dropout_scratch, .forward = dropout_forward,
-                                     .backward = dropout_backward, .attrs = dropout_attrs};
+                                     .backward = dropout_backward, .attrs = dropout_attrs,
+                                     .backward_reads = CN_READS_NOTHING};
 
 int cn_dropout(cn_graph *g, const char *name, int x, float p) {
     dropout_attr a = {p};

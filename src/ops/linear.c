@@ -97,7 +97,8 @@ static int linear_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
 
 static const cn_op_def op_linear = {.name = "Gemm", .prefix = "fc", .shape = linear_shape, .init_params = linear_init,
                                     .workspace_bytes = linear_workspace, .forward = linear_forward,
-                                    .backward = linear_backward, .macs = linear_macs, .attrs = linear_attrs};
+                                    .backward = linear_backward, .macs = linear_macs, .attrs = linear_attrs,
+                                    .backward_reads = CN_READS_INPUTS};
 
 int cn_linear(cn_graph *g, const char *name, int x, int out_features, int bias) {
     linear_attr a = {out_features, bias ? 1 : 0};
@@ -138,6 +139,7 @@ static int flatten_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
 
 static const cn_op_def op_flatten = {.name = "Flatten", .prefix = "flatten", .shape = flatten_shape,
                                      .forward = op_copy_forward, .backward = op_accumulate_backward,
-                                     .attrs = flatten_attrs};
+                                     .attrs = flatten_attrs,
+                                     .backward_reads = CN_READS_NOTHING};
 
 int cn_flatten(cn_graph *g, const char *name, int x) { return graph_add_node(g, &op_flatten, name, &x, 1, NULL, 0); }

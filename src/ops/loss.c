@@ -78,7 +78,8 @@ static int cross_entropy_attrs(const cn_graph *g, const cn_node *n, cn_attr *out
 
 static const cn_op_def op_cross_entropy = {.name = "SoftmaxCrossEntropyLoss", .prefix = "xent",
                                            .shape = cross_entropy_shape, .forward = cross_entropy_forward,
-                                           .backward = cross_entropy_backward, .attrs = cross_entropy_attrs};
+                                           .backward = cross_entropy_backward, .attrs = cross_entropy_attrs,
+                                           .backward_reads = CN_READS_INPUTS};
 
 int cn_cross_entropy(cn_graph *g, const char *name, int logits, int labels, float label_smoothing) {
     class_loss_attr a = {label_smoothing};

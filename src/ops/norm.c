@@ -107,6 +107,15 @@ static cn_status batchnorm_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     return CN_OK;
 }
 
+/* The train forward's output again, from the batch statistics it kept in scratch (running stats untouched). */
+static void batchnorm_recompute(cn_graph *g, cn_node *n) {
+    const cn_shape *xs = graph_in_shape(g, n, 0);
+    int64_t c = xs->dims[1];
+    const double *mean = n->scratch, *invstd = mean + c;
+    cn_batchnorm_apply(graph_in(g, n, 0), n->out, xs->dims[0], c, shape_spatial(xs), mean, invstd,
+                       graph_param(g, n, 0)->data, graph_param(g, n, 1)->data);
+}
+
 static void batchnorm_backward(cn_graph *g, cn_node *n) {
     const cn_shape *xs = graph_in_shape(g, n, 0);
     int64_t c = xs->dims[1];
@@ -134,7 +143,8 @@ static int batchnorm_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
 static const cn_op_def op_batchnorm = {.name = "BatchNormalization", .prefix = "bn", .shape = batchnorm_shape,
                                        .init_params = batchnorm_init, .scratch_bytes = batchnorm_scratch,
                                        .forward = batchnorm_forward, .backward = batchnorm_backward,
-                                       .macs = elementwise_macs, .attrs = batchnorm_attrs};
+                                       .macs = elementwise_macs, .attrs = batchnorm_attrs,
+                                       .backward_reads = CN_READS_INPUTS, .recompute = batchnorm_recompute};
 
 int cn_batchnorm(cn_graph *g, const char *name, int x, float eps, float momentum) {
     batchnorm_attr a = {eps, momentum};

@@ -173,9 +173,11 @@ static int pool_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
 
 static const cn_op_def op_maxpool = {.name = "MaxPool", .prefix = "maxpool", .shape = pool_shape,
                                      .scratch_bytes = argmax_scratch_bytes, .forward = maxpool_forward,
-                                     .backward = maxpool_backward, .attrs = pool_attrs};
+                                     .backward = maxpool_backward, .attrs = pool_attrs,
+                                     .backward_reads = CN_READS_NOTHING};
 static const cn_op_def op_avgpool = {.name = "AveragePool", .prefix = "avgpool", .shape = pool_shape,
-                                     .forward = avgpool_forward, .backward = avgpool_backward, .attrs = pool_attrs};
+                                     .forward = avgpool_forward, .backward = avgpool_backward, .attrs = pool_attrs,
+                                     .backward_reads = CN_READS_NOTHING};
 
 cn_pool_attr cn_pool_attr_make(cn_pool_kind kind, int k, int s, int p) {
     cn_pool_attr a;
@@ -269,9 +271,11 @@ static void global_avg_backward(cn_graph *g, cn_node *n) {
 
 static const cn_op_def op_global_max = {.name = "GlobalMaxPool", .prefix = "globalmaxpool", .shape = global_shape,
                                         .scratch_bytes = argmax_scratch_bytes, .forward = global_max_forward,
-                                        .backward = maxpool_backward};
+                                        .backward = maxpool_backward,
+                                        .backward_reads = CN_READS_NOTHING};
 static const cn_op_def op_global_avg = {.name = "GlobalAveragePool", .prefix = "globalavgpool", .shape = global_shape,
-                                        .forward = global_avg_forward, .backward = global_avg_backward};
+                                        .forward = global_avg_forward, .backward = global_avg_backward,
+                                        .backward_reads = CN_READS_NOTHING};
 
 int cn_global_pool(cn_graph *g, const char *name, int x, cn_pool_kind kind) {
     if (kind != CN_POOL_MAX && kind != CN_POOL_AVG) {
@@ -328,7 +332,8 @@ static int adaptive_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
 
 static const cn_op_def op_adaptive_avg = {.name = "AdaptiveAvgPool", .prefix = "adaptivepool", .shape = adaptive_shape,
                                           .forward = adaptive_forward, .backward = adaptive_backward,
-                                          .attrs = adaptive_attrs};
+                                          .attrs = adaptive_attrs,
+                                          .backward_reads = CN_READS_NOTHING};
 
 /* out_size holds one entry per spatial axis of x (1 to 3); x's rank says how many are read. */
 int cn_adaptive_avgpool(cn_graph *g, const char *name, int x, const int *out_size) {

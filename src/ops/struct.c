@@ -26,6 +26,8 @@ static cn_status add_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     return CN_OK;
 }
 
+static void add_recompute(cn_graph *g, cn_node *n) { add_forward(g, n, CN_TRAIN); }
+
 static void add_backward(cn_graph *g, cn_node *n) {
     const cn_real *dy = graph_out_grad(g, n);
     int64_t count = cn_shape_numel(&n->shape);
@@ -37,7 +39,9 @@ static void add_backward(cn_graph *g, cn_node *n) {
 }
 
 static const cn_op_def op_add = {.name = "Add", .prefix = "add", .shape = add_shape, .forward = add_forward,
-                                 .backward = add_backward};
+                                 .backward = add_backward,
+                                 .backward_reads = CN_READS_NOTHING, .inplace = true,
+                                 .recompute = add_recompute};
 
 int cn_add(cn_graph *g, const char *name, int a, int b) {
     int in[2] = {a, b};
@@ -121,7 +125,8 @@ static int concat_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
 }
 
 static const cn_op_def op_concat = {.name = "Concat", .prefix = "concat", .shape = concat_shape,
-                                    .forward = concat_forward, .backward = concat_backward, .attrs = concat_attrs};
+                                    .forward = concat_forward, .backward = concat_backward, .attrs = concat_attrs,
+                                    .backward_reads = CN_READS_NOTHING};
 
 int cn_concat_axis(cn_graph *g, const char *name, const int *xs, int count, int axis) {
     if (count < 2 || !xs) {
