@@ -329,45 +329,47 @@ AVX512 static void block_forward(const cn_conv_geom *p, const band_geom *g, cons
     }
 }
 
-void cn_conv_forward_depthwise_blocked(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
-                                       cn_real *y, void *work) {
+/* The three passes over channel blocks: forward and data gradient per (sample, block), the weight gradient per
+ * block (its samples in order). */
+typedef enum { PASS_FORWARD, PASS_DATA, PASS_WEIGHTS } pass_kind;
+typedef struct {
+    const float *x, *w, *b, *dy;
+    float *y, *dx, *dw, *db;
+} pass_args;
+
+static void run_blocks(const cn_conv_geom *p, pass_kind pass, const pass_args *a, void *work) {
     band_geom g = band_of(p);
-    int64_t blocks = (p->in_channels + LANES - 1) / LANES, items = p->batch * blocks;
+    int64_t blocks = (p->in_channels + LANES - 1) / LANES, items = pass == PASS_WEIGHTS ? blocks : p->batch * blocks;
     size_t slot = cn_conv_depthwise_thread_bytes(p);
     int team = p->threads > 1 ? p->threads : 1;
 #pragma omp parallel num_threads(team) if (team > 1)
     {
         float *buf = (float *)((char *)work + (size_t)omp_get_thread_num() * slot);
 #pragma omp for schedule(static)
-        for (int64_t i = 0; i < items; i++) block_forward(p, &g, x, w, b, y, i / blocks, i % blocks * LANES, buf);
+        for (int64_t i = 0; i < items; i++) {
+            int64_t n = i / blocks, c0 = i % blocks * LANES;
+            switch (pass) {
+            case PASS_FORWARD: block_forward(p, &g, a->x, a->w, a->b, a->y, n, c0, buf); break;
+            case PASS_DATA: block_data(p, &g, a->dy, a->w, a->dx, n, c0, buf); break;
+            case PASS_WEIGHTS: block_weights(p, &g, a->x, a->dy, a->dw, a->db, i * LANES, buf); break;
+            }
+        }
     }
 }
+
+void cn_conv_forward_depthwise_blocked(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
+                                       cn_real *y, void *work) {
+    run_blocks(p, PASS_FORWARD, &(pass_args){.x = x, .w = w, .b = b, .y = y}, work);
+}
+
 void cn_conv_backward_data_depthwise_blocked(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
                                              void *work) {
-    band_geom g = band_of(p);
-    int64_t blocks = (p->in_channels + LANES - 1) / LANES, items = p->batch * blocks;
-    size_t slot = cn_conv_depthwise_thread_bytes(p);
-    int team = p->threads > 1 ? p->threads : 1;
-#pragma omp parallel num_threads(team) if (team > 1)
-    {
-        float *buf = (float *)((char *)work + (size_t)omp_get_thread_num() * slot);
-#pragma omp for schedule(static)
-        for (int64_t i = 0; i < items; i++) block_data(p, &g, dy, w, dx, i / blocks, i % blocks * LANES, buf);
-    }
+    run_blocks(p, PASS_DATA, &(pass_args){.dy = dy, .w = w, .dx = dx}, work);
 }
 
 void cn_conv_backward_weights_depthwise_blocked(const cn_conv_geom *p, const cn_real *x, const cn_real *dy,
                                                 cn_real *dw, cn_real *db, void *work) {
-    band_geom g = band_of(p);
-    int64_t blocks = (p->in_channels + LANES - 1) / LANES;
-    size_t slot = cn_conv_depthwise_thread_bytes(p);
-    int team = p->threads > 1 ? p->threads : 1;
-#pragma omp parallel num_threads(team) if (team > 1)
-    {
-        float *buf = (float *)((char *)work + (size_t)omp_get_thread_num() * slot);
-#pragma omp for schedule(static)
-        for (int64_t i = 0; i < blocks; i++) block_weights(p, &g, x, dy, dw, db, i * LANES, buf);
-    }
+    run_blocks(p, PASS_WEIGHTS, &(pass_args){.x = x, .dy = dy, .dw = dw, .db = db}, work);
 }
 #else
 void cn_conv_backward_data_depthwise_blocked(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
