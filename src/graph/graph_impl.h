@@ -34,6 +34,7 @@ struct cn_graph {
     bool plan_valid;        /* the node pointers follow plans[plan_mode] */
     cn_mode plan_mode;
     bool forward_ran;       /* a forward in plan_mode ran since the pointers were set */
+    uint64_t param_gen;     /* graph_param_generation */
 };
 
 /* Forget both plans (shapes or the graph changed). */
@@ -41,5 +42,8 @@ void graph_invalidate_plans(cn_graph *g);
 
 extern const cn_op_def cn_op_input;
 void graph_free_plan(cn_graph *g);
+/* fuse.c: at plan time, the eval-mode fusion (owner[i]: the node whose output buffer node i shares, i when
+ * none) and the nodes' persistent caches. */
+cn_status graph_fuse_and_cache(cn_graph *g, cn_mode mode, int *owner);
 
 #endif

@@ -248,13 +248,16 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
     int64_t cout_g = p->out_channels / p->groups, rows = column_rows(p), positions = prod3(p->out);
     int64_t total = p->batch * positions, tile = fwd_tile(p), ntiles = (total + tile - 1) / tile;
     int64_t wstride = packed_weight_stride(p), items = p->groups * ntiles;
-    cn_real *wpack = (cn_real *)work;
+    const cn_real *wpack = p->prepared ? p->prepared : (const cn_real *)work;
+    const cn_conv_epilogue *e = p->epilogue;
     int threads = slots(p);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
+        if (!p->prepared) {
 #pragma omp for schedule(static)
-        for (int64_t grp = 0; grp < p->groups; grp++)
-            cn_gemm_pack_a(false, cout_g, rows, w + grp * cout_g * rows, rows, wpack + grp * wstride);
+            for (int64_t grp = 0; grp < p->groups; grp++)
+                cn_gemm_pack_a(false, cout_g, rows, w + grp * cout_g * rows, rows, (cn_real *)work + grp * wstride);
+        }
         char *base = (char *)work + fwd_shared_bytes(p) + (size_t)omp_get_thread_num() * cn_conv_work_bytes_per_thread(p);
         cn_real *bp = (cn_real *)base;
         cn_real *rowbuf = (cn_real *)(base + align64((size_t)(rows * tile) * sizeof(cn_real)));
@@ -264,9 +267,14 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
             int64_t grp = item / ntiles, j0 = item % ntiles * tile, width = total - j0 < tile ? total - j0 : tile;
             pack_columns(p, x, grp, j0, width, bp, rowbuf);
             int64_t n0 = j0 / positions, pos0 = j0 % positions;
-            const cn_real *bias = b ? b + grp * cout_g : NULL;
+            const cn_real *bias = b && !e ? b + grp * cout_g : NULL;
             if (pos0 + width <= positions) { /* one sample: straight into y */
                 cn_real *c = y + (n0 * p->out_channels + grp * cout_g) * positions + pos0;
+                if (e) {
+                    cn_gemm_packed_epilogue(cout_g, width, rows, wpack + grp * wstride, bp, c, positions,
+                                            e->scale + grp * cout_g, e->shift + grp * cout_g, e->relu);
+                    continue;
+                }
                 cn_gemm_packed(cout_g, width, rows, 1, wpack + grp * wstride, bp, 0, c, positions);
                 if (bias)
                     for (int64_t o = 0; o < cout_g; o++)
@@ -279,8 +287,11 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
                     int64_t run = width - j < positions - pos ? width - j : positions - pos;
                     cn_real *dst = y + (n * p->out_channels + grp * cout_g + o) * positions + pos;
                     const cn_real *src = cbuf + o * tile + j;
-                    cn_real bo = bias ? bias[o] : 0;
-                    for (int64_t e = 0; e < run; e++) dst[e] = src[e] + bo;
+                    cn_real bo = bias ? bias[o] : 0, so = 1;
+                    if (e) so = e->scale[grp * cout_g + o], bo = e->shift[grp * cout_g + o];
+                    for (int64_t q = 0; q < run; q++) dst[q] = so * src[q] + bo;
+                    if (e && e->relu)
+                        for (int64_t q = 0; q < run; q++) dst[q] = dst[q] > 0 ? dst[q] : 0;
                     j += run;
                 }
         }
@@ -500,10 +511,39 @@ const char *cn_conv_algorithm(const cn_conv_geom *p, const char **reason) {
     }
 }
 
+size_t cn_conv_prepared_bytes(const cn_conv_geom *p) {
+    switch (choose(p, NULL)) {
+    case CN_CONV_DEPTHWISE: return 0;
+    case CN_CONV_WINOGRAD: return cn_conv_winograd_prepared_bytes(p);
+    default: return fwd_shared_bytes(p);
+    }
+}
+
+int cn_conv_prepared_key(const cn_conv_geom *p) {
+    cn_gemm_blocks blk = cn_gemm_blocking(); /* the packed layouts depend on the tile and depth block only */
+    return (int)choose(p, NULL) | blk.mr << 4 | blk.nr << 10 | (blk.kc > 4095 ? 4095 : blk.kc) << 18;
+}
+
+void cn_conv_prepare_weights(const cn_conv_geom *p, const cn_real *w, cn_real *out) {
+    switch (choose(p, NULL)) {
+    case CN_CONV_DEPTHWISE: return;
+    case CN_CONV_WINOGRAD: cn_conv_winograd_prepare(p, w, out); return;
+    default: break;
+    }
+    int64_t cout_g = p->out_channels / p->groups, rows = column_rows(p), wstride = packed_weight_stride(p);
+    int threads = slots(p);
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && p->groups > 1)
+    for (int64_t grp = 0; grp < p->groups; grp++)
+        cn_gemm_pack_a(false, cout_g, rows, w + grp * cout_g * rows, rows, out + grp * wstride);
+}
+
 void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
                             cn_real *y, void *work) {
     switch (choose(p, NULL)) {
-    case CN_CONV_DEPTHWISE: cn_conv_forward_depthwise(p, x, w, b, y, work); return;
+    case CN_CONV_DEPTHWISE:
+        cn_conv_forward_depthwise(p, x, w, p->epilogue ? NULL : b, y, work);
+        cn_conv_apply_epilogue(p, y);
+        return;
     case CN_CONV_WINOGRAD: cn_conv_forward_winograd(p, x, w, b, y, work); return;
     default: forward_gemm(p, x, w, b, y, work); return;
     }

@@ -153,8 +153,9 @@ static inline void transform_output(const cn_real m[36], cn_real y[16]) {
 
 /* out (+)= conv(in) for the tiles [t0, t0+nt) of the batch (tile t: sample t / per_sample, then row-major
  * tile position); upack from transform_weights. */
-static void run_block(const wg_problem *q, const cn_real *in, const cn_real *upack, const cn_real *bias, bool add,
-                      int64_t t0, int64_t nt, cn_real *vpack, cn_real *mbuf, cn_real *out) {
+static void run_block(const wg_problem *q, const cn_real *in, const cn_real *upack, const cn_real *bias,
+                      const cn_conv_epilogue *e, bool add, int64_t t0, int64_t nt, cn_real *vpack, cn_real *mbuf,
+                      cn_real *out) {
     cn_gemm_blocks blk = cn_gemm_blocking();
     int64_t th = (q->oh + 3) / 4, tw = (q->ow + 3) / 4, per_sample = th * tw;
     int64_t npanels = (nt + blk.nr - 1) / blk.nr, vfl = (int64_t)v_floats(q), mfl = (int64_t)m_floats(q);
@@ -203,42 +204,58 @@ static void run_block(const wg_problem *q, const cn_real *in, const cn_real *upa
             for (int xi = 0; xi < 36; xi++) m[xi] = mbuf[xi * mfl + o * nt + t];
             transform_output(m, yv);
             int64_t ty = (ty0[t] + q->ph) / 4, tx = (tx0[t] + q->pw) / 4;
-            cn_real *plane = out + (tn[t] * q->cout + o) * q->oh * q->ow, b = bias ? bias[o] : 0;
+            cn_real *plane = out + (tn[t] * q->cout + o) * q->oh * q->ow, b = bias ? bias[o] : 0, sc = 1;
+            if (e) sc = e->scale[o], b = e->shift[o];
             for (int i = 0; i < 4 && ty * 4 + i < q->oh; i++)
                 for (int j = 0; j < 4 && tx * 4 + j < q->ow; j++) {
-                    cn_real *dst = plane + (ty * 4 + i) * q->ow + tx * 4 + j;
-                    *dst = add ? *dst + yv[i * 4 + j] : yv[i * 4 + j] + b;
+                    cn_real *dst = plane + (ty * 4 + i) * q->ow + tx * 4 + j, v = sc * yv[i * 4 + j] + b;
+                    if (e && e->relu) v = v > 0 ? v : 0;
+                    *dst = add ? *dst + yv[i * 4 + j] : v;
                 }
         }
 }
 
+/* prepared: U already transformed (forward with p->prepared), or NULL: transformed into `work` now */
 static void run_problem(const cn_conv_geom *p, const wg_problem *q, const cn_real *in, const cn_real *w,
-                        bool flipped, const cn_real *bias, bool add, cn_real *out, void *work) {
+                        bool flipped, const cn_real *prepared, const cn_real *bias, const cn_conv_epilogue *e,
+                        bool add, cn_real *out, void *work) {
     int threads = p->threads > 1 ? p->threads : 1;
     int64_t tiles = q->batch * ((q->oh + 3) / 4) * ((q->ow + 3) / 4), blocks = (tiles + WG_TILE_BLOCK - 1) / WG_TILE_BLOCK;
-    cn_real *upack = work;
+    const cn_real *upack = prepared ? prepared : work;
     size_t shared = cn_conv_winograd_shared_bytes(p), per_thread = cn_conv_winograd_thread_bytes(p);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         cn_real *mine = (cn_real *)((char *)work + shared + (size_t)omp_get_thread_num() * per_thread);
-        transform_weights(q, w, flipped, upack); /* ends with the team's barrier */
+        if (!prepared) transform_weights(q, w, flipped, work); /* ends with the team's barrier */
         cn_real *vpack = mine, *mbuf = mine + 36 * v_floats(q);
 #pragma omp for schedule(static)
         for (int64_t blk = 0; blk < blocks; blk++) {
             int64_t t0 = blk * WG_TILE_BLOCK, nt = tiles - t0 < WG_TILE_BLOCK ? tiles - t0 : WG_TILE_BLOCK;
-            run_block(q, in, upack, bias, add, t0, nt, vpack, mbuf, out);
+            run_block(q, in, upack, bias, e, add, t0, nt, vpack, mbuf, out);
         }
     }
+}
+
+size_t cn_conv_winograd_prepared_bytes(const cn_conv_geom *p) {
+    wg_problem q = forward_problem(p);
+    return problem_shared(&q);
+}
+
+void cn_conv_winograd_prepare(const cn_conv_geom *p, const cn_real *w, cn_real *out) {
+    wg_problem q = forward_problem(p);
+    int threads = p->threads > 1 ? p->threads : 1;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    transform_weights(&q, w, false, out);
 }
 
 void cn_conv_forward_winograd(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
                               void *work) {
     wg_problem q = forward_problem(p);
-    run_problem(p, &q, x, w, false, b, false, y, work);
+    run_problem(p, &q, x, w, false, p->prepared, p->epilogue ? NULL : b, p->epilogue, false, y, work);
 }
 
 void cn_conv_backward_data_winograd(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
                                     void *work) {
     wg_problem q = data_problem(p);
-    run_problem(p, &q, dy, w, true, NULL, true, dx, work);
+    run_problem(p, &q, dy, w, true, NULL, NULL, NULL, true, dx, work);
 }
