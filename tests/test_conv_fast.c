@@ -67,6 +67,7 @@ static void compare(const char *isa, const case_data *d, int index, cn_conv_algo
           (int)algo, index, threads, ey, ex, ew, eb, tol);
     /* inference: weights prepared once (cn_conv_prepare_weights), then the forward pass with and without the
      * fused epilogue (eval conv -> BN -> ReLU): y = relu?(scale * (conv without bias) + shift) */
+    p.inference = true; /* the choice for inference (prepared weights) may differ: Winograd from 16 tiles */
     size_t nprep = cn_conv_prepared_bytes(&p);
     cn_real *prep = nprep ? aligned_alloc(64, (nprep + 63) / 64 * 64) : NULL;
     if (prep) {

@@ -7,7 +7,8 @@
  * nothing in eval mode, and the plan gives them the conv's output buffer (owner[i] = the conv), which then
  * lives as long as the last reader of any of them. A node on the chain other than the last must have exactly
  * one reader and not be a marked output (its own value is never computed); the last may be read by anything
- * and marked. Training is unchanged (the fields are only read in eval mode). CN_FUSE=0 turns fusion off
+ * and marked. Likewise an Add read only by a ReLU computes relu(a + b) (the residual join of ResNets).
+ * Training is unchanged (the fields are only read in eval mode). CN_FUSE=0 turns fusion off
  * (read whenever a plan is made: tests and benchmarks compare both).
  *
  * Persistent caches. Ops with a cache_bytes entry (convolution: packed / Winograd-transformed weights for
@@ -32,6 +33,12 @@ static void fuse_eval(cn_graph *g, int *owner, int *readers, int *reader) {
         }
     for (int i = 0; i < n; i++) {
         cn_node *c = &g->nodes[i];
+        if (op_is(c, "Add") && readers[i] == 1 && !c->is_output && op_is(&g->nodes[reader[i]], "Relu")) {
+            c->fuse_relu = true; /* the residual add + ReLU of ResNets: one pass */
+            g->nodes[reader[i]].fused_away = true;
+            owner[reader[i]] = i;
+            continue;
+        }
         if (!op_is(c, "Conv")) continue;
         for (int cur = i; readers[cur] == 1 && !g->nodes[cur].is_output;) {
             int id = reader[cur];

@@ -54,6 +54,7 @@ typedef struct {
     /* forward: the weights as cn_conv_prepare_weights left them for this geometry and kernel set (inference:
      * packed once, not per call), or NULL (packed into `work` by every call) */
     const cn_real *prepared;
+    bool inference; /* forward only, weights prepared once (a cache): the algorithm choice may differ */
 } cn_conv_geom;
 
 /* Weights prepared once for the fast forward pass (GEMM A panels of every group, or Winograd's transformed

@@ -454,12 +454,13 @@ static void backward_weights_batched(const cn_conv_geom *p, const cn_real *x, co
 
 /* Winograd when it applies and wins (measured on Zen 4, docs/BENCHMARKS.md): enough channels to amortise the
  * tile transforms, enough tiles to amortise the weight transform (done once per pass: batch-1 14x14 layers
- * ran 2.5x slower than im2col, 7x7 layers at batch 32 1.5x faster), and output planes that the 4x4 tiles
- * cover without much waste (13x13 would compute 16x16). */
+ * ran 2.5x slower than im2col, 7x7 layers at batch 32 1.5x faster; for inference the weights are transformed
+ * once, and 16 tiles (batch-1 14x14) already win, 4 (batch-1 7x7: GEMMs 4 columns wide) do not), and output
+ * planes that the 4x4 tiles cover without much waste (13x13 would compute 16x16). */
 static bool winograd_pays(const cn_conv_geom *p) {
     if (!cn_conv_winograd_applies(p) || p->in_channels < 16 || p->out_channels < 16) return false;
     int64_t th = (p->out[1] + 3) / 4, tw = (p->out[2] + 3) / 4;
-    if (p->batch * th * tw < 64) return false;
+    if (p->batch * th * tw < (p->inference ? 16 : 64)) return false;
     return (double)(16 * th * tw) <= 1.35 * (double)(p->out[1] * p->out[2]);
 }
 /* CN_CONV_ALGO=gemm|depthwise|winograd forces an algorithm wherever it applies (benchmarks); read once. */

@@ -151,11 +151,147 @@ static inline void transform_output(const cn_real m[36], cn_real y[16]) {
     }
 }
 
+/* ---- AVX-512: the input and output transforms across 16 tiles at once (one tile per lane). The input
+ * patches are gathered (masked: padding and lanes past the block read nothing and give 0), transformed with
+ * 16-wide FMAs and stored as 16 consecutive panel columns of V[xi]; the output transform loads 16 tiles of
+ * M[xi] (consecutive in mbuf), applies A^T m A and the bias / fused epilogue and scatters the 4x4 results.
+ * Offsets are 32-bit: used when the whole input and output fit (checked by the caller). */
+#ifndef CN_REAL_IS_DOUBLE
+#include <immintrin.h>
+
+/* B^T z for six vectors (a column or a row of a patch) */
+__attribute__((target("avx512f"))) static inline void bt6(const __m512 z[6], __m512 t[6]) {
+    __m512 four = _mm512_set1_ps(4), five = _mm512_set1_ps(5), two = _mm512_set1_ps(2);
+    __m512 s12 = _mm512_add_ps(z[1], z[2]), s34 = _mm512_add_ps(z[3], z[4]);
+    __m512 d12 = _mm512_sub_ps(z[1], z[2]), d43 = _mm512_sub_ps(z[4], z[3]);
+    __m512 d31 = _mm512_sub_ps(z[3], z[1]), d42 = _mm512_sub_ps(z[4], z[2]);
+    t[0] = _mm512_fmadd_ps(four, z[0], _mm512_fnmadd_ps(five, z[2], z[4]));
+    t[1] = _mm512_fnmadd_ps(four, s12, s34);
+    t[2] = _mm512_fmadd_ps(four, d12, d43);
+    t[3] = _mm512_fmadd_ps(two, d31, d42);
+    t[4] = _mm512_fnmadd_ps(two, d31, d42);
+    t[5] = _mm512_fmadd_ps(four, z[1], _mm512_fnmadd_ps(five, z[3], z[5]));
+}
+
+/* A^T m for six vectors -> four */
+__attribute__((target("avx512f"))) static inline void at6(const __m512 m[6], __m512 y[4]) {
+    __m512 s12 = _mm512_add_ps(m[1], m[2]), s34 = _mm512_add_ps(m[3], m[4]);
+    __m512 d12 = _mm512_sub_ps(m[1], m[2]), d34 = _mm512_sub_ps(m[3], m[4]);
+    y[0] = _mm512_add_ps(_mm512_add_ps(m[0], s12), s34);
+    y[1] = _mm512_fmadd_ps(_mm512_set1_ps(2), d34, d12);
+    y[2] = _mm512_fmadd_ps(_mm512_set1_ps(4), s34, s12);
+    y[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8), d34, d12), m[5]);
+}
+
+/* 16 tiles of one channel: base[l] = offset of lane l's patch origin in `in` (this channel), rows[i] / cols[j]:
+ * lanes whose patch row i / column j lies inside the input; dst[xi * vfl] receives the 16 columns. */
+__attribute__((target("avx512f"))) static void input16(const float *in, __m512i base, const __mmask16 rows[6],
+                                                       const __mmask16 cols[6], int64_t iw, float *dst,
+                                                       int64_t vfl) {
+    __m512 d[36], t[36], z[6], r[6];
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+            __m512i idx = _mm512_add_epi32(base, _mm512_set1_epi32((int32_t)(i * iw + j)));
+            d[i * 6 + j] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows[i] & cols[j], idx, in, 4);
+        }
+    for (int j = 0; j < 6; j++) { /* columns: t = B^T d */
+        for (int i = 0; i < 6; i++) z[i] = d[i * 6 + j];
+        bt6(z, r);
+        for (int i = 0; i < 6; i++) t[i * 6 + j] = r[i];
+    }
+    for (int i = 0; i < 6; i++) { /* rows: v = t B */
+        bt6(t + i * 6, r);
+        for (int j = 0; j < 6; j++) _mm512_storeu_ps(dst + (i * 6 + j) * vfl, r[j]);
+    }
+}
+
+/* 16 tiles (lanes `live`) of output channel o: m[xi] at src + xi * mfl; base[l] = offset of lane l's tile origin
+ * in `out` (this channel); rows[i] / cols[j]: lanes whose output row i / column j exists. y = scale * A^T m A
+ * + shift (then ReLU), or out += A^T m A when add. */
+__attribute__((target("avx512f"))) static void output16(const float *src, int64_t mfl, __mmask16 live, float *out,
+                                                        __m512i base, const __mmask16 rows[4],
+                                                        const __mmask16 cols[4], int64_t ow, float scale,
+                                                        float shift, bool relu, bool add) {
+    __m512 m[36], t[24], z[6], r[4];
+    for (int xi = 0; xi < 36; xi++) m[xi] = _mm512_maskz_loadu_ps(live, src + xi * mfl);
+    for (int j = 0; j < 6; j++) {
+        for (int i = 0; i < 6; i++) z[i] = m[i * 6 + j];
+        at6(z, r);
+        for (int i = 0; i < 4; i++) t[i * 6 + j] = r[i];
+    }
+    __m512 sc = _mm512_set1_ps(scale), sh = _mm512_set1_ps(shift), zero = _mm512_setzero_ps();
+    for (int i = 0; i < 4; i++) {
+        at6(t + i * 6, r);
+        for (int j = 0; j < 4; j++) {
+            __mmask16 k = live & rows[i] & cols[j];
+            __m512i idx = _mm512_add_epi32(base, _mm512_set1_epi32((int32_t)(i * ow + j)));
+            __m512 v = r[j];
+            if (add) v = _mm512_add_ps(v, _mm512_mask_i32gather_ps(zero, k, idx, out, 4));
+            else {
+                v = _mm512_fmadd_ps(sc, v, sh);
+                if (relu) v = _mm512_max_ps(v, zero);
+            }
+            _mm512_mask_i32scatter_ps(out, k, idx, v, 4);
+        }
+    }
+}
+/* run_block's work for the AVX-512 kernel set (panels a multiple of 16 tiles wide) */
+__attribute__((target("avx512f"))) static void block16(const wg_problem *q, const float *in, const float *upack,
+                                                       const float *bias, const cn_conv_epilogue *e, bool add,
+                                                       int64_t nt, const int64_t *tn, const int64_t *ty0,
+                                                       const int64_t *tx0, float *vpack, float *mbuf, float *out) {
+    cn_gemm_blocks blk = cn_gemm_blocking();
+    int64_t npanels = (nt + blk.nr - 1) / blk.nr, vfl = (int64_t)v_floats(q), mfl = (int64_t)m_floats(q);
+    int64_t in_plane = q->ih * q->iw, out_plane = q->oh * q->ow;
+    for (int64_t g0 = 0; g0 < npanels * blk.nr; g0 += 16) { /* input transform, 16 tiles at a time */
+        int32_t ib[16];
+        __mmask16 rows[6] = {0}, cols[6] = {0};
+        for (int l = 0; l < 16; l++) {
+            int64_t t = g0 + l;
+            ib[l] = t < nt ? (int32_t)(tn[t] * q->cin * in_plane + ty0[t] * q->iw + tx0[t]) : 0;
+            for (int i = 0; i < 6 && t < nt; i++) {
+                if (ty0[t] + i >= 0 && ty0[t] + i < q->ih) rows[i] |= (__mmask16)(1u << l);
+                if (tx0[t] + i >= 0 && tx0[t] + i < q->iw) cols[i] |= (__mmask16)(1u << l);
+            }
+        }
+        __m512i base = _mm512_loadu_si512(ib);
+        for (int64_t c = 0; c < q->cin; c++) {
+            int64_t p0 = c / blk.kc * blk.kc, kcb = q->cin - p0 < blk.kc ? q->cin - p0 : blk.kc;
+            cn_real *dst = vpack + p0 * npanels * blk.nr + (c - p0) * blk.nr + (g0 / blk.nr) * blk.nr * kcb + g0 % blk.nr;
+            input16(in + c * in_plane, base, rows, cols, q->iw, dst, vfl);
+        }
+    }
+    for (int xi = 0; xi < 36; xi++)
+        cn_gemm_packed(q->cout, nt, q->cin, 1, upack + xi * u_floats(q), vpack + xi * vfl, 0, mbuf + xi * mfl, nt);
+    for (int64_t g0 = 0; g0 < nt; g0 += 16) { /* output transform */
+        int32_t ob[16];
+        __mmask16 rows[4] = {0}, cols[4] = {0}, live = 0;
+        for (int l = 0; l < 16 && g0 + l < nt; l++) {
+            int64_t t = g0 + l, ty = (ty0[t] + q->ph) / 4 * 4, tx = (tx0[t] + q->pw) / 4 * 4;
+            live |= (__mmask16)(1u << l);
+            ob[l] = (int32_t)(tn[t] * q->cout * out_plane + ty * q->ow + tx);
+            for (int i = 0; i < 4; i++) {
+                if (ty + i < q->oh) rows[i] |= (__mmask16)(1u << l);
+                if (tx + i < q->ow) cols[i] |= (__mmask16)(1u << l);
+            }
+        }
+        for (int l = (int)(nt - g0 < 16 ? nt - g0 : 16); l < 16; l++) ob[l] = 0;
+        __m512i base = _mm512_loadu_si512(ob);
+        for (int64_t o = 0; o < q->cout; o++) {
+            float sc = 1, sh = bias ? bias[o] : 0;
+            if (e) sc = e->scale[o], sh = e->shift[o];
+            output16(mbuf + o * nt + g0, mfl, live, out + o * out_plane, base, rows, cols, q->ow, sc, sh,
+                     e && e->relu, add);
+        }
+    }
+}
+#endif
+
 /* out (+)= conv(in) for the tiles [t0, t0+nt) of the batch (tile t: sample t / per_sample, then row-major
  * tile position); upack from transform_weights. */
 static void run_block(const wg_problem *q, const cn_real *in, const cn_real *upack, const cn_real *bias,
-                      const cn_conv_epilogue *e, bool add, int64_t t0, int64_t nt, cn_real *vpack, cn_real *mbuf,
-                      cn_real *out) {
+                      const cn_conv_epilogue *e, bool add, bool vec16, int64_t t0, int64_t nt, cn_real *vpack,
+                      cn_real *mbuf, cn_real *out) {
     cn_gemm_blocks blk = cn_gemm_blocking();
     int64_t th = (q->oh + 3) / 4, tw = (q->ow + 3) / 4, per_sample = th * tw;
     int64_t npanels = (nt + blk.nr - 1) / blk.nr, vfl = (int64_t)v_floats(q), mfl = (int64_t)m_floats(q);
@@ -165,6 +301,14 @@ static void run_block(const wg_problem *q, const cn_real *in, const cn_real *upa
         int64_t g = t0 + t;
         tn[t] = g / per_sample, ty0[t] = g % per_sample / tw * 4 - q->ph, tx0[t] = g % per_sample % tw * 4 - q->pw;
     }
+#ifndef CN_REAL_IS_DOUBLE
+    if (vec16 && blk.nr % 16 == 0) {
+        block16(q, in, upack, bias, e, add, nt, tn, ty0, tx0, vpack, mbuf, out);
+        return;
+    }
+#else
+    CN_UNUSED(vec16);
+#endif
     /* input transform, written straight into packed-B order: element (c, t) of V[xi]; channel-major so that
      * consecutive tiles fill consecutive panel columns (36 sequential streams) */
     for (int64_t c = 0; c < q->cin; c++) {
@@ -222,6 +366,9 @@ static void run_problem(const cn_conv_geom *p, const wg_problem *q, const cn_rea
     int threads = p->threads > 1 ? p->threads : 1;
     int64_t tiles = q->batch * ((q->oh + 3) / 4) * ((q->ow + 3) / 4), blocks = (tiles + WG_TILE_BLOCK - 1) / WG_TILE_BLOCK;
     const cn_real *upack = prepared ? prepared : work;
+    /* the 16-lane transforms: AVX-512 kernels, offsets that fit 32 bits */
+    bool vec16 = strcmp(cn_kernels_isa(), "avx512") == 0 && q->batch * q->cin * q->ih * q->iw < INT32_MAX &&
+                 q->batch * q->cout * q->oh * q->ow < INT32_MAX;
     size_t shared = cn_conv_winograd_shared_bytes(p), per_thread = cn_conv_winograd_thread_bytes(p);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
@@ -231,7 +378,7 @@ static void run_problem(const cn_conv_geom *p, const wg_problem *q, const cn_rea
 #pragma omp for schedule(static)
         for (int64_t blk = 0; blk < blocks; blk++) {
             int64_t t0 = blk * WG_TILE_BLOCK, nt = tiles - t0 < WG_TILE_BLOCK ? tiles - t0 : WG_TILE_BLOCK;
-            run_block(q, in, upack, bias, e, add, t0, nt, vpack, mbuf, out);
+            run_block(q, in, upack, bias, e, add, vec16, t0, nt, vpack, mbuf, out);
         }
     }
 }

@@ -174,6 +174,7 @@ static size_t epilogue_bytes(const cn_conv_attr *a) {
 static size_t conv_cache_bytes(const cn_graph *g, const cn_node *n, cn_mode mode) {
     if (mode != CN_EVAL) return 0;
     cn_conv_geom p = conv_geom(g, n);
+    p.inference = true;
     return epilogue_bytes(&((const conv_node_attr *)n->attr)->a) + cn_conv_prepared_bytes(&p);
 }
 
@@ -194,16 +195,17 @@ static void fill_epilogue(const cn_graph *g, const cn_node *n, const cn_real *bi
 static cn_status conv_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     const cn_conv_attr *a = &((const conv_node_attr *)n->attr)->a;
     cn_conv_geom p = conv_run_geom(g, n);
-    log_algorithm(n, &p);
     const cn_real *b = a->bias ? graph_param(g, n, 1)->data : NULL, *w = graph_param(g, n, 0)->data;
     cn_conv_epilogue epi;
+    p.inference = mode == CN_EVAL && n->cache && cn_conv_forward == cn_conv_forward_im2col;
+    log_algorithm(n, &p);
     if (mode == CN_EVAL && (n->fuse_bn || n->fuse_relu)) {
         if (!n->cache || n->cache_size < epilogue_bytes(a))
             return cn_error(CN_ERR_INVALID, "%s: fused without its cache (plan not made)", n->name);
         fill_epilogue(g, n, b, &epi);
         p.epilogue = &epi;
     }
-    size_t need = mode == CN_EVAL && n->cache && cn_conv_forward == cn_conv_forward_im2col ? cn_conv_prepared_bytes(&p) : 0;
+    size_t need = p.inference ? cn_conv_prepared_bytes(&p) : 0;
     if (need && epilogue_bytes(a) + need <= n->cache_size) {
         cn_real *prepared = (cn_real *)((char *)n->cache + epilogue_bytes(a));
         int key = cn_conv_prepared_key(&p);
