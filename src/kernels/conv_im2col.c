@@ -216,6 +216,22 @@ static void pack_columns(const cn_conv_geom *p, const cn_real *x, int64_t grp, i
                          cn_real *bp, cn_real *rowbuf) {
     cn_gemm_blocks blk = cn_gemm_blocking();
     int64_t rows = column_rows(p), npanels = (width + blk.nr - 1) / blk.nr, cin_g = p->in_channels / p->groups, r = 0;
+    int64_t positions = prod3(p->out), pos0 = j0 % positions;
+    if (reads_x_directly(p) && pos0 + width <= positions) { /* 1x1: each row is a piece of an input plane */
+        const cn_real *src = x + (j0 / positions * p->in_channels + grp * cin_g) * positions + pos0;
+        int64_t full = width / blk.nr;
+        for (int64_t c = 0; c < cin_g; c++, src += positions) {
+            int64_t p0 = c / blk.kc * blk.kc, kcb = rows - p0 < blk.kc ? rows - p0 : blk.kc, q = c - p0;
+            cn_real *block = bp + p0 * npanels * blk.nr;
+            int64_t jp = 0;
+            if (blk.nr == 32)
+                for (; jp < full; jp++) copy_floats32(block + (jp * kcb + q) * 32, src + jp * 32);
+            for (; jp < npanels; jp++)
+                for (int e = 0; e < blk.nr; e++)
+                    block[(jp * kcb + q) * blk.nr + e] = jp * blk.nr + e < width ? src[jp * blk.nr + e] : 0;
+        }
+        return;
+    }
     for (int64_t j = width; j < npanels * blk.nr; j++) rowbuf[j] = 0;
     for (int64_t c = 0; c < cin_g; c++)
         for (int64_t kd = 0; kd < p->kernel[0]; kd++)
