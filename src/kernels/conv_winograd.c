@@ -151,6 +151,11 @@ static inline void transform_output(const cn_real m[36], cn_real y[16]) {
     }
 }
 
+/* Where the tiles of a block start: sample, top-left input row and column (padding included). */
+typedef struct {
+    int64_t nt, tn[WG_TILE_BLOCK], ty0[WG_TILE_BLOCK], tx0[WG_TILE_BLOCK];
+} wg_tiles;
+
 /* ---- AVX-512: the input and output transforms across 16 tiles at once (one tile per lane). The input
  * patches are gathered (masked: padding and lanes past the block read nothing and give 0), transformed with
  * 16-wide FMAs and stored as 16 consecutive panel columns of V[xi]; the output transform loads 16 tiles of
@@ -235,49 +240,50 @@ __attribute__((target("avx512f"))) static void output16(const float *src, int64_
         }
     }
 }
-/* run_block's work for the AVX-512 kernel set (panels a multiple of 16 tiles wide) */
-__attribute__((target("avx512f"))) static void block16(const wg_problem *q, const float *in, const float *upack,
-                                                       const float *bias, const cn_conv_epilogue *e, bool add,
-                                                       int64_t nt, const int64_t *tn, const int64_t *ty0,
-                                                       const int64_t *tx0, float *vpack, float *mbuf, float *out) {
+/* The AVX-512 input transform of channels [c0, c1) of a block (panels a multiple of 16 tiles wide). */
+__attribute__((target("avx512f"))) static void input_phase16(const wg_problem *q, const float *in, const wg_tiles *tl,
+                                                             int64_t c0, int64_t c1, float *vpack) {
     cn_gemm_blocks blk = cn_gemm_blocking();
-    int64_t npanels = (nt + blk.nr - 1) / blk.nr, vfl = (int64_t)v_floats(q), mfl = (int64_t)m_floats(q);
-    int64_t in_plane = q->ih * q->iw, out_plane = q->oh * q->ow;
-    for (int64_t g0 = 0; g0 < npanels * blk.nr; g0 += 16) { /* input transform, 16 tiles at a time */
+    int64_t nt = tl->nt, npanels = (nt + blk.nr - 1) / blk.nr, vfl = (int64_t)v_floats(q), in_plane = q->ih * q->iw;
+    for (int64_t g0 = 0; g0 < npanels * blk.nr; g0 += 16) {
         int32_t ib[16];
         __mmask16 rows[6] = {0}, cols[6] = {0};
         for (int l = 0; l < 16; l++) {
             int64_t t = g0 + l;
-            ib[l] = t < nt ? (int32_t)(tn[t] * q->cin * in_plane + ty0[t] * q->iw + tx0[t]) : 0;
+            ib[l] = t < nt ? (int32_t)(tl->tn[t] * q->cin * in_plane + tl->ty0[t] * q->iw + tl->tx0[t]) : 0;
             for (int i = 0; i < 6 && t < nt; i++) {
-                if (ty0[t] + i >= 0 && ty0[t] + i < q->ih) rows[i] |= (__mmask16)(1u << l);
-                if (tx0[t] + i >= 0 && tx0[t] + i < q->iw) cols[i] |= (__mmask16)(1u << l);
+                if (tl->ty0[t] + i >= 0 && tl->ty0[t] + i < q->ih) rows[i] |= (__mmask16)(1u << l);
+                if (tl->tx0[t] + i >= 0 && tl->tx0[t] + i < q->iw) cols[i] |= (__mmask16)(1u << l);
             }
         }
         __m512i base = _mm512_loadu_si512(ib);
-        for (int64_t c = 0; c < q->cin; c++) {
+        for (int64_t c = c0; c < c1; c++) {
             int64_t p0 = c / blk.kc * blk.kc, kcb = q->cin - p0 < blk.kc ? q->cin - p0 : blk.kc;
-            cn_real *dst = vpack + p0 * npanels * blk.nr + (c - p0) * blk.nr + (g0 / blk.nr) * blk.nr * kcb + g0 % blk.nr;
+            float *dst = vpack + p0 * npanels * blk.nr + (c - p0) * blk.nr + (g0 / blk.nr) * blk.nr * kcb + g0 % blk.nr;
             input16(in + c * in_plane, base, rows, cols, q->iw, dst, vfl);
         }
     }
-    for (int xi = 0; xi < 36; xi++)
-        cn_gemm_packed(q->cout, nt, q->cin, 1, upack + xi * u_floats(q), vpack + xi * vfl, 0, mbuf + xi * mfl, nt);
-    for (int64_t g0 = 0; g0 < nt; g0 += 16) { /* output transform */
-        int32_t ob[16];
+}
+
+/* The AVX-512 output transform of output channels [o0, o1) of a block. */
+__attribute__((target("avx512f"))) static void output_phase16(const wg_problem *q, const float *bias,
+                                                              const cn_conv_epilogue *e, bool add, const wg_tiles *tl,
+                                                              int64_t o0, int64_t o1, const float *mbuf, float *out) {
+    int64_t nt = tl->nt, mfl = (int64_t)m_floats(q), out_plane = q->oh * q->ow;
+    for (int64_t g0 = 0; g0 < nt; g0 += 16) {
+        int32_t ob[16] = {0};
         __mmask16 rows[4] = {0}, cols[4] = {0}, live = 0;
         for (int l = 0; l < 16 && g0 + l < nt; l++) {
-            int64_t t = g0 + l, ty = (ty0[t] + q->ph) / 4 * 4, tx = (tx0[t] + q->pw) / 4 * 4;
+            int64_t t = g0 + l, ty = tl->ty0[t] + q->ph, tx = tl->tx0[t] + q->pw;
             live |= (__mmask16)(1u << l);
-            ob[l] = (int32_t)(tn[t] * q->cout * out_plane + ty * q->ow + tx);
+            ob[l] = (int32_t)(tl->tn[t] * q->cout * out_plane + ty * q->ow + tx);
             for (int i = 0; i < 4; i++) {
                 if (ty + i < q->oh) rows[i] |= (__mmask16)(1u << l);
                 if (tx + i < q->ow) cols[i] |= (__mmask16)(1u << l);
             }
         }
-        for (int l = (int)(nt - g0 < 16 ? nt - g0 : 16); l < 16; l++) ob[l] = 0;
         __m512i base = _mm512_loadu_si512(ob);
-        for (int64_t o = 0; o < q->cout; o++) {
+        for (int64_t o = o0; o < o1; o++) {
             float sc = 1, sh = bias ? bias[o] : 0;
             if (e) sc = e->scale[o], sh = e->shift[o];
             output16(mbuf + o * nt + g0, mfl, live, out + o * out_plane, base, rows, cols, q->ow, sc, sh,
@@ -287,38 +293,38 @@ __attribute__((target("avx512f"))) static void block16(const wg_problem *q, cons
 }
 #endif
 
-/* out (+)= conv(in) for the tiles [t0, t0+nt) of the batch (tile t: sample t / per_sample, then row-major
- * tile position); upack from transform_weights. */
-static void run_block(const wg_problem *q, const cn_real *in, const cn_real *upack, const cn_real *bias,
-                      const cn_conv_epilogue *e, bool add, bool vec16, int64_t t0, int64_t nt, cn_real *vpack,
-                      cn_real *mbuf, cn_real *out) {
-    cn_gemm_blocks blk = cn_gemm_blocking();
-    int64_t th = (q->oh + 3) / 4, tw = (q->ow + 3) / 4, per_sample = th * tw;
-    int64_t npanels = (nt + blk.nr - 1) / blk.nr, vfl = (int64_t)v_floats(q), mfl = (int64_t)m_floats(q);
-    /* where each tile of the block starts: sample, top-left input row and column */
-    int64_t tn[WG_TILE_BLOCK], ty0[WG_TILE_BLOCK], tx0[WG_TILE_BLOCK];
+static void block_tiles(const wg_problem *q, int64_t t0, int64_t nt, wg_tiles *tl) {
+    int64_t tw = (q->ow + 3) / 4, per_sample = ((q->oh + 3) / 4) * tw;
+    tl->nt = nt;
     for (int64_t t = 0; t < nt; t++) {
         int64_t g = t0 + t;
-        tn[t] = g / per_sample, ty0[t] = g % per_sample / tw * 4 - q->ph, tx0[t] = g % per_sample % tw * 4 - q->pw;
+        tl->tn[t] = g / per_sample, tl->ty0[t] = g % per_sample / tw * 4 - q->ph;
+        tl->tx0[t] = g % per_sample % tw * 4 - q->pw;
     }
+}
+
+/* Input transform of channels [c0, c1) of a block, written straight into packed-B order: element (c, t) of
+ * V[xi]; channel-major so that consecutive tiles fill consecutive panel columns (36 sequential streams). */
+static void input_phase(const wg_problem *q, const cn_real *in, const wg_tiles *tl, int64_t c0, int64_t c1,
+                        bool vec16, cn_real *vpack) {
+    cn_gemm_blocks blk = cn_gemm_blocking();
 #ifndef CN_REAL_IS_DOUBLE
     if (vec16 && blk.nr % 16 == 0) {
-        block16(q, in, upack, bias, e, add, nt, tn, ty0, tx0, vpack, mbuf, out);
+        input_phase16(q, in, tl, c0, c1, vpack);
         return;
     }
 #else
     CN_UNUSED(vec16);
 #endif
-    /* input transform, written straight into packed-B order: element (c, t) of V[xi]; channel-major so that
-     * consecutive tiles fill consecutive panel columns (36 sequential streams) */
-    for (int64_t c = 0; c < q->cin; c++) {
+    int64_t nt = tl->nt, npanels = (nt + blk.nr - 1) / blk.nr, vfl = (int64_t)v_floats(q);
+    for (int64_t c = c0; c < c1; c++) {
         int64_t p0 = c / blk.kc * blk.kc, kcb = q->cin - p0 < blk.kc ? q->cin - p0 : blk.kc;
         cn_real *vc = vpack + p0 * npanels * blk.nr + (c - p0) * blk.nr;
         for (int64_t t = 0; t < npanels * blk.nr; t++) {
             cn_real d[36], v[36];
             if (t < nt) {
-                const cn_real *plane = in + (tn[t] * q->cin + c) * q->ih * q->iw;
-                int64_t y0 = ty0[t], x0 = tx0[t];
+                const cn_real *plane = in + (tl->tn[t] * q->cin + c) * q->ih * q->iw;
+                int64_t y0 = tl->ty0[t], x0 = tl->tx0[t];
                 if (y0 >= 0 && y0 + 6 <= q->ih && x0 >= 0 && x0 + 6 <= q->iw) {
                     for (int i = 0; i < 6; i++)
                         for (int j = 0; j < 6; j++) d[i * 6 + j] = plane[(y0 + i) * q->iw + x0 + j];
@@ -339,16 +345,35 @@ static void run_block(const wg_problem *q, const cn_real *in, const cn_real *upa
             for (int xi = 0; xi < 36; xi++) dst[xi * vfl] = v[xi];
         }
     }
-    for (int xi = 0; xi < 36; xi++)
+}
+
+/* M[xi] = U[xi] V[xi] for xi in [x0, x1) */
+static void gemm_phase(const wg_problem *q, const cn_real *upack, int64_t nt, int x0, int x1, const cn_real *vpack,
+                       cn_real *mbuf) {
+    int64_t vfl = (int64_t)v_floats(q), mfl = (int64_t)m_floats(q);
+    for (int xi = x0; xi < x1; xi++)
         cn_gemm_packed(q->cout, nt, q->cin, 1, upack + xi * u_floats(q), vpack + xi * vfl, 0, mbuf + xi * mfl, nt);
-    /* output transform */
-    for (int64_t o = 0; o < q->cout; o++)
+}
+
+/* Output transform of output channels [o0, o1): out (+)= A^T M A (+ bias, or the fused epilogue). */
+static void output_phase(const wg_problem *q, const cn_real *bias, const cn_conv_epilogue *e, bool add,
+                         const wg_tiles *tl, int64_t o0, int64_t o1, bool vec16, const cn_real *mbuf, cn_real *out) {
+#ifndef CN_REAL_IS_DOUBLE
+    if (vec16) {
+        output_phase16(q, bias, e, add, tl, o0, o1, mbuf, out);
+        return;
+    }
+#else
+    CN_UNUSED(vec16);
+#endif
+    int64_t nt = tl->nt, mfl = (int64_t)m_floats(q);
+    for (int64_t o = o0; o < o1; o++)
         for (int64_t t = 0; t < nt; t++) {
             cn_real m[36], yv[16];
             for (int xi = 0; xi < 36; xi++) m[xi] = mbuf[xi * mfl + o * nt + t];
             transform_output(m, yv);
-            int64_t ty = (ty0[t] + q->ph) / 4, tx = (tx0[t] + q->pw) / 4;
-            cn_real *plane = out + (tn[t] * q->cout + o) * q->oh * q->ow, b = bias ? bias[o] : 0, sc = 1;
+            int64_t ty = (tl->ty0[t] + q->ph) / 4, tx = (tl->tx0[t] + q->pw) / 4;
+            cn_real *plane = out + (tl->tn[t] * q->cout + o) * q->oh * q->ow, b = bias ? bias[o] : 0, sc = 1;
             if (e) sc = e->scale[o], b = e->shift[o];
             for (int i = 0; i < 4 && ty * 4 + i < q->oh; i++)
                 for (int j = 0; j < 4 && tx * 4 + j < q->ow; j++) {
@@ -375,10 +400,30 @@ static void run_problem(const cn_conv_geom *p, const wg_problem *q, const cn_rea
         cn_real *mine = (cn_real *)((char *)work + shared + (size_t)omp_get_thread_num() * per_thread);
         if (!prepared) transform_weights(q, w, flipped, work); /* ends with the team's barrier */
         cn_real *vpack = mine, *mbuf = mine + 36 * v_floats(q);
+        wg_tiles tl;
+        if (blocks >= threads) { /* a block per thread at a time */
 #pragma omp for schedule(static)
-        for (int64_t blk = 0; blk < blocks; blk++) {
-            int64_t t0 = blk * WG_TILE_BLOCK, nt = tiles - t0 < WG_TILE_BLOCK ? tiles - t0 : WG_TILE_BLOCK;
-            run_block(q, in, upack, bias, e, add, vec16, t0, nt, vpack, mbuf, out);
+            for (int64_t blk = 0; blk < blocks; blk++) {
+                int64_t t0 = blk * WG_TILE_BLOCK, nt = tiles - t0 < WG_TILE_BLOCK ? tiles - t0 : WG_TILE_BLOCK;
+                block_tiles(q, t0, nt, &tl);
+                input_phase(q, in, &tl, 0, q->cin, vec16, vpack);
+                gemm_phase(q, upack, nt, 0, 36, vpack, mbuf);
+                output_phase(q, bias, e, add, &tl, 0, q->cout, vec16, mbuf, out);
+            }
+        } else { /* fewer blocks than threads (small batch-1 layers): the team shares each block, phase by phase
+                  * (input channels, then the 36 GEMMs, then output channels), in thread 0's buffers */
+            cn_real *sv = (cn_real *)((char *)work + shared), *sm = sv + 36 * v_floats(q);
+            for (int64_t blk = 0; blk < blocks; blk++) {
+                int64_t t0 = blk * WG_TILE_BLOCK, nt = tiles - t0 < WG_TILE_BLOCK ? tiles - t0 : WG_TILE_BLOCK;
+                block_tiles(q, t0, nt, &tl);
+                int t = omp_get_thread_num(), nth = omp_get_num_threads();
+                input_phase(q, in, &tl, q->cin * t / nth, q->cin * (t + 1) / nth, vec16, sv);
+#pragma omp barrier
+                gemm_phase(q, upack, nt, 36 * t / nth, 36 * (t + 1) / nth, sv, sm);
+#pragma omp barrier
+                output_phase(q, bias, e, add, &tl, q->cout * t / nth, q->cout * (t + 1) / nth, vec16, sm, out);
+#pragma omp barrier
+            }
         }
     }
 }
