@@ -263,10 +263,20 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
                          void *work) {
     int64_t cout_g = p->out_channels / p->groups, rows = column_rows(p), positions = prod3(p->out);
     int64_t total = p->batch * positions, tile = fwd_tile(p), ntiles = (total + tile - 1) / tile;
-    int64_t wstride = packed_weight_stride(p), items = p->groups * ntiles;
+    int64_t wstride = packed_weight_stride(p);
     const cn_real *wpack = p->prepared ? p->prepared : (const cn_real *)work;
     const cn_conv_epilogue *e = p->epilogue;
     int threads = slots(p);
+    /* Few column tiles for the threads (batch-1 7x7 layers: 49 columns, a 32-wide and a 17-wide tile): the
+     * output channels are split as well, in parts of whole register tiles (each part packs its tile's
+     * columns again: cheap next to the GEMM). */
+    int64_t mr = cn_gemm_blocking().mr, mparts = 1;
+    if (threads > 1 && p->groups * ntiles < 2 * threads) {
+        mparts = 2 * threads / (p->groups * ntiles) + 1;
+        if (mparts > cout_g / (4 * mr)) mparts = cout_g / (4 * mr);
+        if (mparts < 1) mparts = 1;
+    }
+    int64_t items = p->groups * ntiles * mparts;
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         if (!p->prepared) {
@@ -280,25 +290,28 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
         cn_real *cbuf = rowbuf + align64((size_t)tile * sizeof(cn_real)) / sizeof(cn_real);
 #pragma omp for schedule(static)
         for (int64_t item = 0; item < items; item++) {
-            int64_t grp = item / ntiles, j0 = item % ntiles * tile, width = total - j0 < tile ? total - j0 : tile;
+            int64_t part = item % mparts, it = item / mparts;
+            int64_t grp = it / ntiles, j0 = it % ntiles * tile, width = total - j0 < tile ? total - j0 : tile;
+            int64_t r0 = cout_g * part / mparts / mr * mr, r1 = part + 1 == mparts ? cout_g : cout_g * (part + 1) / mparts / mr * mr;
             pack_columns(p, x, grp, j0, width, bp, rowbuf);
             int64_t n0 = j0 / positions, pos0 = j0 % positions;
             const cn_real *bias = b && !e ? b + grp * cout_g : NULL;
             if (pos0 + width <= positions) { /* one sample: straight into y */
                 cn_real *c = y + (n0 * p->out_channels + grp * cout_g) * positions + pos0;
                 if (e) {
-                    cn_gemm_packed_epilogue(cout_g, width, rows, wpack + grp * wstride, bp, c, positions,
-                                            e->scale + grp * cout_g, e->shift + grp * cout_g, e->relu);
+                    cn_gemm_packed_rows(cout_g, width, rows, r0, r1, wpack + grp * wstride, bp, c, positions,
+                                        e->scale + grp * cout_g, e->shift + grp * cout_g, e->relu);
                     continue;
                 }
-                cn_gemm_packed(cout_g, width, rows, 1, wpack + grp * wstride, bp, 0, c, positions);
+                cn_gemm_packed_rows(cout_g, width, rows, r0, r1, wpack + grp * wstride, bp, c, positions, NULL, NULL,
+                                    false);
                 if (bias)
-                    for (int64_t o = 0; o < cout_g; o++)
+                    for (int64_t o = r0; o < r1; o++)
                         for (int64_t j = 0; j < width; j++) c[o * positions + j] += bias[o];
                 continue;
             }
-            cn_gemm_packed(cout_g, width, rows, 1, wpack + grp * wstride, bp, 0, cbuf, tile);
-            for (int64_t o = 0; o < cout_g; o++) /* scatter the product over the samples it spans */
+            cn_gemm_packed_rows(cout_g, width, rows, r0, r1, wpack + grp * wstride, bp, cbuf, tile, NULL, NULL, false);
+            for (int64_t o = r0; o < r1; o++) /* scatter the product over the samples it spans */
                 for (int64_t j = 0, n = n0, pos = pos0; j < width; n++, pos = 0) {
                     int64_t run = width - j < positions - pos ? width - j : positions - pos;
                     cn_real *dst = y + (n * p->out_channels + grp * cout_g + o) * positions + pos;

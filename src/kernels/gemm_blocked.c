@@ -45,6 +45,14 @@ void cn_gemm_packed_epilogue(int64_t m, int64_t n, int64_t k, const cn_real *ap,
             c[i * ldc + j] = relu && !(v > 0) ? 0 : v;
         }
 }
+void cn_gemm_packed_rows(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1, const cn_real *ap,
+                         const cn_real *bp, cn_real *c, int64_t ldc, const cn_real *scale, const cn_real *shift,
+                         bool relu) {
+    CN_UNUSED(m);
+    if (r1 <= r0) return;
+    if (scale) cn_gemm_packed_epilogue(r1 - r0, n, k, ap + r0 * k, bp, c + r0 * ldc, ldc, scale + r0, shift + r0, relu);
+    else cn_gemm_packed(r1 - r0, n, k, 1, ap + r0 * k, bp, 0, c + r0 * ldc, ldc);
+}
 cn_status cn_kernels_select(const char *isa) {
     return strcmp(isa, "ref") == 0 ? CN_OK : cn_error(CN_ERR_UNSUPPORTED, "the double build has only the reference kernels");
 }
@@ -504,20 +512,21 @@ void cn_gemm_pack_b(bool tb, int64_t k, int64_t n, const cn_real *b, int64_t ldb
 /* Depth block by depth block; in each, every B micro-panel meets every A micro-panel (B-panel-major). The
  * epilogue (if any) goes with the last depth block. */
 static void gemm_packed(int64_t m, int64_t n, int64_t k, cn_real alpha, const cn_real *ap, const cn_real *bp,
-                        cn_real beta, cn_real *c, int64_t ldc, const cn_real *scale, const cn_real *shift, bool relu) {
+                        cn_real beta, cn_real *c, int64_t ldc, const cn_real *scale, const cn_real *shift, bool relu,
+                        int64_t r0, int64_t r1) {
     const isa_def *s = packed_isa();
     const int mr = s->mr, nr = s->nr;
-    int64_t mpanels = (m + mr - 1) / mr, npanels = (n + nr - 1) / nr;
+    int64_t mpanels = (m + mr - 1) / mr, npanels = (n + nr - 1) / nr, ip0 = r0 / mr, ip1 = (r1 + mr - 1) / mr;
     for (int64_t p0 = 0; p0 < k; p0 += s->kc) {
         int64_t kcb = min64(k - p0, s->kc);
         const float *ablock = ap + p0 * mpanels * mr, *bblock = bp + p0 * npanels * nr;
         float beta_k = p0 == 0 ? beta : 1.0f;
         bool last = p0 + kcb >= k;
         for (int64_t jp = 0; jp < npanels; jp++)
-            for (int64_t ip = 0; ip < mpanels; ip++) {
+            for (int64_t ip = ip0; ip < ip1; ip++) {
                 gemm_epi e = {scale ? scale + ip * mr : NULL, shift ? shift + ip * mr : NULL, relu};
                 s->kernel(kcb, ablock + ip * mr * kcb, bblock + jp * nr * kcb, c + ip * mr * ldc + jp * nr, ldc, alpha,
-                          beta_k, (int)min64(m - ip * mr, mr), (int)min64(n - jp * nr, nr),
+                          beta_k, (int)min64(r1 - ip * mr, mr), (int)min64(n - jp * nr, nr),
                           scale && last ? &e : NULL);
             }
     }
@@ -530,7 +539,7 @@ void cn_gemm_packed(int64_t m, int64_t n, int64_t k, cn_real alpha, const cn_rea
         scale_c(c, ldc, m, n, beta);
         return;
     }
-    gemm_packed(m, n, k, alpha, ap, bp, beta, c, ldc, NULL, NULL, false);
+    gemm_packed(m, n, k, alpha, ap, bp, beta, c, ldc, NULL, NULL, false, 0, m);
 }
 
 void cn_gemm_packed_epilogue(int64_t m, int64_t n, int64_t k, const cn_real *ap, const cn_real *bp, cn_real *c,
@@ -541,7 +550,20 @@ void cn_gemm_packed_epilogue(int64_t m, int64_t n, int64_t k, const cn_real *ap,
             for (int64_t j = 0; j < n; j++) c[i * ldc + j] = relu && !(shift[i] > 0) ? 0 : shift[i];
         return;
     }
-    gemm_packed(m, n, k, 1, ap, bp, 0, c, ldc, scale, shift, relu);
+    gemm_packed(m, n, k, 1, ap, bp, 0, c, ldc, scale, shift, relu, 0, m);
+}
+
+void cn_gemm_packed_rows(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1, const cn_real *ap,
+                         const cn_real *bp, cn_real *c, int64_t ldc, const cn_real *scale, const cn_real *shift,
+                         bool relu) {
+    if (r1 > m) r1 = m;
+    if (r1 <= r0 || n <= 0) return;
+    if (k <= 0) {
+        for (int64_t i = r0; i < r1; i++)
+            for (int64_t j = 0; j < n; j++) c[i * ldc + j] = !scale ? 0 : relu && !(shift[i] > 0) ? 0 : shift[i];
+        return;
+    }
+    gemm_packed(m, n, k, 1, ap, bp, 0, c, ldc, scale, shift, relu, r0, r1);
 }
 
 #endif
