@@ -39,6 +39,8 @@ typedef struct cn_op_def {
     /* Bytes of persistent memory (n->cache) the node wants in `mode` (packed weights for inference), or NULL.
      * Made when a plan is made, kept until the graph is freed. */
     size_t (*cache_bytes)(const cn_graph *g, const cn_node *n, cn_mode mode);
+    /* Its eval forward applies a following ReLU itself when n->fuse_relu is set (graph/fuse.c). */
+    bool fuses_relu;
     /* Compute the output from the inputs. Never allocates. Returns CN_OK, or an error for what only the
      * data can show (a label out of range: "loss: label 12 of sample 3 is not in [0, 10)"). */
     cn_status (*forward)(cn_graph *g, cn_node *n, cn_mode mode);

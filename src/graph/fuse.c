@@ -33,6 +33,7 @@ static void fuse_eval(cn_graph *g, int *owner, int *readers, int *reader) {
         }
     for (int i = 0; i < n; i++) {
         cn_node *c = &g->nodes[i];
+        if (!c->op->fuses_relu) continue; /* ops that implement the fused forward (conv, residual add) */
         if (op_is(c, "Add") && readers[i] == 1 && !c->is_output && op_is(&g->nodes[reader[i]], "Relu")) {
             c->fuse_relu = true; /* the residual add + ReLU of ResNets: one pass */
             g->nodes[reader[i]].fused_away = true;

@@ -268,7 +268,7 @@ static int conv_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
 }
 
 static const cn_op_def op_conv = {.name = "Conv", .prefix = "conv", .shape = conv_shape, .init_params = conv_init,
-                                  .workspace_bytes = conv_workspace_bytes, .cache_bytes = conv_cache_bytes,
+                                  .workspace_bytes = conv_workspace_bytes, .cache_bytes = conv_cache_bytes, .fuses_relu = true,
                                   .forward = conv_forward,
                                   .backward = conv_backward, .macs = conv_macs, .attrs = conv_attrs};
 

@@ -47,7 +47,7 @@ static void add_backward(cn_graph *g, cn_node *n) {
 }
 
 static const cn_op_def op_add = {.name = "Add", .prefix = "add", .shape = add_shape, .forward = add_forward,
-                                 .backward = add_backward};
+                                 .backward = add_backward, .fuses_relu = true};
 
 int cn_add(cn_graph *g, const char *name, int a, int b) {
     int in[2] = {a, b};
