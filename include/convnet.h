@@ -403,7 +403,12 @@ typedef struct {
     int trainable;
 } cn_param;
 int cn_param_count(const cn_graph *g);
+/* cn_param_get hands out mutable pointers, so the call counts as a write: inference caches derived from the
+ * weights (packed or Winograd-transformed convolution weights) are rebuilt on the next forward pass. A pointer
+ * kept and written LATER (after a forward pass ran) needs cn_graph_params_changed(g) after the write, or the
+ * next evaluation may use the old weights. Optimizer steps and checkpoint loads call it themselves. */
 cn_param cn_param_get(const cn_graph *g, int index);
+void cn_graph_params_changed(cn_graph *g);
 int cn_param_find(const cn_graph *g, const char *name);       /* index or -1 */
 int64_t cn_graph_num_trainable(const cn_graph *g);            /* total trainable elements */
 

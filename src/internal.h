@@ -45,6 +45,11 @@ typedef struct cn_op_def {
     /* Bytes of temporary memory the node needs only while its forward or backward runs (GEMM packing,
      * im2col columns). One region, the largest of all nodes, is shared by every node: n->workspace. */
     size_t (*workspace_bytes)(const cn_graph *g, const cn_node *n, cn_mode mode);
+    /* Bytes of persistent memory (n->cache) the node wants in `mode` (packed weights for inference), or NULL.
+     * Made when a plan is made, kept until the graph is freed. */
+    size_t (*cache_bytes)(const cn_graph *g, const cn_node *n, cn_mode mode);
+    /* Its eval forward applies a following ReLU itself when n->fuse_relu is set (graph/fuse.c). */
+    bool fuses_relu;
     /* Compute the output from the inputs. Never allocates. Returns CN_OK, or an error for what only the
      * data can show (a label out of range: "loss: label 12 of sample 3 is not in [0, 10)"). */
     cn_status (*forward)(cn_graph *g, cn_node *n, cn_mode mode);
@@ -88,6 +93,17 @@ struct cn_node {
     void *scratch;
     void *workspace;        /* shared; valid only during this node's forward/backward */
     size_t workspace_size;  /* bytes at workspace (the largest any node asked for) */
+    /* eval-mode fusion (graph/fuse.c, set when the eval plan is made): a conv computes the eval batch norm
+     * fuse_bn (a node id, 0: none) and/or a ReLU in its write-back; the nodes it absorbed are `fused_away`:
+     * in eval mode their forward does nothing and their output is the conv's buffer */
+    int fuse_bn;
+    bool fuse_relu, fused_away;
+    /* persistent per-node memory (packed weights for inference), kept across passes and plans, made at plan
+     * time (op cache_bytes) and owned by the graph; cache_gen/cache_key say what it holds (key 0: nothing) */
+    void *cache;
+    size_t cache_size;
+    uint64_t cache_gen;
+    int cache_key;
 };
 
 /* ---- what ops use */
@@ -99,6 +115,9 @@ cn_real *graph_out_grad(const cn_graph *g, const cn_node *n);
 cn_tensor *graph_param(const cn_graph *g, const cn_node *n, int k);       /* k-th parameter's value */
 cn_tensor *graph_param_grad(const cn_graph *g, const cn_node *n, int k);  /* NULL for buffers */
 cn_rng *graph_rng(cn_graph *g);
+/* The parameter generation: changes whenever parameter values may have changed (optimizer steps, checkpoint
+ * loads, cn_param_get, cn_graph_params_changed); caches derived from weights compare it. */
+uint64_t graph_param_generation(const cn_graph *g);
 /* Add a parameter "<node>.<suffix>" to node n, zero-filled. trainable 0 makes a buffer (running_mean). */
 cn_status graph_add_param(cn_graph *g, cn_node *n, const char *suffix, cn_shape shape, int trainable);
 /* PyTorch's default init for conv and linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias
@@ -136,6 +155,10 @@ static inline void attr_ints(cn_attr *out, int *count, const char *name, const i
     for (int i = 0; i < n && a->count < CN_ATTR_MAX_INTS; i++) a->ints[a->count++] = values[i];
     for (int i = 0; more && i < n_more && a->count < CN_ATTR_MAX_INTS; i++) a->ints[a->count++] = more[i];
 }
+
+/* ---- eval-mode batch norm n as y = scale * (x - mean) + beta for channel ch (the conv fusion, graph/fuse.c) */
+void batchnorm_eval_channel(const cn_graph *g, const cn_node *n, int64_t ch, double *scale, double *mean,
+                            double *beta);
 
 /* ---- for ops whose output is their input's data unchanged (Flatten, Reshape): y = x, dx += dy */
 cn_status op_copy_forward(cn_graph *g, cn_node *n, cn_mode mode);

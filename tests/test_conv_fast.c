@@ -65,6 +65,41 @@ static void compare(const char *isa, const case_data *d, int index, cn_conv_algo
     CHECK(ey <= tol && ex <= tol && ew <= tol && eb <= tol,
           "%s %s (forced %d) vs reference, case %d (%d threads): y %.3g dx %.3g dw %.3g db %.3g (tol %g)", isa, name,
           (int)algo, index, threads, ey, ex, ew, eb, tol);
+    /* inference: weights prepared once (cn_conv_prepare_weights), then the forward pass with and without the
+     * fused epilogue (eval conv -> BN -> ReLU): y = relu?(scale * (conv without bias) + shift) */
+    p.inference = true; /* the choice for inference (prepared weights) may differ: Winograd from 16 tiles */
+    size_t nprep = cn_conv_prepared_bytes(&p);
+    cn_real *prep = nprep ? aligned_alloc(64, (nprep + 63) / 64 * 64) : NULL;
+    if (prep) {
+        memset(prep, 0xff, nprep);
+        cn_conv_prepare_weights(&p, d->w, prep);
+        p.prepared = prep;
+        CHECK(cn_conv_prepared_key(&p) > 0, "prepared key");
+    }
+    cn_real *scale = conv_case_random(p.out_channels, 800 + index, 13);
+    cn_real *shift = conv_case_random(p.out_channels, 900 + index, 13);
+    cn_real *want = malloc((size_t)d->ny * sizeof(cn_real));
+    int64_t positions = prod3(p.out);
+    for (int pass = 0; pass < 3; pass++) { /* 0: prepared only, 1: + epilogue, 2: + epilogue with ReLU */
+        cn_conv_epilogue e = {scale, shift, pass == 2};
+        p.epilogue = pass ? &e : NULL;
+        for (int64_t i = 0; i < d->ny; i++) {
+            int64_t o = i / positions % p.out_channels;
+            double conv = (double)d->y_ref[i] - (d->b ? (double)d->b[o] : 0), v = scale[o] * conv + shift[o];
+            want[i] = pass == 0 ? d->y_ref[i] : (cn_real)(pass == 2 && v < 0 ? 0 : v);
+        }
+        memset(work, 0xff, nwork ? nwork : 64);
+        cn_conv_forward_im2col(&p, d->x, d->w, d->b, y, work);
+        double err = cn_rel_error(y, want, d->ny);
+        CHECK(err <= tol, "%s %s (forced %d) case %d (%d threads), prepared %d, epilogue %d: y %.3g (tol %g)", isa,
+              name, (int)algo, index, threads, prep != NULL, pass, err, tol);
+        if (pass && threads == 1 && algo == CN_CONV_AUTO) { /* the reference applies the same epilogue */
+            cn_conv_forward_ref(&p, d->x, d->w, d->b, y, NULL);
+            double eref = cn_rel_error(y, want, d->ny);
+            CHECK(eref <= 1e-5, "reference with epilogue %d, case %d: %.3g", pass, index, eref);
+        }
+    }
+    free(prep), free(scale), free(shift), free(want);
     free(work), free(y), free(dx), free(dw), free(db);
 }
 
@@ -100,6 +135,10 @@ static const conv_case cases[] = {
     {2, 1, 16, 24, 1, {9, 14, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {0, 2, 0}, {2, 0, 0}, CN_PAD_ZEROS, 1},
     {2, 3, 17, 16, 1, {10, 6, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 0},
     {2, 2, 64, 64, 1, {28, 28, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    /* few column tiles, many output channels: threads split the output channels too (batch-1 7x7; samples of
+     * 3x3 planes in one tile) */
+    {2, 1, 20, 70, 1, {7, 7, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    {2, 3, 9, 70, 1, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
     /* more columns than one tile holds */
     {2, 1, 64, 3, 1, {67, 71, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     {2, 1, 30, 2, 1, {61, 59, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_REFLECT, 1},

@@ -47,8 +47,11 @@ static void pooling(int threads) {
         {37, {1, 57, 31}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 1}, false},
         {11, {7, 13, 29}, {2, 3, 2}, {2, 1, 3}, {1, 1, 0}, {1, 2, 1}, true},
         {3, {1, 5, 3}, {1, 2, 2}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, true}, /* too small to split */
+        {5, {1, 1, 23}, {1, 1, 4}, {1, 1, 3}, {0, 0, 2}, {1, 1, 1}, true},  /* 1D, stride 3 */
+        {6, {1, 19, 17}, {1, 3, 2}, {1, 1, 1}, {0, 1, 1}, {1, 2, 3}, true}, /* stride 1, dilation */
+        {64, {1, 112, 112}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 1}, true}, /* ResNet's stem pool */
     };
-    for (int ci = 0; ci < 4; ci++) {
+    for (int ci = 0; ci < 7; ci++) {
         const pool_case *c = &cases[ci];
         cn_pool_geom g = {.count_include_pad = c->include_pad};
         for (int a = 0; a < 3; a++) {
@@ -66,6 +69,14 @@ static void pooling(int threads) {
         cn_maxpool_backward_par(c->planes, ni / c->planes, no / c->planes, dy, a2, d2);
         CHECK(same(y1, y2, no) && memcmp(a1, a2, no * sizeof(int64_t)) == 0 && same(d1, d2, ni),
               "maxpool case %d, %d threads: bits differ", ci, threads);
+        /* evaluation (no argmax: the 2D row path), with NaN, -inf and signed zeros among the inputs */
+        x[0] = NAN, x[ni / 2] = -INFINITY, x[ni / 3] = 0.0f, x[ni / 3 + 1] = -0.0f, x[ni - 1] = NAN;
+        cn_maxpool_forward_ref(&g, c->planes, x, y1, NULL);
+        cn_maxpool_forward_par(&g, c->planes, x, y2, NULL);
+        CHECK(same(y1, y2, no), "maxpool case %d (eval), %d threads: bits differ", ci, threads);
+        cn_real *xs = rnd(ni, 4); /* the other kernels below get the plain data */
+        memcpy(x, xs, ni * sizeof(cn_real));
+        free(xs);
         cn_avgpool_forward_ref(&g, c->planes, x, y1);
         cn_avgpool_forward_par(&g, c->planes, x, y2);
         cn_avgpool_backward_ref(&g, c->planes, dy, d1);

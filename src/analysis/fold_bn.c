@@ -167,5 +167,6 @@ cn_graph *cn_graph_fold_batchnorm(const cn_graph *g, int *node_map, int *folded)
     if (node_map) memcpy(node_map, map, (size_t)count * sizeof(int));
     if (folded) *folded = n_folded;
     cn_free(map);
+    cn_graph_params_changed(g2); /* weights written after the nodes were made */
     return g2;
 }

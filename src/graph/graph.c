@@ -46,6 +46,7 @@ static void free_node(cn_node *n) {
     if (n->op == &cn_op_input && n->attr) cn_free(((input_attr *)n->attr)->buffer);
     cn_free(n->attr);
     cn_free(n->inputs);
+    cn_free(n->cache);
 }
 
 void cn_graph_free(cn_graph *g) {
@@ -247,8 +248,14 @@ int cn_param_count(const cn_graph *g) { return g->n_params; }
 cn_param cn_param_get(const cn_graph *g, int i) {
     if (!g || i < 0 || i >= g->n_params) return (cn_param){0};
     param_entry *p = g->params[i];
+    ((cn_graph *)g)->param_gen++; /* a mutable pointer leaves: count it as a write (every graph is made
+                                   * non-const by cn_graph_create, so the cast is defined) */
     return (cn_param){p->name, &p->value, p->trainable ? &p->grad : NULL, p->trainable};
 }
+void cn_graph_params_changed(cn_graph *g) {
+    if (g) g->param_gen++;
+}
+uint64_t graph_param_generation(const cn_graph *g) { return g->param_gen; }
 int cn_param_find(const cn_graph *g, const char *name) {
     for (int i = 0; i < g->n_params; i++)
         if (strcmp(g->params[i]->name, name) == 0) return i;

@@ -44,6 +44,7 @@ struct cn_graph {
     cn_mode plan_mode;
     bool forward_ran;       /* a forward in plan_mode ran since the pointers were set */
     bool backward_ran;      /* a backward ran since that forward (it reused the values it consumed) */
+    uint64_t param_gen;     /* graph_param_generation */
 };
 
 /* Forget both plans (shapes or the graph changed). */
@@ -53,5 +54,8 @@ extern const cn_op_def cn_op_input;
 /* Whether backward computes dL/d(input) for an Input node (cn_input_set_grad; default yes). */
 bool graph_input_wants_grad(const cn_graph *g, int node);
 void graph_free_plan(cn_graph *g);
+/* fuse.c: at plan time, the eval-mode fusion (owner[i]: the node whose output buffer node i shares, i when
+ * none) and the nodes' persistent caches. */
+cn_status graph_fuse_and_cache(cn_graph *g, cn_mode mode, int *owner);
 
 #endif

@@ -348,12 +348,15 @@ static cn_status make_plan(cn_graph *g, cn_mode mode) {
     int *last_use = cn_calloc((size_t)n, sizeof(int));
     bool *kept = cn_calloc((size_t)n, sizeof(bool));
     size_t *offsets = cn_calloc((size_t)3 * n, sizeof(size_t));
-    if (!blocks || !last_use || !kept || !offsets) {
+    int *owner = cn_calloc((size_t)n, sizeof(int)); /* eval fusion: whose output buffer node i shares */
+    cn_status fst = blocks && last_use && kept && offsets && owner ? graph_fuse_and_cache(g, mode, owner) : CN_ERR_NOMEM;
+    if (fst) {
         cn_free(blocks);
         cn_free(last_use);
         cn_free(kept);
         cn_free(offsets);
-        return CN_ERR_NOMEM;
+        cn_free(owner);
+        return fst;
     }
     bool train = mode == CN_TRAIN;
     for (int i = 0; i < n; i++) last_use[i] = -1;
@@ -364,6 +367,9 @@ static cn_status make_plan(cn_graph *g, cn_mode mode) {
         kept[i] = train || nd->is_output || last_use[i] < 0 || nd->op == &cn_op_input;
         if (kept[i]) last_use[i] = INT_MAX;
     }
+    for (int i = 0; i < n; i++) /* a shared buffer lives as long as any node that shares it (owner[i] <= i) */
+        if (owner[i] != i)
+            if (last_use[i] > last_use[owner[i]]) last_use[owner[i]] = last_use[i];
     size_t total = 0, workspace = 0;
     for (int i = 0, placed = 0; i < n; i++) {
         const cn_node *nd = &g->nodes[i];
@@ -371,7 +377,7 @@ static cn_status make_plan(cn_graph *g, cn_mode mode) {
         size_t sb = nd->op->scratch_bytes ? align_up(nd->op->scratch_bytes(g, nd, mode)) : 0;
         size_t wb = nd->op->workspace_bytes ? align_up(nd->op->workspace_bytes(g, nd, mode)) : 0;
         if (wb > workspace) workspace = wb;
-        blocks[3 * i] = (block){0, nd->op == &cn_op_input ? 0 : bytes, train ? 0 : i, last_use[i]};
+        blocks[3 * i] = (block){0, nd->op == &cn_op_input || owner[i] != i ? 0 : bytes, train ? 0 : i, last_use[i]};
         blocks[3 * i + 1] = (block){0, train ? bytes : 0, 0, INT_MAX};
         blocks[3 * i + 2] = (block){0, sb, train ? 0 : i, train ? INT_MAX : i};
         for (int k = 0; k < 3; k++, placed++) {
@@ -382,9 +388,11 @@ static cn_status make_plan(cn_graph *g, cn_mode mode) {
             offsets[placed] = b->offset;
             if (b->offset + b->size > total) total = b->offset + b->size;
         }
+        if (owner[i] != i) offsets[3 * i] = offsets[3 * owner[i]];
     }
     cn_free(blocks);
     cn_free(last_use);
+    cn_free(owner);
     g->plans[mode].offsets = offsets;
     g->plans[mode].kept = kept;
     g->plans[mode].workspace_offset = total;

@@ -415,6 +415,7 @@ cn_status cn_checkpoint_load(const char *path, cn_graph *g, cn_optimizer *opt, c
     }
     if (!st && state) st = check_train_state(path, &f, state, &p);
     if (!st) apply(&f, g, opt, state, &p);
+    cn_graph_params_changed(g); /* packed-weight caches are stale now */
     cn_free(p.params);
     cn_free(p.state);
     st_free(&f);

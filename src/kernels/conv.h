@@ -35,6 +35,15 @@ typedef enum {
     CN_CONV_FIRST       /* direct, first layers: 2D, groups 1, <= 4 input channels, zero padding (AVX-512) */
 } cn_conv_algo;
 
+/* A per-output-channel epilogue of the forward pass (eval-mode conv -> BN -> ReLU fusion, graph/fuse.c):
+ * y[n,o,p] = scale[o] * sum(...) + shift[o], then max(., 0) when relu; the bias is NOT added (the caller
+ * folds it into shift). The fast kernels apply it as they write y (GEMM write-back, Winograd output
+ * transform); the reference and depthwise kernels in a pass after. */
+typedef struct {
+    const cn_real *scale, *shift;
+    bool relu;
+} cn_conv_epilogue;
+
 typedef struct {
     int64_t batch, in_channels, out_channels, groups;
     int64_t in[3], out[3];                       /* spatial sizes, D H W (unit axes for 1D/2D) */
@@ -42,7 +51,22 @@ typedef struct {
     cn_pad_mode pad_mode;
     int threads;            /* per-thread work slots in `work` (the _im2col kernels); 0 or 1: serial */
     cn_conv_algo algorithm; /* CN_CONV_AUTO (0), or one to force when it applies (tests) */
+    const cn_conv_epilogue *epilogue; /* forward: NULL (y = conv + b) or the fused epilogue (b ignored) */
+    /* forward: the weights as cn_conv_prepare_weights left them for this geometry and kernel set (inference:
+     * packed once, not per call), or NULL (packed into `work` by every call) */
+    const cn_real *prepared;
+    bool inference; /* forward only, weights prepared once (a cache): the algorithm choice may differ */
 } cn_conv_geom;
+
+/* Weights prepared once for the fast forward pass (GEMM A panels of every group, or Winograd's transformed
+ * weights U in packed order): bytes needed (0: the algorithm chosen for p has nothing to prepare; the size
+ * does not depend on the kernel set), a key naming the layout (algorithm and kernel-set blocking; > 0) that
+ * a cache compares before reuse, and the preparation (threads: p->threads). */
+size_t cn_conv_prepared_bytes(const cn_conv_geom *p);
+int cn_conv_prepared_key(const cn_conv_geom *p);
+void cn_conv_prepare_weights(const cn_conv_geom *p, const cn_real *w, cn_real *out);
+/* y = epilogue(y) in place over the output (N, C_out, positions): the kernels that do not fuse it. */
+void cn_conv_apply_epilogue(const cn_conv_geom *p, cn_real *y);
 
 /* The input index that padded coordinate q (= out*stride + k*dil - pad_begin, in [-pad_begin, in+pad_end))
  * reads on an axis of size `size`, or -1 for zero padding outside the input. */
@@ -121,6 +145,8 @@ void cn_conv_forward_winograd(const cn_conv_geom *p, const cn_real *x, const cn_
                               void *work);
 void cn_conv_backward_data_winograd(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
                                     void *work);
+size_t cn_conv_winograd_prepared_bytes(const cn_conv_geom *p); /* the forward's U, packed */
+void cn_conv_winograd_prepare(const cn_conv_geom *p, const cn_real *w, cn_real *out);
 
 /* The algorithm the fast kernels use for this geometry (forward pass) and why, e.g. "gemm-1x1" because
  * "1x1 kernel, stride 1, no padding: the input is the GEMM operand". Static strings. */

@@ -220,6 +220,22 @@ static void pack_columns(const cn_conv_geom *p, const cn_real *x, int64_t grp, i
                          cn_real *bp, cn_real *rowbuf) {
     cn_gemm_blocks blk = cn_gemm_blocking();
     int64_t rows = column_rows(p), npanels = (width + blk.nr - 1) / blk.nr, cin_g = p->in_channels / p->groups, r = 0;
+    int64_t positions = prod3(p->out), pos0 = j0 % positions;
+    if (reads_x_directly(p) && pos0 + width <= positions) { /* 1x1: each row is a piece of an input plane */
+        const cn_real *src = x + (j0 / positions * p->in_channels + grp * cin_g) * positions + pos0;
+        int64_t full = width / blk.nr;
+        for (int64_t c = 0; c < cin_g; c++, src += positions) {
+            int64_t p0 = c / blk.kc * blk.kc, kcb = rows - p0 < blk.kc ? rows - p0 : blk.kc, q = c - p0;
+            cn_real *block = bp + p0 * npanels * blk.nr;
+            int64_t jp = 0;
+            if (blk.nr == 32)
+                for (; jp < full; jp++) copy_floats32(block + (jp * kcb + q) * 32, src + jp * 32);
+            for (; jp < npanels; jp++)
+                for (int e = 0; e < blk.nr; e++)
+                    block[(jp * kcb + q) * blk.nr + e] = jp * blk.nr + e < width ? src[jp * blk.nr + e] : 0;
+        }
+        return;
+    }
     for (int64_t j = width; j < npanels * blk.nr; j++) rowbuf[j] = 0;
     for (int64_t c = 0; c < cin_g; c++)
         for (int64_t kd = 0; kd < p->kernel[0]; kd++)
@@ -251,40 +267,64 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
                          void *work) {
     int64_t cout_g = p->out_channels / p->groups, rows = column_rows(p), positions = prod3(p->out);
     int64_t total = p->batch * positions, tile = fwd_tile(p), ntiles = (total + tile - 1) / tile;
-    int64_t wstride = packed_weight_stride(p), items = p->groups * ntiles;
-    cn_real *wpack = (cn_real *)work;
+    int64_t wstride = packed_weight_stride(p);
+    const cn_real *wpack = p->prepared ? p->prepared : (const cn_real *)work;
+    const cn_conv_epilogue *e = p->epilogue;
     int threads = slots(p);
+    /* Few column tiles for the threads (batch-1 7x7 layers: 49 columns, a 32-wide and a 17-wide tile): the
+     * output channels are split as well, in parts of whole register tiles (each part packs its tile's
+     * columns again: cheap next to the GEMM). */
+    int64_t mr = cn_gemm_blocking().mr, mparts = 1;
+    if (threads > 1 && p->groups * ntiles < 2 * threads) {
+        mparts = 2 * threads / (p->groups * ntiles) + 1;
+        if (mparts > cout_g / (4 * mr)) mparts = cout_g / (4 * mr);
+        if (mparts < 1) mparts = 1;
+    }
+    int64_t items = p->groups * ntiles * mparts;
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
+        if (!p->prepared) {
 #pragma omp for schedule(static)
-        for (int64_t grp = 0; grp < p->groups; grp++)
-            cn_gemm_pack_a(false, cout_g, rows, w + grp * cout_g * rows, rows, wpack + grp * wstride);
+            for (int64_t grp = 0; grp < p->groups; grp++)
+                cn_gemm_pack_a(false, cout_g, rows, w + grp * cout_g * rows, rows, (cn_real *)work + grp * wstride);
+        }
         char *base = (char *)work + fwd_shared_bytes(p) + (size_t)omp_get_thread_num() * cn_conv_work_bytes_per_thread(p);
         cn_real *bp = (cn_real *)base;
         cn_real *rowbuf = (cn_real *)(base + align64((size_t)(rows * tile) * sizeof(cn_real)));
         cn_real *cbuf = rowbuf + align64((size_t)tile * sizeof(cn_real)) / sizeof(cn_real);
 #pragma omp for schedule(static)
         for (int64_t item = 0; item < items; item++) {
-            int64_t grp = item / ntiles, j0 = item % ntiles * tile, width = total - j0 < tile ? total - j0 : tile;
+            int64_t part = item % mparts, it = item / mparts;
+            int64_t grp = it / ntiles, j0 = it % ntiles * tile, width = total - j0 < tile ? total - j0 : tile;
+            int64_t r0 = cout_g * part / mparts / mr * mr, r1 = part + 1 == mparts ? cout_g : cout_g * (part + 1) / mparts / mr * mr;
             pack_columns(p, x, grp, j0, width, bp, rowbuf);
             int64_t n0 = j0 / positions, pos0 = j0 % positions;
-            const cn_real *bias = b ? b + grp * cout_g : NULL;
+            const cn_real *bias = b && !e ? b + grp * cout_g : NULL;
             if (pos0 + width <= positions) { /* one sample: straight into y */
                 cn_real *c = y + (n0 * p->out_channels + grp * cout_g) * positions + pos0;
-                cn_gemm_packed(cout_g, width, rows, 1, wpack + grp * wstride, bp, 0, c, positions);
+                if (e) {
+                    cn_gemm_packed_rows(cout_g, width, rows, r0, r1, wpack + grp * wstride, bp, c, positions,
+                                        e->scale + grp * cout_g, e->shift + grp * cout_g, e->relu);
+                    continue;
+                }
+                cn_gemm_packed_rows(cout_g, width, rows, r0, r1, wpack + grp * wstride, bp, c, positions, NULL, NULL,
+                                    false);
                 if (bias)
-                    for (int64_t o = 0; o < cout_g; o++)
+                    for (int64_t o = r0; o < r1; o++)
                         for (int64_t j = 0; j < width; j++) c[o * positions + j] += bias[o];
                 continue;
             }
-            cn_gemm_packed(cout_g, width, rows, 1, wpack + grp * wstride, bp, 0, cbuf, tile);
-            for (int64_t o = 0; o < cout_g; o++) /* scatter the product over the samples it spans */
+            cn_gemm_packed_rows(cout_g, width, rows, r0, r1, wpack + grp * wstride, bp, cbuf, tile, NULL, NULL, false);
+            for (int64_t o = r0; o < r1; o++) /* scatter the product over the samples it spans */
                 for (int64_t j = 0, n = n0, pos = pos0; j < width; n++, pos = 0) {
                     int64_t run = width - j < positions - pos ? width - j : positions - pos;
                     cn_real *dst = y + (n * p->out_channels + grp * cout_g + o) * positions + pos;
                     const cn_real *src = cbuf + o * tile + j;
-                    cn_real bo = bias ? bias[o] : 0;
-                    for (int64_t e = 0; e < run; e++) dst[e] = src[e] + bo;
+                    cn_real bo = bias ? bias[o] : 0, so = 1;
+                    if (e) so = e->scale[grp * cout_g + o], bo = e->shift[grp * cout_g + o];
+                    for (int64_t q = 0; q < run; q++) dst[q] = so * src[q] + bo;
+                    if (e && e->relu)
+                        for (int64_t q = 0; q < run; q++) dst[q] = dst[q] > 0 ? dst[q] : 0;
                     j += run;
                 }
         }
@@ -447,12 +487,13 @@ static void backward_weights_batched(const cn_conv_geom *p, const cn_real *x, co
 
 /* Winograd when it applies and wins (measured on Zen 4, docs/BENCHMARKS.md): enough channels to amortise the
  * tile transforms, enough tiles to amortise the weight transform (done once per pass: batch-1 14x14 layers
- * ran 2.5x slower than im2col, 7x7 layers at batch 32 1.5x faster), and output planes that the 4x4 tiles
- * cover without much waste (13x13 would compute 16x16). */
+ * ran 2.5x slower than im2col, 7x7 layers at batch 32 1.5x faster; for inference the weights are transformed
+ * once, and 16 tiles (batch-1 14x14) already win, 4 (batch-1 7x7: GEMMs 4 columns wide) do not), and output
+ * planes that the 4x4 tiles cover without much waste (13x13 would compute 16x16). */
 static bool winograd_pays(const cn_conv_geom *p) {
     if (!cn_conv_winograd_applies(p) || p->in_channels < 16 || p->out_channels < 16) return false;
     int64_t th = (p->out[1] + 3) / 4, tw = (p->out[2] + 3) / 4;
-    if (p->batch * th * tw < 64) return false;
+    if (p->batch * th * tw < (p->inference ? 16 : 64)) return false;
     return (double)(16 * th * tw) <= 1.35 * (double)(p->out[1] * p->out[2]);
 }
 /* CN_CONV_ALGO=gemm|depthwise|winograd|first forces an algorithm wherever it applies (benchmarks); read once. */
@@ -512,12 +553,46 @@ const char *cn_conv_algorithm(const cn_conv_geom *p, const char **reason) {
     }
 }
 
+size_t cn_conv_prepared_bytes(const cn_conv_geom *p) {
+    switch (choose(p, NULL)) {
+    case CN_CONV_DEPTHWISE:
+    case CN_CONV_FIRST: return 0; /* direct kernels read w as it is */
+    case CN_CONV_WINOGRAD: return cn_conv_winograd_prepared_bytes(p);
+    default: return fwd_shared_bytes(p);
+    }
+}
+
+int cn_conv_prepared_key(const cn_conv_geom *p) {
+    cn_gemm_blocks blk = cn_gemm_blocking(); /* the packed layouts depend on the tile and depth block only */
+    return (int)choose(p, NULL) | blk.mr << 4 | blk.nr << 10 | (blk.kc > 4095 ? 4095 : blk.kc) << 18;
+}
+
+void cn_conv_prepare_weights(const cn_conv_geom *p, const cn_real *w, cn_real *out) {
+    switch (choose(p, NULL)) {
+    case CN_CONV_DEPTHWISE:
+    case CN_CONV_FIRST: return;
+    case CN_CONV_WINOGRAD: cn_conv_winograd_prepare(p, w, out); return;
+    default: break;
+    }
+    int64_t cout_g = p->out_channels / p->groups, rows = column_rows(p), wstride = packed_weight_stride(p);
+    int threads = slots(p);
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && p->groups > 1)
+    for (int64_t grp = 0; grp < p->groups; grp++)
+        cn_gemm_pack_a(false, cout_g, rows, w + grp * cout_g * rows, rows, out + grp * wstride);
+}
+
 void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
                             cn_real *y, void *work) {
     switch (choose(p, NULL)) {
-    case CN_CONV_DEPTHWISE: cn_conv_forward_depthwise(p, x, w, b, y, work); return;
+    case CN_CONV_DEPTHWISE:
+        cn_conv_forward_depthwise(p, x, w, p->epilogue ? NULL : b, y, work);
+        cn_conv_apply_epilogue(p, y);
+        return;
     case CN_CONV_WINOGRAD: cn_conv_forward_winograd(p, x, w, b, y, work); return;
-    case CN_CONV_FIRST: cn_conv_forward_first(p, x, w, b, y, work); return;
+    case CN_CONV_FIRST:
+        cn_conv_forward_first(p, x, w, p->epilogue ? NULL : b, y, work);
+        cn_conv_apply_epilogue(p, y);
+        return;
     default: forward_gemm(p, x, w, b, y, work); return;
     }
 }

@@ -39,6 +39,7 @@ void cn_conv_forward_ref(const cn_conv_geom *p, const cn_real *x, const cn_real 
     CN_UNUSED(work);
     int64_t cin_g = p->in_channels / p->groups, cout_g = p->out_channels / p->groups;
     int64_t in_plane = prod3(p->in), taps = prod3(p->kernel);
+    const cn_conv_epilogue *e = p->epilogue;
     for (int64_t n = 0; n < p->batch; n++)
         for (int64_t o = 0; o < p->out_channels; o++) {
             const cn_real *xg = x + (n * p->in_channels + o / cout_g * cin_g) * in_plane;
@@ -46,14 +47,35 @@ void cn_conv_forward_ref(const cn_conv_geom *p, const cn_real *x, const cn_real 
             for (int64_t od = 0; od < p->out[0]; od++)
                 for (int64_t oh = 0; oh < p->out[1]; oh++)
                     for (int64_t ow = 0; ow < p->out[2]; ow++) {
-                        double acc = b ? (double)b[o] : 0.0;
+                        double acc = b && !e ? (double)b[o] : 0.0;
                         for (int64_t c = 0; c < cin_g; c++) {
                             const cn_real *xc = xg + c * in_plane, *wc = wo + c * taps;
                             FOR_TAPS(p, od, oh, ow, acc += (double)wc[kt] * (double)xc[src])
                         }
+                        if (e) {
+                            acc = (double)e->scale[o] * acc + (double)e->shift[o];
+                            if (e->relu && !(acc > 0)) acc = 0;
+                        }
                         *y++ = (cn_real)acc;
                     }
         }
+}
+
+void cn_conv_apply_epilogue(const cn_conv_geom *p, cn_real *y) {
+    const cn_conv_epilogue *e = p->epilogue;
+    if (!e) return;
+    int64_t positions = prod3(p->out);
+#pragma omp parallel for schedule(static) num_threads(p->threads > 1 ? p->threads : 1) if (p->threads > 1)
+    for (int64_t nc = 0; nc < p->batch * p->out_channels; nc++) {
+        cn_real s = e->scale[nc % p->out_channels], t = e->shift[nc % p->out_channels], *row = y + nc * positions;
+        if (e->relu)
+            for (int64_t i = 0; i < positions; i++) {
+                cn_real v = s * row[i] + t;
+                row[i] = v > 0 ? v : 0;
+            }
+        else
+            for (int64_t i = 0; i < positions; i++) row[i] = s * row[i] + t;
+    }
 }
 
 /* dx[n, g*cin_g + c, src(q(p,t))] += w[o,c,t] * dy[n,o,p]: taps mapped to one source all add up there */

@@ -151,29 +151,180 @@ static inline void transform_output(const cn_real m[36], cn_real y[16]) {
     }
 }
 
-/* out (+)= conv(in) for the tiles [t0, t0+nt) of the batch (tile t: sample t / per_sample, then row-major
- * tile position); upack from transform_weights. */
-static void run_block(const wg_problem *q, const cn_real *in, const cn_real *upack, const cn_real *bias, bool add,
-                      int64_t t0, int64_t nt, cn_real *vpack, cn_real *mbuf, cn_real *out) {
+/* Where the tiles of a block start: sample, top-left input row and column (padding included). */
+typedef struct {
+    int64_t nt, tn[WG_TILE_BLOCK], ty0[WG_TILE_BLOCK], tx0[WG_TILE_BLOCK];
+} wg_tiles;
+
+/* ---- AVX-512: the input and output transforms across 16 tiles at once (one tile per lane). The input
+ * patches are gathered (masked: padding and lanes past the block read nothing and give 0), transformed with
+ * 16-wide FMAs and stored as 16 consecutive panel columns of V[xi]; the output transform loads 16 tiles of
+ * M[xi] (consecutive in mbuf), applies A^T m A and the bias / fused epilogue and scatters the 4x4 results.
+ * Offsets are 32-bit: used when the whole input and output fit (checked by the caller). */
+#ifndef CN_REAL_IS_DOUBLE
+#include <immintrin.h>
+
+/* B^T z for six vectors (a column or a row of a patch) */
+__attribute__((target("avx512f"))) static inline void bt6(const __m512 z[6], __m512 t[6]) {
+    __m512 four = _mm512_set1_ps(4), five = _mm512_set1_ps(5), two = _mm512_set1_ps(2);
+    __m512 s12 = _mm512_add_ps(z[1], z[2]), s34 = _mm512_add_ps(z[3], z[4]);
+    __m512 d12 = _mm512_sub_ps(z[1], z[2]), d43 = _mm512_sub_ps(z[4], z[3]);
+    __m512 d31 = _mm512_sub_ps(z[3], z[1]), d42 = _mm512_sub_ps(z[4], z[2]);
+    t[0] = _mm512_fmadd_ps(four, z[0], _mm512_fnmadd_ps(five, z[2], z[4]));
+    t[1] = _mm512_fnmadd_ps(four, s12, s34);
+    t[2] = _mm512_fmadd_ps(four, d12, d43);
+    t[3] = _mm512_fmadd_ps(two, d31, d42);
+    t[4] = _mm512_fnmadd_ps(two, d31, d42);
+    t[5] = _mm512_fmadd_ps(four, z[1], _mm512_fnmadd_ps(five, z[3], z[5]));
+}
+
+/* A^T m for six vectors -> four */
+__attribute__((target("avx512f"))) static inline void at6(const __m512 m[6], __m512 y[4]) {
+    __m512 s12 = _mm512_add_ps(m[1], m[2]), s34 = _mm512_add_ps(m[3], m[4]);
+    __m512 d12 = _mm512_sub_ps(m[1], m[2]), d34 = _mm512_sub_ps(m[3], m[4]);
+    y[0] = _mm512_add_ps(_mm512_add_ps(m[0], s12), s34);
+    y[1] = _mm512_fmadd_ps(_mm512_set1_ps(2), d34, d12);
+    y[2] = _mm512_fmadd_ps(_mm512_set1_ps(4), s34, s12);
+    y[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8), d34, d12), m[5]);
+}
+
+/* 16 tiles of one channel: base[l] = offset of lane l's patch origin in `in` (this channel), rows[i] / cols[j]:
+ * lanes whose patch row i / column j lies inside the input; dst[xi * vfl] receives the 16 columns. */
+__attribute__((target("avx512f"))) static void input16(const float *in, __m512i base, const __mmask16 rows[6],
+                                                       const __mmask16 cols[6], int64_t iw, float *dst,
+                                                       int64_t vfl) {
+    __m512 d[36], t[36], z[6], r[6];
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+            __m512i idx = _mm512_add_epi32(base, _mm512_set1_epi32((int32_t)(i * iw + j)));
+            d[i * 6 + j] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows[i] & cols[j], idx, in, 4);
+        }
+    for (int j = 0; j < 6; j++) { /* columns: t = B^T d */
+        for (int i = 0; i < 6; i++) z[i] = d[i * 6 + j];
+        bt6(z, r);
+        for (int i = 0; i < 6; i++) t[i * 6 + j] = r[i];
+    }
+    for (int i = 0; i < 6; i++) { /* rows: v = t B */
+        bt6(t + i * 6, r);
+        for (int j = 0; j < 6; j++) _mm512_storeu_ps(dst + (i * 6 + j) * vfl, r[j]);
+    }
+}
+
+/* 16 tiles (lanes `live`) of output channel o: m[xi] at src + xi * mfl; base[l] = offset of lane l's tile origin
+ * in `out` (this channel); rows[i] / cols[j]: lanes whose output row i / column j exists. y = scale * A^T m A
+ * + shift (then ReLU), or out += A^T m A when add. */
+__attribute__((target("avx512f"))) static void output16(const float *src, int64_t mfl, __mmask16 live, float *out,
+                                                        __m512i base, const __mmask16 rows[4],
+                                                        const __mmask16 cols[4], int64_t ow, float scale,
+                                                        float shift, bool relu, bool add) {
+    __m512 m[36], t[24], z[6], r[4];
+    for (int xi = 0; xi < 36; xi++) m[xi] = _mm512_maskz_loadu_ps(live, src + xi * mfl);
+    for (int j = 0; j < 6; j++) {
+        for (int i = 0; i < 6; i++) z[i] = m[i * 6 + j];
+        at6(z, r);
+        for (int i = 0; i < 4; i++) t[i * 6 + j] = r[i];
+    }
+    __m512 sc = _mm512_set1_ps(scale), sh = _mm512_set1_ps(shift), zero = _mm512_setzero_ps();
+    for (int i = 0; i < 4; i++) {
+        at6(t + i * 6, r);
+        for (int j = 0; j < 4; j++) {
+            __mmask16 k = live & rows[i] & cols[j];
+            __m512i idx = _mm512_add_epi32(base, _mm512_set1_epi32((int32_t)(i * ow + j)));
+            __m512 v = r[j];
+            if (add) v = _mm512_add_ps(v, _mm512_mask_i32gather_ps(zero, k, idx, out, 4));
+            else {
+                v = _mm512_fmadd_ps(sc, v, sh);
+                if (relu) v = _mm512_max_ps(v, zero);
+            }
+            _mm512_mask_i32scatter_ps(out, k, idx, v, 4);
+        }
+    }
+}
+/* The AVX-512 input transform of channels [c0, c1) of a block (panels a multiple of 16 tiles wide). */
+__attribute__((target("avx512f"))) static void input_phase16(const wg_problem *q, const float *in, const wg_tiles *tl,
+                                                             int64_t c0, int64_t c1, float *vpack) {
     cn_gemm_blocks blk = cn_gemm_blocking();
-    int64_t th = (q->oh + 3) / 4, tw = (q->ow + 3) / 4, per_sample = th * tw;
-    int64_t npanels = (nt + blk.nr - 1) / blk.nr, vfl = (int64_t)v_floats(q), mfl = (int64_t)m_floats(q);
-    /* where each tile of the block starts: sample, top-left input row and column */
-    int64_t tn[WG_TILE_BLOCK], ty0[WG_TILE_BLOCK], tx0[WG_TILE_BLOCK];
+    int64_t nt = tl->nt, npanels = (nt + blk.nr - 1) / blk.nr, vfl = (int64_t)v_floats(q), in_plane = q->ih * q->iw;
+    for (int64_t g0 = 0; g0 < npanels * blk.nr; g0 += 16) {
+        int32_t ib[16];
+        __mmask16 rows[6] = {0}, cols[6] = {0};
+        for (int l = 0; l < 16; l++) {
+            int64_t t = g0 + l;
+            ib[l] = t < nt ? (int32_t)(tl->tn[t] * q->cin * in_plane + tl->ty0[t] * q->iw + tl->tx0[t]) : 0;
+            for (int i = 0; i < 6 && t < nt; i++) {
+                if (tl->ty0[t] + i >= 0 && tl->ty0[t] + i < q->ih) rows[i] |= (__mmask16)(1u << l);
+                if (tl->tx0[t] + i >= 0 && tl->tx0[t] + i < q->iw) cols[i] |= (__mmask16)(1u << l);
+            }
+        }
+        __m512i base = _mm512_loadu_si512(ib);
+        for (int64_t c = c0; c < c1; c++) {
+            int64_t p0 = c / blk.kc * blk.kc, kcb = q->cin - p0 < blk.kc ? q->cin - p0 : blk.kc;
+            float *dst = vpack + p0 * npanels * blk.nr + (c - p0) * blk.nr + (g0 / blk.nr) * blk.nr * kcb + g0 % blk.nr;
+            input16(in + c * in_plane, base, rows, cols, q->iw, dst, vfl);
+        }
+    }
+}
+
+/* The AVX-512 output transform of output channels [o0, o1) of a block. */
+__attribute__((target("avx512f"))) static void output_phase16(const wg_problem *q, const float *bias,
+                                                              const cn_conv_epilogue *e, bool add, const wg_tiles *tl,
+                                                              int64_t o0, int64_t o1, const float *mbuf, float *out) {
+    int64_t nt = tl->nt, mfl = (int64_t)m_floats(q), out_plane = q->oh * q->ow;
+    for (int64_t g0 = 0; g0 < nt; g0 += 16) {
+        int32_t ob[16] = {0};
+        __mmask16 rows[4] = {0}, cols[4] = {0}, live = 0;
+        for (int l = 0; l < 16 && g0 + l < nt; l++) {
+            int64_t t = g0 + l, ty = tl->ty0[t] + q->ph, tx = tl->tx0[t] + q->pw;
+            live |= (__mmask16)(1u << l);
+            ob[l] = (int32_t)(tl->tn[t] * q->cout * out_plane + ty * q->ow + tx);
+            for (int i = 0; i < 4; i++) {
+                if (ty + i < q->oh) rows[i] |= (__mmask16)(1u << l);
+                if (tx + i < q->ow) cols[i] |= (__mmask16)(1u << l);
+            }
+        }
+        __m512i base = _mm512_loadu_si512(ob);
+        for (int64_t o = o0; o < o1; o++) {
+            float sc = 1, sh = bias ? bias[o] : 0;
+            if (e) sc = e->scale[o], sh = e->shift[o];
+            output16(mbuf + o * nt + g0, mfl, live, out + o * out_plane, base, rows, cols, q->ow, sc, sh,
+                     e && e->relu, add);
+        }
+    }
+}
+#endif
+
+static void block_tiles(const wg_problem *q, int64_t t0, int64_t nt, wg_tiles *tl) {
+    int64_t tw = (q->ow + 3) / 4, per_sample = ((q->oh + 3) / 4) * tw;
+    tl->nt = nt;
     for (int64_t t = 0; t < nt; t++) {
         int64_t g = t0 + t;
-        tn[t] = g / per_sample, ty0[t] = g % per_sample / tw * 4 - q->ph, tx0[t] = g % per_sample % tw * 4 - q->pw;
+        tl->tn[t] = g / per_sample, tl->ty0[t] = g % per_sample / tw * 4 - q->ph;
+        tl->tx0[t] = g % per_sample % tw * 4 - q->pw;
     }
-    /* input transform, written straight into packed-B order: element (c, t) of V[xi]; channel-major so that
-     * consecutive tiles fill consecutive panel columns (36 sequential streams) */
-    for (int64_t c = 0; c < q->cin; c++) {
+}
+
+/* Input transform of channels [c0, c1) of a block, written straight into packed-B order: element (c, t) of
+ * V[xi]; channel-major so that consecutive tiles fill consecutive panel columns (36 sequential streams). */
+static void input_phase(const wg_problem *q, const cn_real *in, const wg_tiles *tl, int64_t c0, int64_t c1,
+                        bool vec16, cn_real *vpack) {
+    cn_gemm_blocks blk = cn_gemm_blocking();
+#ifndef CN_REAL_IS_DOUBLE
+    if (vec16 && blk.nr % 16 == 0) {
+        input_phase16(q, in, tl, c0, c1, vpack);
+        return;
+    }
+#else
+    CN_UNUSED(vec16);
+#endif
+    int64_t nt = tl->nt, npanels = (nt + blk.nr - 1) / blk.nr, vfl = (int64_t)v_floats(q);
+    for (int64_t c = c0; c < c1; c++) {
         int64_t p0 = c / blk.kc * blk.kc, kcb = q->cin - p0 < blk.kc ? q->cin - p0 : blk.kc;
         cn_real *vc = vpack + p0 * npanels * blk.nr + (c - p0) * blk.nr;
         for (int64_t t = 0; t < npanels * blk.nr; t++) {
             cn_real d[36], v[36];
             if (t < nt) {
-                const cn_real *plane = in + (tn[t] * q->cin + c) * q->ih * q->iw;
-                int64_t y0 = ty0[t], x0 = tx0[t];
+                const cn_real *plane = in + (tl->tn[t] * q->cin + c) * q->ih * q->iw;
+                int64_t y0 = tl->ty0[t], x0 = tl->tx0[t];
                 if (y0 >= 0 && y0 + 6 <= q->ih && x0 >= 0 && x0 + 6 <= q->iw) {
                     for (int i = 0; i < 6; i++)
                         for (int j = 0; j < 6; j++) d[i * 6 + j] = plane[(y0 + i) * q->iw + x0 + j];
@@ -194,51 +345,109 @@ static void run_block(const wg_problem *q, const cn_real *in, const cn_real *upa
             for (int xi = 0; xi < 36; xi++) dst[xi * vfl] = v[xi];
         }
     }
-    for (int xi = 0; xi < 36; xi++)
+}
+
+/* M[xi] = U[xi] V[xi] for xi in [x0, x1) */
+static void gemm_phase(const wg_problem *q, const cn_real *upack, int64_t nt, int x0, int x1, const cn_real *vpack,
+                       cn_real *mbuf) {
+    int64_t vfl = (int64_t)v_floats(q), mfl = (int64_t)m_floats(q);
+    for (int xi = x0; xi < x1; xi++)
         cn_gemm_packed(q->cout, nt, q->cin, 1, upack + xi * u_floats(q), vpack + xi * vfl, 0, mbuf + xi * mfl, nt);
-    /* output transform */
-    for (int64_t o = 0; o < q->cout; o++)
+}
+
+/* Output transform of output channels [o0, o1): out (+)= A^T M A (+ bias, or the fused epilogue). */
+static void output_phase(const wg_problem *q, const cn_real *bias, const cn_conv_epilogue *e, bool add,
+                         const wg_tiles *tl, int64_t o0, int64_t o1, bool vec16, const cn_real *mbuf, cn_real *out) {
+#ifndef CN_REAL_IS_DOUBLE
+    if (vec16) {
+        output_phase16(q, bias, e, add, tl, o0, o1, mbuf, out);
+        return;
+    }
+#else
+    CN_UNUSED(vec16);
+#endif
+    int64_t nt = tl->nt, mfl = (int64_t)m_floats(q);
+    for (int64_t o = o0; o < o1; o++)
         for (int64_t t = 0; t < nt; t++) {
             cn_real m[36], yv[16];
             for (int xi = 0; xi < 36; xi++) m[xi] = mbuf[xi * mfl + o * nt + t];
             transform_output(m, yv);
-            int64_t ty = (ty0[t] + q->ph) / 4, tx = (tx0[t] + q->pw) / 4;
-            cn_real *plane = out + (tn[t] * q->cout + o) * q->oh * q->ow, b = bias ? bias[o] : 0;
+            int64_t ty = (tl->ty0[t] + q->ph) / 4, tx = (tl->tx0[t] + q->pw) / 4;
+            cn_real *plane = out + (tl->tn[t] * q->cout + o) * q->oh * q->ow, b = bias ? bias[o] : 0, sc = 1;
+            if (e) sc = e->scale[o], b = e->shift[o];
             for (int i = 0; i < 4 && ty * 4 + i < q->oh; i++)
                 for (int j = 0; j < 4 && tx * 4 + j < q->ow; j++) {
-                    cn_real *dst = plane + (ty * 4 + i) * q->ow + tx * 4 + j;
-                    *dst = add ? *dst + yv[i * 4 + j] : yv[i * 4 + j] + b;
+                    cn_real *dst = plane + (ty * 4 + i) * q->ow + tx * 4 + j, v = sc * yv[i * 4 + j] + b;
+                    if (e && e->relu) v = v > 0 ? v : 0;
+                    *dst = add ? *dst + yv[i * 4 + j] : v;
                 }
         }
 }
 
+/* prepared: U already transformed (forward with p->prepared), or NULL: transformed into `work` now */
 static void run_problem(const cn_conv_geom *p, const wg_problem *q, const cn_real *in, const cn_real *w,
-                        bool flipped, const cn_real *bias, bool add, cn_real *out, void *work) {
+                        bool flipped, const cn_real *prepared, const cn_real *bias, const cn_conv_epilogue *e,
+                        bool add, cn_real *out, void *work) {
     int threads = p->threads > 1 ? p->threads : 1;
     int64_t tiles = q->batch * ((q->oh + 3) / 4) * ((q->ow + 3) / 4), blocks = (tiles + WG_TILE_BLOCK - 1) / WG_TILE_BLOCK;
-    cn_real *upack = work;
+    const cn_real *upack = prepared ? prepared : work;
+    /* the 16-lane transforms: AVX-512 kernels, offsets that fit 32 bits */
+    bool vec16 = strcmp(cn_kernels_isa(), "avx512") == 0 && q->batch * q->cin * q->ih * q->iw < INT32_MAX &&
+                 q->batch * q->cout * q->oh * q->ow < INT32_MAX;
     size_t shared = cn_conv_winograd_shared_bytes(p), per_thread = cn_conv_winograd_thread_bytes(p);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         cn_real *mine = (cn_real *)((char *)work + shared + (size_t)omp_get_thread_num() * per_thread);
-        transform_weights(q, w, flipped, upack); /* ends with the team's barrier */
+        if (!prepared) transform_weights(q, w, flipped, work); /* ends with the team's barrier */
         cn_real *vpack = mine, *mbuf = mine + 36 * v_floats(q);
+        wg_tiles tl;
+        if (blocks >= threads) { /* a block per thread at a time */
 #pragma omp for schedule(static)
-        for (int64_t blk = 0; blk < blocks; blk++) {
-            int64_t t0 = blk * WG_TILE_BLOCK, nt = tiles - t0 < WG_TILE_BLOCK ? tiles - t0 : WG_TILE_BLOCK;
-            run_block(q, in, upack, bias, add, t0, nt, vpack, mbuf, out);
+            for (int64_t blk = 0; blk < blocks; blk++) {
+                int64_t t0 = blk * WG_TILE_BLOCK, nt = tiles - t0 < WG_TILE_BLOCK ? tiles - t0 : WG_TILE_BLOCK;
+                block_tiles(q, t0, nt, &tl);
+                input_phase(q, in, &tl, 0, q->cin, vec16, vpack);
+                gemm_phase(q, upack, nt, 0, 36, vpack, mbuf);
+                output_phase(q, bias, e, add, &tl, 0, q->cout, vec16, mbuf, out);
+            }
+        } else { /* fewer blocks than threads (small batch-1 layers): the team shares each block, phase by phase
+                  * (input channels, then the 36 GEMMs, then output channels), in thread 0's buffers */
+            cn_real *sv = (cn_real *)((char *)work + shared), *sm = sv + 36 * v_floats(q);
+            for (int64_t blk = 0; blk < blocks; blk++) {
+                int64_t t0 = blk * WG_TILE_BLOCK, nt = tiles - t0 < WG_TILE_BLOCK ? tiles - t0 : WG_TILE_BLOCK;
+                block_tiles(q, t0, nt, &tl);
+                int t = omp_get_thread_num(), nth = omp_get_num_threads();
+                input_phase(q, in, &tl, q->cin * t / nth, q->cin * (t + 1) / nth, vec16, sv);
+#pragma omp barrier
+                gemm_phase(q, upack, nt, 36 * t / nth, 36 * (t + 1) / nth, sv, sm);
+#pragma omp barrier
+                output_phase(q, bias, e, add, &tl, q->cout * t / nth, q->cout * (t + 1) / nth, vec16, sm, out);
+#pragma omp barrier
+            }
         }
     }
+}
+
+size_t cn_conv_winograd_prepared_bytes(const cn_conv_geom *p) {
+    wg_problem q = forward_problem(p);
+    return problem_shared(&q);
+}
+
+void cn_conv_winograd_prepare(const cn_conv_geom *p, const cn_real *w, cn_real *out) {
+    wg_problem q = forward_problem(p);
+    int threads = p->threads > 1 ? p->threads : 1;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    transform_weights(&q, w, false, out);
 }
 
 void cn_conv_forward_winograd(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
                               void *work) {
     wg_problem q = forward_problem(p);
-    run_problem(p, &q, x, w, false, b, false, y, work);
+    run_problem(p, &q, x, w, false, p->prepared, p->epilogue ? NULL : b, p->epilogue, false, y, work);
 }
 
 void cn_conv_backward_data_winograd(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
                                     void *work) {
     wg_problem q = data_problem(p);
-    run_problem(p, &q, dy, w, true, NULL, true, dx, work);
+    run_problem(p, &q, dy, w, true, NULL, NULL, NULL, true, dx, work);
 }

@@ -40,6 +40,16 @@ void cn_gemm_pack_a(bool trans_a, int64_t m, int64_t k, const cn_real *a, int64_
 void cn_gemm_pack_b(bool trans_b, int64_t k, int64_t n, const cn_real *b, int64_t ldb, cn_real *packed);
 void cn_gemm_packed(int64_t m, int64_t n, int64_t k, cn_real alpha, const cn_real *a_packed, const cn_real *b_packed,
                     cn_real beta, cn_real *c, int64_t ldc);
+/* cn_gemm_packed with alpha 1, beta 0 and a per-row epilogue applied as the last depth block writes C back
+ * (no second pass): C[i][j] = scale[i] * (A B)[i][j] + shift[i], then max(., 0) when relu. */
+void cn_gemm_packed_epilogue(int64_t m, int64_t n, int64_t k, const cn_real *a_packed, const cn_real *b_packed,
+                             cn_real *c, int64_t ldc, const cn_real *scale, const cn_real *shift, bool relu);
+/* Rows [r0, r1) only of cn_gemm_packed (alpha 1, beta 0; scale NULL) or cn_gemm_packed_epilogue's product, so
+ * threads can split M when N is small. r0 must be a multiple of cn_gemm_blocking().mr; c, scale and shift
+ * point at row 0 as in the full call. */
+void cn_gemm_packed_rows(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1, const cn_real *a_packed,
+                         const cn_real *b_packed, cn_real *c, int64_t ldc, const cn_real *scale, const cn_real *shift,
+                         bool relu);
 
 /* The kernel set in use ("avx512", "avx2", "portable", "ref") and, for tests, forcing one. Returns
  * CN_ERR_UNSUPPORTED when this CPU cannot run it. */

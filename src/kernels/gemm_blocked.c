@@ -36,6 +36,23 @@ void cn_gemm_packed(int64_t m, int64_t n, int64_t k, cn_real alpha, const cn_rea
                     cn_real *c, int64_t ldc) {
     cn_gemm_ref(false, true, m, n, k, alpha, ap, k, bp, k, beta, c, ldc);
 }
+void cn_gemm_packed_epilogue(int64_t m, int64_t n, int64_t k, const cn_real *ap, const cn_real *bp, cn_real *c,
+                             int64_t ldc, const cn_real *scale, const cn_real *shift, bool relu) {
+    cn_gemm_packed(m, n, k, 1, ap, bp, 0, c, ldc);
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            cn_real v = scale[i] * c[i * ldc + j] + shift[i];
+            c[i * ldc + j] = relu && !(v > 0) ? 0 : v;
+        }
+}
+void cn_gemm_packed_rows(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1, const cn_real *ap,
+                         const cn_real *bp, cn_real *c, int64_t ldc, const cn_real *scale, const cn_real *shift,
+                         bool relu) {
+    CN_UNUSED(m);
+    if (r1 <= r0) return;
+    if (scale) cn_gemm_packed_epilogue(r1 - r0, n, k, ap + r0 * k, bp, c + r0 * ldc, ldc, scale + r0, shift + r0, relu);
+    else cn_gemm_packed(r1 - r0, n, k, 1, ap + r0 * k, bp, 0, c + r0 * ldc, ldc);
+}
 cn_status cn_kernels_select(const char *isa) {
     return strcmp(isa, "ref") == 0 ? CN_OK : cn_error(CN_ERR_UNSUPPORTED, "the double build has only the reference kernels");
 }
@@ -44,10 +61,19 @@ cn_status cn_kernels_select(const char *isa) {
 
 #include <immintrin.h>
 
+/* The write-back epilogue of a tile (cn_gemm_packed_epilogue): row i of the tile becomes
+ * scale[i] * (acc + beta * C) + shift[i] (then max(., 0) when relu); beta is 0 (a single depth block) or 1
+ * (C holds the earlier depth blocks' sums); alpha is 1. */
+typedef struct {
+    const float *scale, *shift;
+    bool relu;
+} gemm_epi;
+
 /* C[0..m) x [0..n) = alpha * (packed A panel) x (packed B panel) + beta * C, kc deep (beta 0: C is not
- * read). m <= mr and n <= nr: the edges of C are handled by storing only the valid corner. */
+ * read), or the epilogue e of the tile when e is not NULL. m <= mr and n <= nr: the edges of C are handled by
+ * storing only the valid corner. */
 typedef void (*ukernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha, float beta,
-                           int m, int n);
+                           int m, int n, const gemm_epi *e);
 
 /* A kernel set: register tile mr x nr and the cache blocking it was tuned with (the KC x nr B micro-panel
  * stays in L1 with room to spare, the MC x KC A block in L2, the KC x NC B block in L3). */
@@ -58,7 +84,16 @@ typedef struct {
 } isa_def;
 
 /* C = alpha * tile + beta * C on the valid m x n corner of a full tile (row stride nr). */
-static void store_tile(const float *tile, int nr, float *c, int64_t ldc, float alpha, float beta, int m, int n) {
+static void store_tile(const float *tile, int nr, float *c, int64_t ldc, float alpha, float beta, int m, int n,
+                       const gemm_epi *e) {
+    if (e) {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                float v = e->scale[i] * (tile[i * nr + j] + (beta == 0.0f ? 0.0f : c[i * ldc + j])) + e->shift[i];
+                c[i * ldc + j] = e->relu && !(v > 0.0f) ? 0.0f : v;
+            }
+        return;
+    }
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++)
             c[i * ldc + j] = alpha * tile[i * nr + j] + (beta == 0.0f ? 0.0f : beta * c[i * ldc + j]);
@@ -67,7 +102,7 @@ static void store_tile(const float *tile, int nr, float *c, int64_t ldc, float a
 /* ---- portable: plain C the compiler can vectorise at the baseline ISA */
 enum { MR_PORTABLE = 6, NR_PORTABLE = 16 };
 static void ukernel_portable(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
-                             float beta, int m, int n) {
+                             float beta, int m, int n, const gemm_epi *e) {
     float acc[MR_PORTABLE * NR_PORTABLE] = {0};
     for (int64_t p = 0; p < kc; p++) {
         for (int i = 0; i < MR_PORTABLE; i++) {
@@ -75,13 +110,14 @@ static void ukernel_portable(int64_t kc, const float *a, const float *b, float *
             for (int j = 0; j < NR_PORTABLE; j++) acc[i * NR_PORTABLE + j] += av * b[p * NR_PORTABLE + j];
         }
     }
-    store_tile(acc, NR_PORTABLE, c, ldc, alpha, beta, m, n);
+    store_tile(acc, NR_PORTABLE, c, ldc, alpha, beta, m, n, e);
 }
 
 /* ---- AVX2 + FMA: 6 x 16, twelve ymm accumulators (+ 2 for B and 1 broadcast: 15 of 16 registers) */
 enum { MR_AVX2 = 6 };
 __attribute__((target("avx2,fma"))) static void ukernel_avx2(int64_t kc, const float *a, const float *b, float *c,
-                                                             int64_t ldc, float alpha, float beta, int m, int n) {
+                                                             int64_t ldc, float alpha, float beta, int m, int n,
+                                                             const gemm_epi *e) {
     __m256 acc[MR_AVX2][2];
 #pragma GCC unroll 8
     for (int i = 0; i < MR_AVX2; i++) {
@@ -97,6 +133,20 @@ __attribute__((target("avx2,fma"))) static void ukernel_avx2(int64_t kc, const f
             acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
             acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
         }
+    }
+    if (m == MR_AVX2 && n == 16 && e) {
+        __m256 zero = _mm256_setzero_ps();
+#pragma GCC unroll 8
+        for (int i = 0; i < MR_AVX2; i++) {
+            float *row = c + i * ldc;
+            __m256 s = _mm256_set1_ps(e->scale[i]), t = _mm256_set1_ps(e->shift[i]), a0 = acc[i][0], a1 = acc[i][1];
+            if (beta != 0.0f) a0 = _mm256_add_ps(a0, _mm256_loadu_ps(row)), a1 = _mm256_add_ps(a1, _mm256_loadu_ps(row + 8));
+            __m256 r0 = _mm256_fmadd_ps(s, a0, t), r1 = _mm256_fmadd_ps(s, a1, t);
+            if (e->relu) r0 = _mm256_max_ps(r0, zero), r1 = _mm256_max_ps(r1, zero);
+            _mm256_storeu_ps(row, r0);
+            _mm256_storeu_ps(row + 8, r1);
+        }
+        return;
     }
     if (m == MR_AVX2 && n == 16) {
         __m256 al = _mm256_set1_ps(alpha), be = _mm256_set1_ps(beta);
@@ -119,14 +169,15 @@ __attribute__((target("avx2,fma"))) static void ukernel_avx2(int64_t kc, const f
         _mm256_store_ps(tile + i * 16, acc[i][0]);
         _mm256_store_ps(tile + i * 16 + 8, acc[i][1]);
     }
-    store_tile(tile, 16, c, ldc, alpha, beta, m, n);
+    store_tile(tile, 16, c, ldc, alpha, beta, m, n, e);
 }
 
 /* ---- AVX-512: MR_AVX512 x 32, 2*MR_AVX512 zmm accumulators (+ 2 for B, 1 broadcast, of 32 registers).
  * Partial tiles use masked loads and stores on the valid columns. */
 enum { MR_AVX512 = 8 };
 __attribute__((target("avx512f"))) static void ukernel_avx512(int64_t kc, const float *a, const float *b, float *c,
-                                                              int64_t ldc, float alpha, float beta, int m, int n) {
+                                                              int64_t ldc, float alpha, float beta, int m, int n,
+                                                              const gemm_epi *e) {
     __m512 acc[MR_AVX512][2];
 #pragma GCC unroll 16
     for (int i = 0; i < MR_AVX512; i++) {
@@ -146,6 +197,22 @@ __attribute__((target("avx512f"))) static void ukernel_avx512(int64_t kc, const 
     __m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);
     __mmask16 k0 = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1);
     __mmask16 k1 = (__mmask16)(n >= 32 ? 0xFFFF : n <= 16 ? 0 : (1u << (n - 16)) - 1);
+    if (e) {
+        __m512 zero = _mm512_setzero_ps();
+#pragma GCC unroll 16
+        for (int i = 0; i < MR_AVX512; i++) {
+            if (i >= m) break;
+            float *row = c + i * ldc;
+            __m512 s = _mm512_set1_ps(e->scale[i]), t = _mm512_set1_ps(e->shift[i]), a0 = acc[i][0], a1 = acc[i][1];
+            if (beta != 0.0f)
+                a0 = _mm512_add_ps(a0, _mm512_maskz_loadu_ps(k0, row)), a1 = _mm512_add_ps(a1, _mm512_maskz_loadu_ps(k1, row + 16));
+            __m512 r0 = _mm512_fmadd_ps(s, a0, t), r1 = _mm512_fmadd_ps(s, a1, t);
+            if (e->relu) r0 = _mm512_max_ps(r0, zero), r1 = _mm512_max_ps(r1, zero);
+            _mm512_mask_storeu_ps(row, k0, r0);
+            _mm512_mask_storeu_ps(row + 16, k1, r1);
+        }
+        return;
+    }
     if (m == MR_AVX512 && n == 32) {
 #pragma GCC unroll 16
         for (int i = 0; i < MR_AVX512; i++) {
@@ -402,7 +469,7 @@ void cn_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, cn_real alpha, c
                         int64_t i = ip * mr, j = jp * nr;
                         int rows = (int)min64(mc - i, mr), cols = (int)min64(nc - j, nr);
                         isa->kernel(kc, apack + ip * mr * kc, bpack + jp * nr * kc, c + (i0 + i) * ldc + j0 + j, ldc,
-                                    alpha, beta_k, rows, cols);
+                                    alpha, beta_k, rows, cols, NULL);
                     }
             }
         }
@@ -446,7 +513,29 @@ void cn_gemm_pack_b(bool tb, int64_t k, int64_t n, const cn_real *b, int64_t ldb
     }
 }
 
-/* Depth block by depth block; in each, every B micro-panel meets every A micro-panel (B-panel-major). */
+/* Depth block by depth block; in each, every B micro-panel meets every A micro-panel (B-panel-major). The
+ * epilogue (if any) goes with the last depth block. */
+static void gemm_packed(int64_t m, int64_t n, int64_t k, cn_real alpha, const cn_real *ap, const cn_real *bp,
+                        cn_real beta, cn_real *c, int64_t ldc, const cn_real *scale, const cn_real *shift, bool relu,
+                        int64_t r0, int64_t r1) {
+    const isa_def *s = packed_isa();
+    const int mr = s->mr, nr = s->nr;
+    int64_t mpanels = (m + mr - 1) / mr, npanels = (n + nr - 1) / nr, ip0 = r0 / mr, ip1 = (r1 + mr - 1) / mr;
+    for (int64_t p0 = 0; p0 < k; p0 += s->kc) {
+        int64_t kcb = min64(k - p0, s->kc);
+        const float *ablock = ap + p0 * mpanels * mr, *bblock = bp + p0 * npanels * nr;
+        float beta_k = p0 == 0 ? beta : 1.0f;
+        bool last = p0 + kcb >= k;
+        for (int64_t jp = 0; jp < npanels; jp++)
+            for (int64_t ip = ip0; ip < ip1; ip++) {
+                gemm_epi e = {scale ? scale + ip * mr : NULL, shift ? shift + ip * mr : NULL, relu};
+                s->kernel(kcb, ablock + ip * mr * kcb, bblock + jp * nr * kcb, c + ip * mr * ldc + jp * nr, ldc, alpha,
+                          beta_k, (int)min64(r1 - ip * mr, mr), (int)min64(n - jp * nr, nr),
+                          scale && last ? &e : NULL);
+            }
+    }
+}
+
 void cn_gemm_packed(int64_t m, int64_t n, int64_t k, cn_real alpha, const cn_real *ap, const cn_real *bp, cn_real beta,
                     cn_real *c, int64_t ldc) {
     if (m <= 0 || n <= 0) return;
@@ -454,18 +543,31 @@ void cn_gemm_packed(int64_t m, int64_t n, int64_t k, cn_real alpha, const cn_rea
         scale_c(c, ldc, m, n, beta);
         return;
     }
-    const isa_def *s = packed_isa();
-    const int mr = s->mr, nr = s->nr;
-    int64_t mpanels = (m + mr - 1) / mr, npanels = (n + nr - 1) / nr;
-    for (int64_t p0 = 0; p0 < k; p0 += s->kc) {
-        int64_t kcb = min64(k - p0, s->kc);
-        const float *ablock = ap + p0 * mpanels * mr, *bblock = bp + p0 * npanels * nr;
-        float beta_k = p0 == 0 ? beta : 1.0f;
-        for (int64_t jp = 0; jp < npanels; jp++)
-            for (int64_t ip = 0; ip < mpanels; ip++)
-                s->kernel(kcb, ablock + ip * mr * kcb, bblock + jp * nr * kcb, c + ip * mr * ldc + jp * nr, ldc, alpha,
-                          beta_k, (int)min64(m - ip * mr, mr), (int)min64(n - jp * nr, nr));
+    gemm_packed(m, n, k, alpha, ap, bp, beta, c, ldc, NULL, NULL, false, 0, m);
+}
+
+void cn_gemm_packed_epilogue(int64_t m, int64_t n, int64_t k, const cn_real *ap, const cn_real *bp, cn_real *c,
+                             int64_t ldc, const cn_real *scale, const cn_real *shift, bool relu) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) c[i * ldc + j] = relu && !(shift[i] > 0) ? 0 : shift[i];
+        return;
     }
+    gemm_packed(m, n, k, 1, ap, bp, 0, c, ldc, scale, shift, relu, 0, m);
+}
+
+void cn_gemm_packed_rows(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1, const cn_real *ap,
+                         const cn_real *bp, cn_real *c, int64_t ldc, const cn_real *scale, const cn_real *shift,
+                         bool relu) {
+    if (r1 > m) r1 = m;
+    if (r1 <= r0 || n <= 0) return;
+    if (k <= 0) {
+        for (int64_t i = r0; i < r1; i++)
+            for (int64_t j = 0; j < n; j++) c[i * ldc + j] = !scale ? 0 : relu && !(shift[i] > 0) ? 0 : shift[i];
+        return;
+    }
+    gemm_packed(m, n, k, 1, ap, bp, 0, c, ldc, scale, shift, relu, r0, r1);
 }
 
 #endif

@@ -47,15 +47,50 @@ void cn_act_backward_par(cn_act act, cn_real alpha, const cn_real *x, const cn_r
 /* ---- pooling: whole planes per thread */
 static int64_t plane_size(const int64_t v[3]) { return v[0] * v[1] * v[2]; }
 
+/* Without argmax (evaluation), 2D windows: the same maximum as the reference, window rows outer and columns
+ * inner for every output row at once (row loops the compiler vectorises instead of a branchy loop per output).
+ * The combination order per output is the reference's (raster order within the window, the first of equal
+ * values kept, NaN propagating), so the values are bit-identical. */
+static inline cn_real max_first(cn_real best, cn_real v) { return v > best || v != v ? v : best; }
+
+static void maxpool_plane_2d(const cn_pool_geom *geo, const cn_real *x, cn_real *y) {
+    const int64_t IH = geo->in[1], IW = geo->in[2], OH = geo->out[1], OW = geo->out[2];
+    const int64_t s1 = geo->stride[1], s2 = geo->stride[2], d1 = geo->dilation[1], d2 = geo->dilation[2];
+    for (int64_t oh = 0; oh < OH; oh++) {
+        cn_real *yr = y + oh * OW;
+        for (int64_t ow = 0; ow < OW; ow++) yr[ow] = -INFINITY;
+        for (int64_t kh = 0; kh < geo->kernel[1]; kh++) {
+            int64_t ih = oh * s1 - geo->pad[1] + kh * d1;
+            if (ih < 0 || ih >= IH) continue;
+            const cn_real *row = x + ih * IW;
+            for (int64_t kw = 0; kw < geo->kernel[2]; kw++) {
+                int64_t iw0 = kw * d2 - geo->pad[2]; /* input column of output 0; valid e: 0 <= iw0 + e*s2 < IW */
+                int64_t lo = iw0 >= 0 ? 0 : (-iw0 + s2 - 1) / s2, hi = IW - iw0 <= 0 ? 0 : (IW - iw0 + s2 - 1) / s2;
+                if (hi > OW) hi = OW;
+                if (s2 == 1)
+                    for (int64_t e = lo; e < hi; e++) yr[e] = max_first(yr[e], row[iw0 + e]);
+                else if (s2 == 2)
+                    for (int64_t e = lo; e < hi; e++) yr[e] = max_first(yr[e], row[iw0 + 2 * e]);
+                else
+                    for (int64_t e = lo; e < hi; e++) yr[e] = max_first(yr[e], row[iw0 + e * s2]);
+            }
+        }
+    }
+}
+
 void cn_maxpool_forward_par(const cn_pool_geom *geo, int64_t planes, const cn_real *x, cn_real *y, int64_t *argmax) {
     int64_t in = plane_size(geo->in), out = plane_size(geo->out);
-    if (!go_parallel(planes * (in + out)) || planes < 2) {
+    bool rows = !argmax && geo->in[0] == 1 && geo->kernel[0] == 1 && geo->out[0] == 1;
+    bool par = go_parallel(planes * (in + out)) && planes >= 2;
+    if (!par && !rows) {
         cn_maxpool_forward_ref(geo, planes, x, y, argmax);
         return;
     }
-#pragma omp parallel for schedule(static)
-    for (int64_t p = 0; p < planes; p++)
-        cn_maxpool_forward_ref(geo, 1, x + p * in, y + p * out, argmax ? argmax + p * out : NULL);
+#pragma omp parallel for schedule(static) if (par)
+    for (int64_t p = 0; p < planes; p++) {
+        if (rows) maxpool_plane_2d(geo, x + p * in, y + p * out);
+        else cn_maxpool_forward_ref(geo, 1, x + p * in, y + p * out, argmax ? argmax + p * out : NULL);
+    }
 }
 
 void cn_maxpool_backward_par(int64_t planes, int64_t in_plane, int64_t out_plane, const cn_real *dy,

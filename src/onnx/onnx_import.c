@@ -383,6 +383,7 @@ static cn_status convert_all(ctx *c) {
                 if (n->input[k][0] && !find_value(c, n->input[k])) ready = false;
             if (!ready) continue;
             cn_status st = convert_node(c, n);
+            cn_graph_params_changed(c->g); /* initializers were copied into parameters */
             if (st) return st;
             n->done = true;
             progress++;

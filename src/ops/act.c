@@ -19,8 +19,8 @@ static cn_status act_shape(const cn_graph *g, const cn_node *n, const cn_shape *
 }
 
 static cn_status act_forward(cn_graph *g, cn_node *n, cn_mode mode) {
-    CN_UNUSED(mode);
     const act_attr *a = n->attr;
+    if (mode != CN_TRAIN && n->fused_away) return CN_OK; /* the conv before it applied it (graph/fuse.c) */
     cn_act_forward(a->act, a->alpha, graph_in(g, n, 0), n->out, cn_shape_numel(&n->shape));
     return CN_OK;
 }

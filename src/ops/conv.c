@@ -164,13 +164,60 @@ static cn_conv_geom conv_run_geom(const cn_graph *g, const cn_node *n) {
     return p;
 }
 
+/* Inference keeps in n->cache (made by the plan, graph/fuse.c): the fused epilogue's scale and shift
+ * (recomputed by every eval pass: C_out values), then the weights as cn_conv_prepare_weights leaves them,
+ * rebuilt only when the parameter generation or the layout (algorithm, kernel set) changed. */
+static size_t epilogue_bytes(const cn_conv_attr *a) {
+    return 2 * (((size_t)a->out_channels * sizeof(cn_real) + 63) / 64 * 64);
+}
+
+static size_t conv_cache_bytes(const cn_graph *g, const cn_node *n, cn_mode mode) {
+    if (mode != CN_EVAL) return 0;
+    cn_conv_geom p = conv_geom(g, n);
+    p.inference = true;
+    return epilogue_bytes(&((const conv_node_attr *)n->attr)->a) + cn_conv_prepared_bytes(&p);
+}
+
+/* eval, fused: y = relu?(s * (conv + bias - mean) + beta) = relu?(s * conv + shift) */
+static void fill_epilogue(const cn_graph *g, const cn_node *n, const cn_real *bias, cn_conv_epilogue *e) {
+    const cn_conv_attr *a = &((const conv_node_attr *)n->attr)->a;
+    cn_real *scale = n->cache, *shift = (cn_real *)((char *)n->cache + epilogue_bytes(a) / 2);
+    const cn_node *bn = n->fuse_bn ? graph_node(g, n->fuse_bn) : NULL;
+    for (int64_t o = 0; o < a->out_channels; o++) {
+        double s = 1, mean = 0, beta = 0, b = bias ? (double)bias[o] : 0;
+        if (bn) batchnorm_eval_channel(g, bn, o, &s, &mean, &beta);
+        scale[o] = (cn_real)s;
+        shift[o] = (cn_real)(s * (b - mean) + beta);
+    }
+    *e = (cn_conv_epilogue){scale, shift, n->fuse_relu};
+}
+
 static cn_status conv_forward(cn_graph *g, cn_node *n, cn_mode mode) {
-    CN_UNUSED(mode);
     const cn_conv_attr *a = &((const conv_node_attr *)n->attr)->a;
     cn_conv_geom p = conv_run_geom(g, n);
+    const cn_real *b = a->bias ? graph_param(g, n, 1)->data : NULL, *w = graph_param(g, n, 0)->data;
+    cn_conv_epilogue epi;
+    p.inference = mode == CN_EVAL && n->cache && cn_conv_forward == cn_conv_forward_im2col;
     log_algorithm(n, &p);
-    const cn_real *b = a->bias ? graph_param(g, n, 1)->data : NULL;
-    cn_conv_forward(&p, graph_in(g, n, 0), graph_param(g, n, 0)->data, b, n->out, n->workspace);
+    if (mode == CN_EVAL && (n->fuse_bn || n->fuse_relu)) {
+        if (!n->cache || n->cache_size < epilogue_bytes(a))
+            return cn_error(CN_ERR_INVALID, "%s: fused without its cache (plan not made)", n->name);
+        fill_epilogue(g, n, b, &epi);
+        p.epilogue = &epi;
+    }
+    size_t need = p.inference ? cn_conv_prepared_bytes(&p) : 0;
+    if (need && epilogue_bytes(a) + need <= n->cache_size) {
+        cn_real *prepared = (cn_real *)((char *)n->cache + epilogue_bytes(a));
+        int key = cn_conv_prepared_key(&p);
+        uint64_t gen = graph_param_generation(g);
+        if (n->cache_key != key || n->cache_gen != gen) {
+            cn_conv_prepare_weights(&p, w, prepared);
+            n->cache_key = key;
+            n->cache_gen = gen;
+        }
+        p.prepared = prepared;
+    }
+    cn_conv_forward(&p, graph_in(g, n, 0), w, b, n->out, n->workspace);
     return CN_OK;
 }
 
@@ -221,9 +268,9 @@ static int conv_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
 }
 
 static const cn_op_def op_conv = {.name = "Conv", .prefix = "conv", .shape = conv_shape, .init_params = conv_init,
-                                  .workspace_bytes = conv_workspace_bytes, .forward = conv_forward,
-                                  .backward = conv_backward, .macs = conv_macs, .attrs = conv_attrs,
-                                  .backward_reads = CN_READS_INPUTS};
+                                  .workspace_bytes = conv_workspace_bytes, .cache_bytes = conv_cache_bytes,
+                                  .fuses_relu = true, .forward = conv_forward, .backward = conv_backward,
+                                  .macs = conv_macs, .attrs = conv_attrs, .backward_reads = CN_READS_INPUTS};
 
 cn_conv_attr cn_conv_attr_make(int out_channels, int k, int s, int p) {
     cn_conv_attr a = {.out_channels = out_channels, .groups = 1, .bias = 1, .pad_mode = CN_PAD_ZEROS};

@@ -79,6 +79,7 @@ static cn_status batchnorm_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     int64_t batch = xs->dims[0], c = xs->dims[1], s = shape_spatial(xs), m = batch * s;
     double *mean = n->scratch, *invstd = mean + c;
     cn_tensor *running_mean = graph_param(g, n, 2), *running_var = graph_param(g, n, 3);
+    if (mode != CN_TRAIN && n->fused_away) return CN_OK; /* the conv before it applied it (graph/fuse.c) */
     if (mode == CN_TRAIN) {
         /* As PyTorch: one value per channel has no variance to normalise by. */
         if (m < 2) {
@@ -149,6 +150,14 @@ static const cn_op_def op_batchnorm = {.name = "BatchNormalization", .prefix = "
 int cn_batchnorm(cn_graph *g, const char *name, int x, float eps, float momentum) {
     batchnorm_attr a = {eps, momentum};
     return graph_add_node(g, &op_batchnorm, name, &x, 1, &a, sizeof a);
+}
+
+void batchnorm_eval_channel(const cn_graph *g, const cn_node *n, int64_t ch, double *scale, double *mean,
+                            double *beta) {
+    const batchnorm_attr *a = n->attr;
+    *mean = (double)graph_param(g, n, 2)->data[ch];
+    *scale = 1.0 / sqrt((double)graph_param(g, n, 3)->data[ch] + a->eps) * (double)graph_param(g, n, 0)->data[ch];
+    *beta = (double)graph_param(g, n, 1)->data[ch];
 }
 
 /* ================================================================ LayerNorm, InstanceNorm, GroupNorm

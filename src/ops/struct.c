@@ -3,6 +3,7 @@
  *   concat: y = [x_0, x_1, ...] along axis 1        dx_k += the slice of dy that x_k filled
  * Plain loops: there is no arithmetic worth a kernel. */
 #include "internal.h"
+#include <omp.h>
 #include <stdio.h>
 
 /* ---- add */
@@ -17,11 +18,20 @@ static cn_status add_shape(const cn_graph *g, const cn_node *n, const cn_shape *
     return CN_OK;
 }
 
+/* Eval-mode fusion (graph/fuse.c): with fuse_relu, y = relu(a + b) and the ReLU after it is pass-through. */
 static cn_status add_forward(cn_graph *g, cn_node *n, cn_mode mode) {
-    CN_UNUSED(mode);
     const cn_real *a = graph_in(g, n, 0), *b = graph_in(g, n, 1);
     cn_real *y = n->out;
     int64_t count = cn_shape_numel(&n->shape);
+    if (mode != CN_TRAIN && n->fuse_relu) {
+#pragma omp parallel for schedule(static) if (count >= (1 << 16) && !omp_in_parallel())
+        for (int64_t i = 0; i < count; i++) {
+            cn_real v = a[i] + b[i];
+            y[i] = v > 0 ? v : 0;
+        }
+        return CN_OK;
+    }
+#pragma omp parallel for schedule(static) if (count >= (1 << 16) && !omp_in_parallel())
     for (int64_t i = 0; i < count; i++) y[i] = a[i] + b[i];
     return CN_OK;
 }
@@ -39,7 +49,7 @@ static void add_backward(cn_graph *g, cn_node *n) {
 }
 
 static const cn_op_def op_add = {.name = "Add", .prefix = "add", .shape = add_shape, .forward = add_forward,
-                                 .backward = add_backward,
+                                 .backward = add_backward, .fuses_relu = true,
                                  .backward_reads = CN_READS_NOTHING, .inplace = true,
                                  .recompute = add_recompute};
 

@@ -18,6 +18,7 @@ typedef struct {
 } opt_slot;
 
 struct cn_optimizer {
+    cn_graph *graph;            /* a step changes its weights: cn_graph_params_changed */
     cn_optimizer_config config;
     int64_t steps;
     int n_slots;
@@ -93,6 +94,7 @@ cn_optimizer *cn_optimizer_create(cn_graph *g, const cn_optimizer_config *config
     if (!block) return NULL;
     cn_optimizer *opt = (cn_optimizer *)block;
     opt->config = *config;
+    opt->graph = g;
     opt->n_slots = n_slots;
     opt->bufs_per_slot = bufs;
     opt->slots = (opt_slot *)(block + head);
@@ -184,6 +186,7 @@ cn_status cn_optimizer_step(cn_optimizer *opt) {
             else adam_update(&opt->config, s, opt->steps, a, b);
         }
     }
+    cn_graph_params_changed(opt->graph); /* packed-weight caches are stale now */
     return CN_OK;
 }
 
