@@ -382,11 +382,11 @@ def targets_markdown(results, models, gemm, backward):
     if backward:
         check("conv forward+backward vs PyTorch, every layer",
               [(name(r), ratio(r, "torch_bwd", "convnet_bwd")) for r in results], 1.2)
-    need = {"LeNet-5": 3.0, "batch 1": 1.5, "batch 16": 1.3}
+    need = {r"LeNet-5": 3.0, r"batch 1\b": 1.5, r"batch 16\b": 1.3}
     for m in models:
         c = m.get("convnet", {})
         for key, v in need.items():
-            if key in m["what"] and "median_ms" in c and m.get("torch_ms"):
+            if re.search(key, m["what"]) and "median_ms" in c and m.get("torch_ms"):
                 check(m["what"].replace(" (images/s)", ""), [("", m["torch_ms"] / c["median_ms"])], v)
     if gemm:
         for t in (1, 2):
