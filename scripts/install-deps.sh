@@ -23,6 +23,10 @@ dev_python() {
     echo "installing: onnxruntime (PyPI)" >&2
     /usr/bin/python3 -m pip install -q --break-system-packages --no-deps onnxruntime >&2
   fi
+  if [ "${1:-}" = "--dev" ] && ! /usr/bin/python3 -c "import onnx2torch" 2>/dev/null; then
+    echo "installing: onnx2torch (PyPI; loads ONNX models into PyTorch for the export tests)" >&2
+    /usr/bin/python3 -m pip install -q --break-system-packages --no-deps onnx2torch >&2
+  fi
 }
 if [ ${#missing[@]} -eq 0 ]; then
   dev_python "${1:-}"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# convnet export MODEL OUT.onnx: the file is accepted by onnx.checker (Debian's python3-onnx) and ONNX Runtime
-# (PyPI onnxruntime) gives convnet's outputs within 1e-4 relative to the largest one; --fold-bn; a trained
+# convnet export MODEL OUT.onnx: the file is accepted by onnx.checker (Debian's python3-onnx), and ONNX Runtime
+# (PyPI onnxruntime) and PyTorch (the model converted by PyPI's onnx2torch; zoo models) give convnet's outputs
+# within 1e-4 relative to the largest one; --fold-bn; a trained
 # checkpoint; errors. Also runs tests/test_onnx_export with CN_ONNX_EXPORT_KEEP to check its models (every
 # exportable op, randomised batch-norm statistics) the same way. Missing Python modules: SKIP lines.
 # $1: the convnet binary, $2: the source directory.
@@ -106,6 +107,15 @@ for d in "$tmp/zoo" "$tmp/ops"; do
     fi
   fi
 done
+# PyTorch's side: the zoo exports loaded into torch (onnx2torch) compute convnet's outputs
+if [ $have_numpy -eq 1 ]; then
+  res=$("$py" "$helper" torch "$tmp/zoo" 2>&1); rc=$?
+  if [ $rc -eq 3 ]; then echo "SKIP: PyTorch (onnx2torch) on the zoo models: python module $res (scripts/install-deps.sh --dev)"; skipped=$((skipped + 1));
+  else
+    check "PyTorch (onnx2torch) loads the zoo exports and matches convnet (1e-4)" '[ $rc -eq 0 ]'
+    echo "$res" | sed 's/^/  /'
+  fi
+fi
 [ $have_numpy -eq 1 ] || { echo "SKIP: ONNX Runtime comparisons: python3 has no numpy"; skipped=$((skipped + 1)); }
 echo "($skipped skipped)"
 finish

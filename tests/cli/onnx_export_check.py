@@ -1,7 +1,8 @@
-"""ONNX export checks for tests/cli/onnx_export.sh. `check DIR`: for every DIR/X.onnx (with X.input.npy and
-X.output.npy, convnet's output), onnx.checker accepts the model and ONNX Runtime's output matches convnet's
-within 1e-4 relative to the largest output. Prints one line per model ("ok NAME err" / "bad NAME why");
-exit 3 when a module is missing (the caller prints SKIP)."""
+"""ONNX export checks for tests/cli/onnx_export.sh. `checker DIR`: onnx.checker accepts every DIR/X.onnx.
+`ort DIR` / `torch DIR`: for every DIR/X.onnx (with X.input.npy and X.output.npy, convnet's output), ONNX
+Runtime's output / PyTorch's (the model loaded into torch by onnx2torch, PyPI) matches convnet's within 1e-4
+relative to the largest output. Prints one line per model ("ok NAME err" / "bad NAME why"); exit 3 when a
+module is missing (the caller prints SKIP)."""
 import glob, os, sys
 
 try:
@@ -18,6 +19,13 @@ if mode == "ort":
     except ImportError as e:
         print("missing", e.name)
         sys.exit(3)
+if mode == "torch":
+    try:
+        import torch
+        from onnx2torch import convert
+    except ImportError as e:
+        print("missing", e.name)
+        sys.exit(3)
 bad = 0
 for path in sorted(glob.glob(os.path.join(d, "*.onnx"))):
     name = os.path.basename(path)[:-5]
@@ -28,8 +36,12 @@ for path in sorted(glob.glob(os.path.join(d, "*.onnx"))):
             continue
         x = np.load(os.path.join(d, name + ".input.npy"))
         ours = np.load(os.path.join(d, name + ".output.npy"))
-        s = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-        ref = s.run(None, {s.get_inputs()[0].name: x})[0]
+        if mode == "torch":
+            with torch.no_grad():
+                ref = convert(path).eval()(torch.from_numpy(x)).numpy()
+        else:
+            s = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+            ref = s.run(None, {s.get_inputs()[0].name: x})[0]
         err = float(np.abs(ours - ref).max() / max(1e-30, float(np.abs(ref).max())))
         ok = ours.shape == ref.shape and err <= 1e-4
         print("ok" if ok else "bad", name, "%.3g" % err)
