@@ -3,6 +3,7 @@
 #include "cn_test.h"
 #include "kernels/gemm.h"
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 
 static void fill(cn_real *x, int64_t n, uint64_t seed) {
@@ -75,17 +76,24 @@ int main(void) {
     const char *sets[] = {"avx512", "avx2", "portable"};
     const int64_t sizes[][3] = {{1, 1, 1}, {6, 32, 1}, {7, 33, 5}, {13, 17, 29}, {1, 500, 2450}, {64, 10, 500},
                                 {97, 131, 257}, {5, 3000, 7}, {800, 40, 300}, {37, 2100, 11},
-                                {401, 67, 389}, {9, 2081, 397}, {17, 48, 16}, {8, 32, 385}}; /* past KC, MC, NC */
+                                {401, 67, 389}, {9, 2081, 397}, {17, 48, 16}, {8, 32, 385}, /* past KC, MC, NC */
+                                {777, 129, 70}, {390, 300, 100}};  /* row blocks of different panel counts */
     for (int s = 0; s < 3; s++) {
         if (cn_kernels_select(sets[s]) != CN_OK) {
             printf("SKIP %s kernels: %s\n", sets[s], cn_last_error());
             continue;
         }
         CHECK(strcmp(cn_kernels_isa(), sets[s]) == 0, "selected %s", sets[s]);
-        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
-            for (int t = 0; t < 4; t++)
-                check_shape(sets[s], sizes[i][0], sizes[i][1], sizes[i][2], t & 1, t & 2, t == 3 ? 0.5f : 1.0f,
-                            t == 0 ? 0.0f : t == 1 ? 1.0f : -0.75f);
+        int saved = omp_get_max_threads();
+        /* 1, 2 and 3 threads: rows of A shared out (or, with few row panels, tiles), blocks past MC */
+        for (int threads = 1; threads <= 3; threads++) {
+            omp_set_num_threads(threads);
+            for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+                for (int t = 0; t < 4; t++)
+                    check_shape(sets[s], sizes[i][0], sizes[i][1], sizes[i][2], t & 1, t & 2, t == 3 ? 0.5f : 1.0f,
+                                t == 0 ? 0.0f : t == 1 ? 1.0f : -0.75f);
+        }
+        omp_set_num_threads(saved);
         const int64_t psizes[][3] = {{1, 1, 1}, {8, 32, 384}, {9, 33, 385}, {13, 17, 800}, {64, 100, 5}, {3, 70, 29}};
         for (size_t i = 0; i < sizeof psizes / sizeof psizes[0]; i++)
             for (int t = 0; t < 4; t++)
