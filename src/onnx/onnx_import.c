@@ -118,7 +118,7 @@ static const char *onnx_attr_string(const node_ref *n, const char *name, const c
     const Onnx__AttributeProto *a = attr_find(n, name);
     if (!a || !a->has_s) return def;
     size_t k = a->s.len < len - 1 ? a->s.len : len - 1;
-    memcpy(buf, a->s.data, k);
+    if (k) memcpy(buf, a->s.data, k); /* an empty string may have no data */
     buf[k] = 0;
     return buf;
 }
