@@ -65,10 +65,10 @@ static int64_t xb_slack(const cn_conv_geom *p) { return LANES + 3 * p->stride[2]
 size_t cn_conv_depthwise_blocked_thread_bytes(const cn_conv_geom *p) {
     if (!cn_conv_depthwise_blocked_applies(p)) return 0;
     band_geom g = band_of(p);
-    /* xb (+ slack), the band's outputs, the block's weights [tap][16] and bias, the weight gradient's double
-     * sums [tap + bias][16] */
+    /* xb (+ slack), the band's outputs, then either the block's weights [tap][16] (forward, data gradient) or
+     * the weight gradient's double sums [tap + bias][16] */
     return (size_t)((g.in_rows * g.pwb + xb_slack(p)) * LANES + g.out_cap * LANES +
-                    (CN_DEPTHWISE_MAX_TAPS + 1) * LANES * 3) * sizeof(float);
+                    (CN_DEPTHWISE_MAX_TAPS + 1) * LANES * 2) * sizeof(float);
 }
 
 #ifndef CN_REAL_IS_DOUBLE
@@ -282,13 +282,10 @@ AVX512 static void block_forward(const cn_conv_geom *p, const band_geom *g, cons
     int64_t in_plane = prod3(p->in), out_plane = prod3(p->out);
     int nc = C - c0 < LANES ? (int)(C - c0) : LANES;
     float *xb = buf, *ob = xb + (g->in_rows * g->pwb + xb_slack(p)) * LANES, *wb = ob + g->out_cap * LANES;
-    /* the block's taps as [tap][16 channels], and its bias as the last row */
-    for (int64_t t = 0; t <= taps; t++)
-        for (int l = 0; l < LANES; l++)
-            wb[t * LANES + l] = l >= nc ? 0.0f : t < taps ? w[(c0 + l) * taps + t] : b ? b[c0 + l] : 0.0f;
+    block_taps(w, taps, c0, nc, wb);
     __m512 wv[CN_DEPTHWISE_MAX_TAPS];
     for (int64_t t = 0; t < taps; t++) wv[t] = _mm512_loadu_ps(wb + t * LANES);
-    __m512 bias = _mm512_loadu_ps(wb + taps * LANES);
+    __m512 bias = b ? _mm512_maskz_loadu_ps((__mmask16)((1u << nc) - 1), b + c0) : _mm512_setzero_ps();
     const float *x0 = x + (n * C + c0) * in_plane;
     float *y0 = y + (n * C + c0) * out_plane;
     /* The 16 planes are read as 16 short streams, too short for the hardware prefetcher to learn: ask for the
