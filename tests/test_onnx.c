@@ -12,15 +12,6 @@
 #define CN_ONNX_MODELS CN_GOLDEN_DIR "/../../onnx/models"
 #endif
 
-static double rel_err(const cn_real *a, const cn_real *ref, int64_t n) {
-    double m = 0, e = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if (fabs((double)ref[i]) > m) m = fabs((double)ref[i]);
-        if (fabs((double)a[i] - ref[i]) > e) e = fabs((double)a[i] - ref[i]);
-    }
-    return e / (m > 0 ? m : 1);
-}
-
 static int load_file(const char *path, uint8_t **data, size_t *size) {
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
@@ -66,7 +57,7 @@ static void committed_models(void) {
             cn_shape s = cn_node_shape(g, info.output[0]);
             CHECK(cn_shape_numel(&s) == cn_tensor_numel(&ref), "%s: output size", stem);
             if (cn_shape_numel(&s) == cn_tensor_numel(&ref)) {
-                double err = rel_err(cn_node_output(g, info.output[0]), ref.data, cn_tensor_numel(&ref));
+                double err = cn_rel_error_to_max(cn_node_output(g, info.output[0]), ref.data, cn_tensor_numel(&ref));
                 CHECK(err <= 1e-4, "%s: error %.3g relative to the largest logit", stem, err);
             }
             cn_graph_free(g);

@@ -12,15 +12,6 @@
 
 static char path[80]; /* fits cn_train_state.model (CN_NAME_MAX) */
 
-static double rel_err(const cn_real *a, const cn_real *ref, int64_t n) {
-    double m = 0, e = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if (fabs((double)ref[i]) > m) m = fabs((double)ref[i]);
-        if (fabs((double)a[i] - ref[i]) > e) e = fabs((double)a[i] - ref[i]);
-    }
-    return e / (m > 0 ? m : 1);
-}
-
 /* Batch-norm statistics and affine parameters away from their defaults, so the export of each is tested. */
 static void randomise_stats(cn_graph *g, uint64_t seed) {
     cn_rng r;
@@ -78,7 +69,7 @@ static void round_trip_opset(cn_graph *g, int x, int out, const char *what, int6
         }
         CHECK_OK(cn_set_input(h, info.input[0], in, nx));
         CHECK_OK(cn_forward(h, CN_EVAL));
-        double e = rel_err(cn_node_output(h, info.output[0]), ref, ny);
+        double e = cn_rel_error_to_max(cn_node_output(h, info.output[0]), ref, ny);
         CHECK(e <= 1e-6, "%s: exported and re-imported outputs differ by %g", what, e);
         printf("  %s: round trip max error %.3g (relative to the largest output)\n", what, e);
         cn_graph_free(h);
@@ -358,7 +349,7 @@ static void onnx_as_model(void) {
     if (bout >= 0) {
         CHECK_OK(cn_set_input(b, bx, in, 3 * 28 * 28));
         CHECK_OK(cn_forward(b, CN_EVAL));
-        CHECK(rel_err(cn_node_output(b, bout), cn_node_output(g, out), 30) == 0, "built from .onnx: same logits");
+        CHECK(cn_rel_error_to_max(cn_node_output(b, bout), cn_node_output(g, out), 30) == 0, "built from .onnx: same logits");
     }
     cn_graph *e = cn_graph_create();
     int ex = cn_input(e, "input", cn_shape4(3, 1, 28, 28));
@@ -389,7 +380,7 @@ static void onnx_as_model(void) {
             CHECK(!strcmp(got.model, path), "the checkpoint names %s", got.model);
             CHECK_OK(cn_set_input(l, lx, in, 3 * 28 * 28));
             CHECK_OK(cn_forward(l, CN_EVAL));
-            CHECK(rel_err(cn_node_output(l, ll), cn_node_output(b, bout), 30) == 0, "the checkpoint's weights, not the file's");
+            CHECK(cn_rel_error_to_max(cn_node_output(l, ll), cn_node_output(b, bout), 30) == 0, "the checkpoint's weights, not the file's");
             cn_graph_free(l);
         }
         cn_train_state_free(&got);

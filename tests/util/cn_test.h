@@ -64,6 +64,9 @@ int golden_input(const golden_case *c, cn_graph *g, int i);
 
 /* max|ours - ref| / max(1, max|ref|) */
 double cn_rel_error(const cn_real *ours, const cn_real *ref, int64_t n);
+/* max|ours - ref| / max|ref| (relative to the largest reference value, e.g. the largest logit; 1 when ref is
+ * all zero); NaN counts as the largest error. */
+double cn_rel_error_to_max(const cn_real *ours, const cn_real *ref, int64_t n);
 /* Compare ours against the golden tensor `tensor` with the error above <= tol; a CHECK with a message. */
 void golden_compare(const golden_case *c, const char *tensor, const cn_real *ours, int64_t n, double tol);
 
