@@ -4,6 +4,7 @@
  * multiplier, batch 1, tiles spanning samples, depths past the GEMM's KC, 1D and 3D. */
 #include "cn_test.h"
 #include "conv_case.h"
+#include "kernels/conv_direct.h"
 #include "kernels/gemm.h"
 #include <stdlib.h>
 
@@ -157,7 +158,9 @@ static const conv_case cases[] = {
 
 int main(void) {
     const char *sets[] = {"avx512", "avx2", "portable"};
-    const cn_conv_algo algos[] = {CN_CONV_AUTO, CN_CONV_GEMM, CN_CONV_DEPTHWISE, CN_CONV_WINOGRAD, CN_CONV_FIRST};
+    const cn_conv_algo algos[] = {CN_CONV_AUTO,  CN_CONV_GEMM,  CN_CONV_DEPTHWISE,
+                                  CN_CONV_WINOGRAD, CN_CONV_FIRST, CN_CONV_DIRECT};
+    const int nalgos = (int)(sizeof algos / sizeof algos[0]);
     int first = 0;
     while (first < 2 && cn_kernels_select(sets[first]) != CN_OK) first++;
     for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
@@ -167,10 +170,11 @@ int main(void) {
                 if (i == 0) printf("SKIP %s kernels: %s\n", sets[s], cn_last_error());
                 continue;
             }
-            for (int a = 0; a < 5; a++) {
+            for (int a = 0; a < nalgos; a++) {
                 if (algos[a] == CN_CONV_DEPTHWISE && !cn_conv_depthwise_applies(&d.p)) continue;
                 if (algos[a] == CN_CONV_WINOGRAD && !cn_conv_winograd_applies(&d.p)) continue;
                 if (algos[a] == CN_CONV_FIRST && !cn_conv_first_applies(&d.p)) continue;
+                if (algos[a] == CN_CONV_DIRECT && !cn_conv_direct_applies(&d.p)) continue;
                 /* threaded (3: an uneven split) on the first set that runs, serial on every set */
                 for (int threads = 1; threads <= (s == first ? 3 : 1); threads += 2)
                     compare(sets[s], &d, i, algos[a], threads, algos[a] == CN_CONV_WINOGRAD ? 2e-5 : 1e-5);
@@ -185,7 +189,14 @@ int main(void) {
     cn_conv_geom first_layer = conv_case_geom(&cases[1]);
     CHECK(strcmp(cn_conv_algorithm(&dw, &why), "depthwise-direct") == 0 && strstr(why, "depthwise"), "depthwise chosen");
     CHECK(strcmp(cn_conv_algorithm(&one, &why), "gemm-1x1") == 0 && strstr(why, "1x1"), "1x1 chosen");
-    CHECK(strcmp(cn_conv_algorithm(&gen, &why), "im2col-gemm") == 0, "im2col chosen");
+    bool v512 = strcmp(cn_kernels_isa(), "avx512") == 0;
+    CHECK(strcmp(cn_conv_algorithm(&gen, &why), v512 ? "direct" : "im2col-gemm") == 0, "direct or im2col chosen");
+    cn_conv_geom wide = conv_case_geom(&cases[20]);
+    wide.in_channels = 128; /* 1x1 with >= 128 input channels: direct on AVX-512 */
+    CHECK(strcmp(cn_conv_algorithm(&wide, &why), v512 ? "direct" : "gemm-1x1") == 0, "1x1 with 128 inputs");
+    cn_conv_geom forced = gen;
+    forced.algorithm = CN_CONV_GEMM;
+    CHECK(strcmp(cn_conv_algorithm(&forced, &why), "im2col-gemm") == 0, "im2col forced");
     if (strcmp(cn_kernels_isa(), "avx512") == 0)
         CHECK(strcmp(cn_conv_algorithm(&first_layer, &why), "first-direct") == 0 && strstr(why, "first layer"),
               "first-layer direct chosen for 3 input channels");

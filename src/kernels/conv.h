@@ -32,7 +32,8 @@ typedef enum {
     CN_CONV_GEMM,       /* im2col + GEMM (a 1x1 stride-1 unpadded conv reads x directly) */
     CN_CONV_DEPTHWISE,  /* direct, one input channel per group, zero padding */
     CN_CONV_WINOGRAD,   /* F(4x4, 3x3): 2D 3x3 stride 1, no dilation, zero padding, groups 1 */
-    CN_CONV_FIRST       /* direct, first layers: 2D, groups 1, <= 4 input channels, zero padding (AVX-512) */
+    CN_CONV_FIRST,      /* direct, first layers: 2D, groups 1, <= 4 input channels, zero padding (AVX-512) */
+    CN_CONV_DIRECT      /* direct, vectorised over output channels: 1D/2D, zero padding (AVX-512; conv_direct.c) */
 } cn_conv_algo;
 
 /* A per-output-channel epilogue of the forward pass (eval-mode conv -> BN -> ReLU fusion, graph/fuse.c):

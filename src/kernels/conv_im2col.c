@@ -10,8 +10,10 @@
  * into the GEMM's packed panels; a 1x1 stride-1 unpadded conv unrolls nothing (x is the matrix) and adds its
  * data gradient straight into dx. Threads split the tiles (forward, weight gradient into private buffers
  * summed in thread order) or contiguous sample ranges (data gradient), so results depend only on the thread
- * count. Depthwise and Winograd live in their own files; `choose` below picks per shape. */
+ * count. Depthwise, Winograd, the first-layer kernel and the direct kernel (conv_direct.c, which replaces im2col
+ * on AVX-512 for the forward pass) live in their own files; `choose` below picks per shape. */
 #include "kernels/conv.h"
+#include "kernels/conv_direct.h"
 #include "kernels/gemm.h"
 #include <omp.h>
 #include <stdlib.h>
@@ -87,6 +89,11 @@ size_t cn_conv_work_bytes(const cn_conv_geom *p) {
     if (cn_conv_first_applies(p)) {
         size_t first = cn_conv_first_shared_bytes(p) + (size_t)slots(p) * cn_conv_first_thread_bytes(p);
         if (first > gemm) gemm = first;
+    }
+    if (cn_conv_direct_applies(p)) {
+        size_t direct = cn_conv_direct_weights_bytes(p) + cn_conv_direct_shared_bytes(p) +
+                        (size_t)slots(p) * cn_conv_direct_thread_bytes(p);
+        if (direct > gemm) gemm = direct;
     }
     if (!cn_conv_winograd_applies(p)) return gemm;
     size_t wino = cn_conv_winograd_shared_bytes(p) + (size_t)slots(p) * cn_conv_winograd_thread_bytes(p);
@@ -503,7 +510,7 @@ __attribute__((constructor)) static void read_env_algo(void) {
     if (!e) return;
     env_algo = strcmp(e, "gemm") == 0 ? CN_CONV_GEMM : strcmp(e, "depthwise") == 0 ? CN_CONV_DEPTHWISE
              : strcmp(e, "winograd") == 0 ? CN_CONV_WINOGRAD : strcmp(e, "first") == 0 ? CN_CONV_FIRST
-             : CN_CONV_AUTO;
+             : strcmp(e, "direct") == 0 ? CN_CONV_DIRECT : CN_CONV_AUTO;
 }
 
 static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
@@ -518,6 +525,8 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
         a = CN_CONV_WINOGRAD, why = "forced";
     } else if (p->algorithm == CN_CONV_FIRST && cn_conv_first_applies(p)) {
         a = CN_CONV_FIRST, why = "forced";
+    } else if (p->algorithm == CN_CONV_DIRECT && cn_conv_direct_applies(p)) {
+        a = CN_CONV_DIRECT, why = "forced";
     } else if (p->algorithm == CN_CONV_AUTO && winograd_pays(p)) {
         a = CN_CONV_WINOGRAD;
         why = "3x3, stride 1, groups 1, zero padding, enough channels and little tile waste: Winograd F(4x4,3x3) "
@@ -535,6 +544,14 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
     } else if (p->in_channels / p->groups <= 3 && !reads_x_directly(p)) {
         why = "few input channels (first layer): columns K = C_in x taps are short, unrolled straight into packed "
               "panels for a GEMM over the whole batch";
+    } else if (p->algorithm == CN_CONV_AUTO && cn_conv_direct_applies(p) &&
+               (!reads_x_directly(p) || p->in_channels / p->groups >= 128)) {
+        a = CN_CONV_DIRECT;
+        why = reads_x_directly(p)
+                  ? "1x1 kernel, stride 1, >= 128 input channels: direct, 14 positions x 32 output channels per "
+                    "register tile, the input planes read in place (no packing)"
+                  : "general case: direct, 14 positions x 32 output channels per register tile, the input read from "
+                    "one zero-padded copy (im2col would copy each input value once per tap)";
     } else if (reads_x_directly(p)) {
         why = "1x1 kernel, stride 1, no padding: the input planes are the GEMM operand (packed, no unrolling)";
     } else {
@@ -549,6 +566,7 @@ const char *cn_conv_algorithm(const cn_conv_geom *p, const char **reason) {
     case CN_CONV_DEPTHWISE: return "depthwise-direct";
     case CN_CONV_WINOGRAD: return "winograd-f4x3";
     case CN_CONV_FIRST: return "first-direct";
+    case CN_CONV_DIRECT: return "direct";
     default: return reads_x_directly(p) ? "gemm-1x1" : "im2col-gemm";
     }
 }
@@ -558,6 +576,7 @@ size_t cn_conv_prepared_bytes(const cn_conv_geom *p) {
     case CN_CONV_DEPTHWISE:
     case CN_CONV_FIRST: return 0; /* direct kernels read w as it is */
     case CN_CONV_WINOGRAD: return cn_conv_winograd_prepared_bytes(p);
+    case CN_CONV_DIRECT: return cn_conv_direct_weights_bytes(p);
     default: return fwd_shared_bytes(p);
     }
 }
@@ -572,6 +591,7 @@ void cn_conv_prepare_weights(const cn_conv_geom *p, const cn_real *w, cn_real *o
     case CN_CONV_DEPTHWISE:
     case CN_CONV_FIRST: return;
     case CN_CONV_WINOGRAD: cn_conv_winograd_prepare(p, w, out); return;
+    case CN_CONV_DIRECT: cn_conv_direct_pack_weights(p, w, out); return;
     default: break;
     }
     int64_t cout_g = p->out_channels / p->groups, rows = column_rows(p), wstride = packed_weight_stride(p);
@@ -592,6 +612,11 @@ void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_re
     case CN_CONV_FIRST:
         cn_conv_forward_first(p, x, w, p->epilogue ? NULL : b, y, work);
         cn_conv_apply_epilogue(p, y);
+        return;
+    case CN_CONV_DIRECT:
+        if (!p->prepared) cn_conv_direct_pack_weights(p, w, (cn_real *)work);
+        cn_conv_forward_direct(p, x, p->prepared ? p->prepared : (const cn_real *)work, b, y,
+                               (char *)work + cn_conv_direct_weights_bytes(p));
         return;
     default: forward_gemm(p, x, w, b, y, work); return;
     }

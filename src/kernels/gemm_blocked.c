@@ -60,6 +60,7 @@ cn_status cn_kernels_select(const char *isa) {
 #else
 
 #include <immintrin.h>
+#include "kernels/simd512.h"
 
 /* The write-back epilogue of a tile (cn_gemm_packed_epilogue): row i of the tile becomes
  * scale[i] * (acc + beta * C) + shift[i] (then max(., 0) when relu); beta is 0 (a single depth block) or 1
@@ -339,30 +340,6 @@ static void pack_panel(bool contiguous_rows, const float *src, int64_t ld, int r
 /* The same for AVX-512: slices with contiguous rows are transposed 16 x 16 in registers (16 depth values of
  * up to 16 rows in, 16 panel lines out, stored with a mask of the panel width); other slices are copied a
  * zmm at a time. */
-__attribute__((target("avx512f"))) static inline void transpose16(__m512 r[16]) {
-    __m512 t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-    }
-    /* r[4b + j] now holds, in each 128-bit lane L, elements 4L..4L+3 of... rows 4b..4b+3, column group j:
-     * combine the 128-bit lanes of the four blocks b */
-    for (int j = 0; j < 4; j++) {
-        __m512 a0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44), a1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);
-        __m512 a2 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44), a3 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
-        t[j] = _mm512_shuffle_f32x4(a0, a2, 0x88);
-        t[4 + j] = _mm512_shuffle_f32x4(a0, a2, 0xDD);
-        t[8 + j] = _mm512_shuffle_f32x4(a1, a3, 0x88);
-        t[12 + j] = _mm512_shuffle_f32x4(a1, a3, 0xDD);
-    }
-    for (int i = 0; i < 16; i++) r[i] = t[i];
-}
 
 __attribute__((target("avx512f"))) static void pack_panel_avx512(bool contiguous_rows, const float *src, int64_t ld,
                                                                  int rows, int width, int64_t kc, float *dst) {
