@@ -192,8 +192,8 @@ int main(void) {
     bool v512 = strcmp(cn_kernels_isa(), "avx512") == 0;
     CHECK(strcmp(cn_conv_algorithm(&gen, &why), v512 ? "direct" : "im2col-gemm") == 0, "direct or im2col chosen");
     cn_conv_geom wide = conv_case_geom(&cases[20]);
-    wide.in_channels = 128; /* 1x1 with >= 128 input channels: direct on AVX-512 */
-    CHECK(strcmp(cn_conv_algorithm(&wide, &why), v512 ? "direct" : "gemm-1x1") == 0, "1x1 with 128 inputs");
+    wide.in_channels = 64; /* 1x1 with >= 64 input channels: direct on AVX-512 */
+    CHECK(strcmp(cn_conv_algorithm(&wide, &why), v512 ? "direct" : "gemm-1x1") == 0, "1x1 with 64 inputs");
     cn_conv_geom forced = gen;
     forced.algorithm = CN_CONV_GEMM;
     CHECK(strcmp(cn_conv_algorithm(&forced, &why), "im2col-gemm") == 0, "im2col forced");

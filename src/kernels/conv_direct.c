@@ -193,18 +193,39 @@ AVX512 static void write_tile(const float *io, int W, int64_t nvalid, float *yro
     }
 }
 
-/* One (band, channel block) of a sample: in = the sample's group input (padded or x), y0 = its group output. */
+/* The input rows a band reads, per channel of the group: floats [*start, *end) of each channel plane. */
+static void band_rows_read(const cn_conv_geom *p, const dgeom *g, int64_t band, int64_t *start, int64_t *end) {
+    int64_t oh0 = band * g->band_rows, oh1 = min64(p->out[1], oh0 + g->band_rows);
+    int64_t r0 = oh0 * p->stride[1], r1 = min64(g->PH, (oh1 - 1) * p->stride[1] + (p->kernel[1] - 1) * p->dilation[1] + 1);
+    *start = r0 * g->PW, *end = r1 * g->PW;
+}
+
+/* One (band, channel block) of a sample: in = the sample's group input (padded or x), y0 = its group output.
+ * The first channel block of a band also prefetches the next band's input into L2, a slice per tile (the last
+ * band: the first band of `next`, the next sample's input when it is read in place, or nothing): a band reads a
+ * short piece of every input plane, hundreds of streams the hardware prefetchers do not follow. */
 AVX512 static void band_block(const cn_conv_geom *p, const dgeom *g, const float *wt, const int32_t *off,
-                              const float *in, int64_t band, int64_t ocb, const float *scale, const float *shift,
-                              bool relu, float *acc, float *y0) {
+                              const float *in, const float *next, int64_t band, int64_t ocb, const float *scale,
+                              const float *shift, bool relu, float *acc, float *y0) {
     int64_t OH = p->out[1], OW = p->out[2], positions = OH * OW, sh = p->stride[1], sw = p->stride[2];
     int64_t oh0 = band * g->band_rows, oh1 = min64(OH, oh0 + g->band_rows);
     const float *a = wt + ocb * OCB * g->K;
+    int64_t pf_start = 0, pf_lines = 0, pf_next = 0, pf_per = 0, units = ((g->K + KCD - 1) / KCD) * (oh1 - oh0) * g->tiles_row;
+    const float *pf = oh1 < OH ? in : next;
+    if (ocb == 0 && pf) {
+        int64_t end;
+        band_rows_read(p, g, oh1 < OH ? band + 1 : 0, &pf_start, &end);
+        pf_lines = (end - pf_start + 15) / 16;
+        pf_per = (pf_lines * g->cin_g + units - 1) / units;
+    }
     for (int64_t p0 = 0; p0 < g->K; p0 += KCD) {
         int64_t kc = min64(g->K - p0, KCD);
         float *io = acc;
         for (int64_t oh = oh0; oh < oh1; oh++)
             for (int64_t ow = 0; ow < OW; ow += TW, io += 16 * OCB) {
+                for (int64_t i = 0; i < pf_per && pf_next < pf_lines * g->cin_g; i++, pf_next++)
+                    _mm_prefetch((const char *)(pf + pf_next / pf_lines * g->plane + pf_start + pf_next % pf_lines * 16),
+                                 _MM_HINT_T1);
                 const float *src = in + oh * sh * g->PW + ow * sw;
                 run_tile((int)min64(TW, OW - ow), sw, kc, a + p0 * OCB, src, off + p0, io, p0 > 0);
             }
@@ -219,13 +240,15 @@ AVX512 static void band_block(const cn_conv_geom *p, const dgeom *g, const float
 
 /* Item it = (group, band, channel block) of one sample: in and yn are the sample's input and output. */
 AVX512 static void run_item(const cn_conv_geom *p, const dgeom *g, int64_t it, int64_t nbands, const float *wt,
-                            const int32_t *off, const float *in, const float *b, float *acc, float *yn) {
+                            const int32_t *off, const float *in, const float *next, const float *b, float *acc,
+                            float *yn) {
     const cn_conv_epilogue *e = p->epilogue;
     int64_t grp = it / (nbands * g->nocb), band = it / g->nocb % nbands, ocb = it % g->nocb;
     const float *scale = e ? e->scale + grp * g->cout_g : NULL;
     const float *shift = e ? e->shift + grp * g->cout_g : b ? b + grp * g->cout_g : NULL;
-    band_block(p, g, wt + grp * g->nocb * OCB * g->K, off, in + grp * g->cin_g * g->plane, band, ocb, scale, shift,
-               e && e->relu, acc, yn + grp * g->cout_g * p->out[1] * p->out[2]);
+    band_block(p, g, wt + grp * g->nocb * OCB * g->K, off, in + grp * g->cin_g * g->plane,
+               next && grp + 1 == p->groups ? next : NULL, band, ocb, scale, shift, e && e->relu, acc,
+               yn + grp * g->cout_g * p->out[1] * p->out[2]);
 }
 
 /* wt: cn_conv_direct_pack_weights's layout (prepared, or packed by the caller into `work`'s front). */
@@ -264,10 +287,12 @@ void cn_conv_forward_direct(const cn_conv_geom *p, const cn_real *x, const cn_re
             const float *in = g.padded ? padbuf : x0;
             float *yn = y + n * p->out_channels * positions;
             if (whole) {
-                for (int64_t it = 0; it < items; it++) run_item(p, &g, it, nbands, wt, off, in, b, acc, yn);
+                /* in place, the last band prefetches this thread's next sample */
+                const float *next = !g.padded && n + threads < p->batch ? x0 + threads * p->in_channels * in_plane : NULL;
+                for (int64_t it = 0; it < items; it++) run_item(p, &g, it, nbands, wt, off, in, next, b, acc, yn);
             } else {
 #pragma omp for schedule(static)
-                for (int64_t it = 0; it < items; it++) run_item(p, &g, it, nbands, wt, off, in, b, acc, yn);
+                for (int64_t it = 0; it < items; it++) run_item(p, &g, it, nbands, wt, off, in, NULL, b, acc, yn);
             } /* implicit barrier: the shared padded sample is free again */
         }
     }

@@ -545,10 +545,10 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
         why = "few input channels (first layer): columns K = C_in x taps are short, unrolled straight into packed "
               "panels for a GEMM over the whole batch";
     } else if (p->algorithm == CN_CONV_AUTO && cn_conv_direct_applies(p) &&
-               (!reads_x_directly(p) || p->in_channels / p->groups >= 128)) {
+               (!reads_x_directly(p) || p->in_channels / p->groups >= 64)) {
         a = CN_CONV_DIRECT;
         why = reads_x_directly(p)
-                  ? "1x1 kernel, stride 1, >= 128 input channels: direct, 14 positions x 32 output channels per "
+                  ? "1x1 kernel, stride 1, >= 64 input channels: direct, 14 positions x 32 output channels per "
                     "register tile, the input planes read in place (no packing)"
                   : "general case: direct, 14 positions x 32 output channels per register tile, the input read from "
                     "one zero-padded copy (im2col would copy each input value once per tap)";
