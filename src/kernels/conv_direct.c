@@ -100,6 +100,24 @@ void cn_conv_direct_pack_weights(const cn_conv_geom *p, const cn_real *w, cn_rea
     }
 }
 
+void cn_conv_direct_pack_weights_flipped(const cn_conv_geom *q, const cn_real *w, cn_real *out) {
+    dgeom g = dgeom_of(q); /* q: the data gradient's geometry, C_in and C_out of the layer swapped */
+    int64_t taps = q->kernel[1] * q->kernel[2], KW = q->kernel[2];
+    int threads = q->threads > 1 ? q->threads : 1;
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && q->groups * g.nocb > 1)
+    for (int64_t gb = 0; gb < q->groups * g.nocb; gb++) {
+        int64_t grp = gb / g.nocb, b = gb % g.nocb;
+        cn_real *dst = out + gb * OCB * g.K;
+        for (int64_t k = 0; k < g.K; k++) { /* k = (layer output channel o, kh, kw) */
+            int64_t o = k / taps, t = k % taps, flipped = (q->kernel[1] - 1 - t / KW) * KW + (KW - 1 - t % KW);
+            for (int64_t v = 0; v < OCB; v++) { /* lane: layer input channel */
+                int64_t c = b * OCB + v;
+                dst[k * OCB + v] = c < g.cout_g ? w[((grp * g.cin_g + o) * g.cout_g + c) * taps + flipped] : 0;
+            }
+        }
+    }
+}
+
 #ifndef CN_REAL_IS_DOUBLE
 #include <immintrin.h>
 #include "kernels/simd512.h"
@@ -175,7 +193,7 @@ AVX512 static void run_tile(int W, int64_t sw, int64_t kc, const float *a, const
 /* A finished tile, io [16][32] with W valid rows, to y: channel o0 + v gets positions [0, W) at yrow + v * positions,
  * through two 16 x 16 register transposes; bias or epilogue per channel; channels >= nvalid are dropped. */
 AVX512 static void write_tile(const float *io, int W, int64_t nvalid, float *yrow, int64_t positions,
-                              const float *scale, const float *shift, bool relu) {
+                              const float *scale, const float *shift, bool relu, bool add) {
     __mmask16 m = (__mmask16)((1u << W) - 1);
     for (int half = 0; half < 2; half++) {
         __m512 r[16];
@@ -188,6 +206,7 @@ AVX512 static void write_tile(const float *io, int W, int64_t nvalid, float *yro
             if (scale) val = _mm512_mul_ps(val, _mm512_set1_ps(scale[o]));
             if (shift) val = _mm512_add_ps(val, _mm512_set1_ps(shift[o]));
             if (relu) val = _mm512_max_ps(val, _mm512_setzero_ps());
+            if (add) val = _mm512_add_ps(val, _mm512_maskz_loadu_ps(m, yrow + o * positions));
             _mm512_mask_storeu_ps(yrow + o * positions, m, val);
         }
     }
@@ -206,7 +225,7 @@ static void band_rows_read(const cn_conv_geom *p, const dgeom *g, int64_t band, 
  * short piece of every input plane, hundreds of streams the hardware prefetchers do not follow. */
 AVX512 static void band_block(const cn_conv_geom *p, const dgeom *g, const float *wt, const int32_t *off,
                               const float *in, const float *next, int64_t band, int64_t ocb, const float *scale,
-                              const float *shift, bool relu, float *acc, float *y0) {
+                              const float *shift, bool relu, bool add, float *acc, float *y0) {
     int64_t OH = p->out[1], OW = p->out[2], positions = OH * OW, sh = p->stride[1], sw = p->stride[2];
     int64_t oh0 = band * g->band_rows, oh1 = min64(OH, oh0 + g->band_rows);
     const float *a = wt + ocb * OCB * g->K;
@@ -235,25 +254,25 @@ AVX512 static void band_block(const cn_conv_geom *p, const dgeom *g, const float
     for (int64_t oh = oh0; oh < oh1; oh++)
         for (int64_t ow = 0; ow < OW; ow += TW, io += 16 * OCB)
             write_tile(io, (int)min64(TW, OW - ow), nvalid, y0 + o0 * positions + oh * OW + ow, positions,
-                       scale ? scale + o0 : NULL, shift ? shift + o0 : NULL, relu);
+                       scale ? scale + o0 : NULL, shift ? shift + o0 : NULL, relu, add);
 }
 
 /* Item it = (group, band, channel block) of one sample: in and yn are the sample's input and output. */
 AVX512 static void run_item(const cn_conv_geom *p, const dgeom *g, int64_t it, int64_t nbands, const float *wt,
-                            const int32_t *off, const float *in, const float *next, const float *b, float *acc,
-                            float *yn) {
+                            const int32_t *off, const float *in, const float *next, const float *b, bool add,
+                            float *acc, float *yn) {
     const cn_conv_epilogue *e = p->epilogue;
     int64_t grp = it / (nbands * g->nocb), band = it / g->nocb % nbands, ocb = it % g->nocb;
     const float *scale = e ? e->scale + grp * g->cout_g : NULL;
     const float *shift = e ? e->shift + grp * g->cout_g : b ? b + grp * g->cout_g : NULL;
     band_block(p, g, wt + grp * g->nocb * OCB * g->K, off, in + grp * g->cin_g * g->plane,
-               next && grp + 1 == p->groups ? next : NULL, band, ocb, scale, shift, e && e->relu, acc,
+               next && grp + 1 == p->groups ? next : NULL, band, ocb, scale, shift, e && e->relu, add, acc,
                yn + grp * g->cout_g * p->out[1] * p->out[2]);
 }
 
 /* wt: cn_conv_direct_pack_weights's layout (prepared, or packed by the caller into `work`'s front). */
 void cn_conv_forward_direct(const cn_conv_geom *p, const cn_real *x, const cn_real *wt, const cn_real *b, cn_real *y,
-                            void *work) {
+                            bool add, void *work) {
     dgeom g = dgeom_of(p);
     int64_t KH = p->kernel[1], KW = p->kernel[2], positions = p->out[1] * p->out[2], in_plane = p->in[1] * p->in[2];
     int32_t *off = (int32_t *)work;
@@ -289,17 +308,173 @@ void cn_conv_forward_direct(const cn_conv_geom *p, const cn_real *x, const cn_re
             if (whole) {
                 /* in place, the last band prefetches this thread's next sample */
                 const float *next = !g.padded && n + threads < p->batch ? x0 + threads * p->in_channels * in_plane : NULL;
-                for (int64_t it = 0; it < items; it++) run_item(p, &g, it, nbands, wt, off, in, next, b, acc, yn);
+                for (int64_t it = 0; it < items; it++) run_item(p, &g, it, nbands, wt, off, in, next, b, add, acc, yn);
             } else {
 #pragma omp for schedule(static)
-                for (int64_t it = 0; it < items; it++) run_item(p, &g, it, nbands, wt, off, in, NULL, b, acc, yn);
+                for (int64_t it = 0; it < items; it++) run_item(p, &g, it, nbands, wt, off, in, NULL, b, add, acc, yn);
             } /* implicit barrier: the shared padded sample is free again */
         }
     }
 }
+
+/* ---- the weight gradient, dW[o][c][t] = sum over samples and positions of dy[o][pos] * xpad[c][pos's tap t]:
+ * per sample, dy and the padded input are transposed to [position][channel] (16 x 16 register transposes);
+ * then a register tile of 14 input channels x 32 output channels for one tap sums over the sample's positions,
+ *   acc[j][0..32) += xT[(oh*sh + kh*dh) * PW + ow*sw + kw*dw][c0 + j] * dyT[oh * OW + ow][o0 .. o0 + 32),
+ * 14 broadcasts (one pointer, constant offsets) and two loads per 28 FMAs. Tiles are split over the threads
+ * and keep their sums in a buffer G across samples; every tile adds the samples in order, so the result does not
+ * depend on the thread count. */
+enum { WCB = 14 };
+
+typedef struct {
+    int64_t taps, ncb, nob, cop, tiles; /* cop: dyT row (C_out rounded up to 32) */
+    size_t xt_floats, dyt_floats, g_floats;
+} wgeom;
+
+static wgeom wgeom_of(const cn_conv_geom *p, const dgeom *g) {
+    wgeom w;
+    w.taps = p->kernel[1] * p->kernel[2];
+    w.ncb = (p->in_channels + WCB - 1) / WCB, w.nob = (p->out_channels + OCB - 1) / OCB, w.cop = w.nob * OCB;
+    w.tiles = w.taps * w.ncb * w.nob;
+    w.xt_floats = (size_t)(g->plane * ((p->in_channels + 15) / 16 * 16) + 16);
+    w.dyt_floats = (size_t)(((p->out[1] * p->out[2] + 15) / 16 * 16) * w.cop);
+    w.g_floats = (size_t)(w.tiles * WCB * OCB);
+    return w;
+}
+
+bool cn_conv_direct_wgrad_applies(const cn_conv_geom *p) { return p->groups == 1 && cn_conv_direct_applies(p); }
+
+size_t cn_conv_direct_wgrad_bytes(const cn_conv_geom *p) {
+    if (!cn_conv_direct_wgrad_applies(p)) return 0;
+    dgeom g = dgeom_of(p);
+    wgeom w = wgeom_of(p, &g);
+    return align64(w.xt_floats * sizeof(float)) + align64(w.dyt_floats * sizeof(float)) + align64(w.g_floats * sizeof(float));
+}
+
+/* rows [r0, r1) x columns [c0, c1) of the row-major matrix src (ld) into dst transposed (row stride ldt):
+ * dst[j * ldt + i] = src[i * ld + j]; 16 x 16 blocks, partial ones masked. */
+AVX512 static void transpose_block(const float *src, int64_t ld, int64_t rows, int64_t cols, float *dst, int64_t ldt) {
+    for (int64_t i0 = 0; i0 < rows; i0 += 16)
+        for (int64_t j0 = 0; j0 < cols; j0 += 16) {
+            int64_t ni = min64(16, rows - i0), nj = min64(16, cols - j0);
+            __mmask16 mj = (__mmask16)((1u << nj) - 1), mi = (__mmask16)((1u << ni) - 1);
+            __m512 r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = i < ni ? _mm512_maskz_loadu_ps(mj, src + (i0 + i) * ld + j0) : _mm512_setzero_ps();
+            transpose16(r);
+            for (int j = 0; j < nj; j++) _mm512_mask_storeu_ps(dst + (j0 + j) * ldt + i0, mi, r[j]);
+        }
+}
+
+static inline __attribute__((always_inline, target("avx512f"))) void wgrad_kernel(
+    const int W, int64_t rows, int64_t OW, const float *xp, int64_t x_row, int64_t x_col, const float *dp,
+    int64_t d_col, float *io) {
+    __m512 acc[WCB][2];
+#pragma GCC unroll 14
+    for (int j = 0; j < W; j++) acc[j][0] = _mm512_load_ps(io + j * OCB), acc[j][1] = _mm512_load_ps(io + j * OCB + 16);
+    for (int64_t r = 0; r < rows; r++, xp += x_row) {
+        const float *x = xp;
+        for (int64_t ow = 0; ow < OW; ow++, x += x_col, dp += d_col) {
+            __m512 d0 = _mm512_load_ps(dp), d1 = _mm512_load_ps(dp + 16);
+#pragma GCC unroll 14
+            for (int j = 0; j < W; j++) {
+                __m512 b = _mm512_set1_ps(x[j]);
+                acc[j][0] = _mm512_fmadd_ps(b, d0, acc[j][0]);
+                acc[j][1] = _mm512_fmadd_ps(b, d1, acc[j][1]);
+            }
+        }
+    }
+#pragma GCC unroll 14
+    for (int j = 0; j < W; j++) _mm512_store_ps(io + j * OCB, acc[j][0]), _mm512_store_ps(io + j * OCB + 16, acc[j][1]);
+}
+
+#define WG_CASE(W)                                                                                            \
+    case W: wgrad_kernel(W, rows, OW, xp, x_row, x_col, dp, d_col, io); return;
+AVX512 static void run_wgrad(int W, int64_t rows, int64_t OW, const float *xp, int64_t x_row, int64_t x_col,
+                             const float *dp, int64_t d_col, float *io) {
+    switch (W) {
+        WG_CASE(1) WG_CASE(2) WG_CASE(3) WG_CASE(4) WG_CASE(5) WG_CASE(6) WG_CASE(7)
+        WG_CASE(8) WG_CASE(9) WG_CASE(10) WG_CASE(11) WG_CASE(12) WG_CASE(13) WG_CASE(14)
+    default: return;
+    }
+}
+#undef WG_CASE
+
+void cn_conv_backward_weights_direct(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
+                                     void *work) {
+    dgeom g = dgeom_of(p);
+    wgeom w = wgeom_of(p, &g);
+    int64_t C = p->in_channels, Co = p->out_channels, IH = p->in[1], IW = p->in[2], OH = p->out[1], OW = p->out[2];
+    int64_t P = OH * OW, cip = (C + 15) / 16 * 16, KW = p->kernel[2], rows_chunk = max64(1, 256 / OW);
+    float *xt = (float *)work, *dyt = (float *)((char *)xt + align64(w.xt_floats * sizeof(float)));
+    float *G = (float *)((char *)dyt + align64(w.dyt_floats * sizeof(float)));
+    int threads = p->threads > 1 ? p->threads : 1;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        /* padding rows and columns of xT stay zero for every sample; the dyT columns past C_out too */
+#pragma omp for schedule(static)
+        for (int64_t pos = 0; pos < g.plane; pos++) {
+            int64_t ih = pos / g.PW - p->pad_begin[1], iw = pos % g.PW - p->pad_begin[2];
+            if (ih < 0 || ih >= IH || iw < 0 || iw >= IW) memset(xt + pos * cip, 0, (size_t)cip * sizeof(float));
+            else if (cip > C) memset(xt + pos * cip + C, 0, (size_t)(cip - C) * sizeof(float));
+        }
+#pragma omp for schedule(static)
+        for (int64_t pos = 0; pos < P; pos++)
+            if (w.cop > Co) memset(dyt + pos * w.cop + Co, 0, (size_t)(w.cop - Co) * sizeof(float));
+        for (int64_t n = 0; n < p->batch; n++) {
+            const float *xn = x + n * C * IH * IW, *dyn = dy + n * Co * P;
+            /* transposes: input rows (channel blocks of 16 x row) and dy (channel blocks of 16) */
+#pragma omp for schedule(static) collapse(2)
+            for (int64_t cb = 0; cb < (C + 15) / 16; cb++)
+                for (int64_t ih = 0; ih < IH; ih++)
+                    transpose_block(xn + cb * 16 * IH * IW + ih * IW, IH * IW, min64(16, C - cb * 16), IW,
+                                    xt + ((ih + p->pad_begin[1]) * g.PW + p->pad_begin[2]) * cip + cb * 16, cip);
+#pragma omp for schedule(static)
+            for (int64_t ob = 0; ob < (Co + 15) / 16; ob++)
+                transpose_block(dyn + ob * 16 * P, P, min64(16, Co - ob * 16), P, dyt + ob * 16, w.cop);
+            /* implicit barrier: this sample's xT and dyT are complete. Output rows in chunks of about 256
+             * positions, so that a chunk's part of xT and dyT stays in L2 while every tile reads it; a static
+             * schedule gives each thread the same tiles in every chunk, so no barrier is needed between them. */
+            for (int64_t r0 = 0; r0 < OH; r0 += rows_chunk) {
+                int64_t nr = min64(rows_chunk, OH - r0);
+#pragma omp for schedule(static) nowait
+                for (int64_t tile = 0; tile < w.tiles; tile++) {
+                    int64_t t = tile / (w.ncb * w.nob), cb = tile / w.nob % w.ncb, ob = tile % w.nob;
+                    int64_t kh = t / KW, kw = t % KW, c0 = cb * WCB;
+                    float *io = G + tile * WCB * OCB;
+                    if (n == 0 && r0 == 0) memset(io, 0, WCB * OCB * sizeof(float));
+                    const float *xp = xt + ((r0 * p->stride[1] + kh * p->dilation[1]) * g.PW + kw * p->dilation[2]) * cip + c0;
+                    run_wgrad((int)min64(WCB, C - c0), nr, OW, xp, p->stride[1] * g.PW * cip, p->stride[2] * cip,
+                              dyt + r0 * OW * w.cop + ob * OCB, w.cop, io);
+                }
+            }
+#pragma omp barrier
+        }
+        /* dw[o][c][t] += G */
+#pragma omp for schedule(static)
+        for (int64_t o = 0; o < Co; o++)
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t t = 0; t < w.taps; t++) {
+                    int64_t tile = (t * w.ncb + c / WCB) * w.nob + o / OCB;
+                    dw[(o * C + c) * w.taps + t] += G[tile * WCB * OCB + c % WCB * OCB + o % OCB];
+                }
+    }
+}
 #else
 void cn_conv_forward_direct(const cn_conv_geom *p, const cn_real *x, const cn_real *wt, const cn_real *b, cn_real *y,
-                            void *work) {
-    (void)p, (void)x, (void)wt, (void)b, (void)y, (void)work;
+                            bool add, void *work) {
+    (void)p, (void)x, (void)wt, (void)b, (void)y, (void)add, (void)work;
+}
+bool cn_conv_direct_wgrad_applies(const cn_conv_geom *p) {
+    (void)p;
+    return false;
+}
+size_t cn_conv_direct_wgrad_bytes(const cn_conv_geom *p) {
+    (void)p;
+    return 0;
+}
+void cn_conv_backward_weights_direct(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
+                                     void *work) {
+    (void)p, (void)x, (void)dy, (void)dw, (void)work;
 }
 #endif

@@ -10,11 +10,20 @@ bool cn_conv_direct_applies(const cn_conv_geom *p);
 /* the weights as the kernel reads them: bytes, and packing them ([group][32-channel block][k][32]) */
 size_t cn_conv_direct_weights_bytes(const cn_conv_geom *p);
 void cn_conv_direct_pack_weights(const cn_conv_geom *p, const cn_real *w, cn_real *out);
+/* the same for the data gradient of a stride-1 layer as a convolution of dy (q: cn_conv_direct_grad_geom's): the
+ * layer's weights w transposed per group and flipped in space */
+void cn_conv_direct_pack_weights_flipped(const cn_conv_geom *q, const cn_real *w, cn_real *out);
 /* work: shared bytes (row offsets, a padded sample for the team), then one slot per thread */
 size_t cn_conv_direct_shared_bytes(const cn_conv_geom *p);
 size_t cn_conv_direct_thread_bytes(const cn_conv_geom *p);
-/* y = conv(x) (+ b, or p->epilogue), wt: packed weights */
+/* y = conv(x) (+ b, or p->epilogue), or y += conv(x) when add; wt: packed weights */
 void cn_conv_forward_direct(const cn_conv_geom *p, const cn_real *x, const cn_real *wt, const cn_real *b, cn_real *y,
-                            void *work);
+                            bool add, void *work);
+
+/* The weight gradient dw += (groups 1), from per-sample [position][channel] transposes; work: the bytes below. */
+bool cn_conv_direct_wgrad_applies(const cn_conv_geom *p);
+size_t cn_conv_direct_wgrad_bytes(const cn_conv_geom *p);
+void cn_conv_backward_weights_direct(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
+                                     void *work);
 
 #endif
