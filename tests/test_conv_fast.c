@@ -154,6 +154,11 @@ static const conv_case cases[] = {
     {2, 1, 1, 20, 1, {28, 71, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
     {2, 3, 4, 9, 1, {17, 19, 0}, {3, 5, 0}, {2, 3, 0}, {2, 2, 0}, {0, 3, 0}, {1, 0, 0}, CN_PAD_ZEROS, 0},
     {2, 1, 2, 64, 1, {13, 40, 0}, {7, 7, 0}, {2, 2, 0}, {1, 1, 0}, {3, 3, 0}, {3, 3, 0}, CN_PAD_ZEROS, 1},
+    /* direct kernel: strided data gradient by phases (3x3 stride 2 with odd planes and uneven padding, 5x5
+     * stride 3, 1x1 stride 2), more than 32 channels each way, a channel count past one 14-wide tile */
+    {2, 3, 33, 35, 1, {13, 11, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 0, 0}, CN_PAD_ZEROS, 1},
+    {2, 2, 34, 40, 1, {17, 16, 0}, {5, 5, 0}, {3, 3, 0}, {1, 1, 0}, {2, 1, 0}, {2, 3, 0}, CN_PAD_ZEROS, 0},
+    {2, 3, 45, 66, 1, {9, 10, 0}, {1, 1, 0}, {2, 2, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
 };
 
 int main(void) {
