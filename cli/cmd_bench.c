@@ -292,15 +292,79 @@ static void model_defaults(const char *name, long *c, long *h, long *w, long *cl
     else *c = 3, *h = *w = 224, *classes = 1000;
 }
 
+/* --profile: `runs` more runs with per-node timing, then a table of the nodes by time (text), or a JSON list
+ * appended to *json (caller frees). */
+typedef struct {
+    int node;
+    double fwd, bwd;
+} node_time;
+
+static int cmp_node_time(const void *a, const void *b) {
+    const node_time *x = a, *y = b;
+    double tx = x->fwd + x->bwd, ty = y->fwd + y->bwd;
+    return tx > ty ? -1 : tx < ty ? 1 : x->node - y->node;
+}
+
+static bool profile_model(graph_ctx *ctx, const bench_opts *o, int runs, char **json) {
+    cn_graph *g = ctx->g;
+    int n = cn_graph_node_count(g);
+    node_time *t = calloc((size_t)n, sizeof *t);
+    if (!t || cn_graph_profile(g, 1)) return free(t), false;
+    for (int i = 0; i < runs; i++)
+        if (!run_graph(ctx)) return free(t), cn_graph_profile(g, 0), false;
+    double total = 0;
+    for (int i = 0; i < n; i++) {
+        t[i].node = i;
+        cn_node_profile(g, i, &t[i].fwd, &t[i].bwd);
+        t[i].fwd *= 1e3 / runs, t[i].bwd *= 1e3 / runs;
+        total += t[i].fwd + t[i].bwd;
+    }
+    cn_graph_profile(g, 0);
+    qsort(t, (size_t)n, sizeof *t, cmp_node_time);
+    if (o->json) {
+        size_t cap = 64 + (size_t)n * 200, len = 0;
+        char *b = malloc(cap);
+        if (!b) return free(t), false;
+        len += (size_t)snprintf(b + len, cap - len, ", \"profile_runs\": %d, \"profile\": [", runs);
+        for (int i = 0; i < n; i++) {
+            const cn_node *nd = &g->nodes[t[i].node];
+            len += (size_t)snprintf(b + len, cap - len, "%s{\"node\": \"%.80s\", \"op\": \"%s\", \"algorithm\": \"%s\", "
+                                    "\"forward_ms\": %.4f, \"backward_ms\": %.4f}", i ? ", " : "", nd->name, nd->op->name,
+                                    cn_conv_node_algorithm(g, t[i].node, NULL), t[i].fwd, t[i].bwd);
+        }
+        snprintf(b + len, cap - len, "]");
+        *json = b;
+    } else {
+        printf("  profile, ms per run over %d runs (the nodes taking >= 0.5 %%, slowest first):\n", runs);
+        printf("  %-28s %-20s %-16s %9s %9s %6s\n", "node", "op", "algorithm", "forward", "backward", "share");
+        double shown = 0;
+        for (int i = 0; i < n; i++) {
+            double ti = t[i].fwd + t[i].bwd;
+            if (ti < 0.005 * total) break;
+            const cn_node *nd = &g->nodes[t[i].node];
+            const char *algo = cn_conv_node_algorithm(g, t[i].node, NULL);
+            printf("  %-28.28s %-20.20s %-16s %9.3f %9.3f %5.1f%%\n", nd->name, nd->op->name,
+                   strcmp(algo, "none") ? algo : "", t[i].fwd, t[i].bwd, 100 * ti / total);
+            shown += ti;
+        }
+        printf("  %-28s %-20s %-16s %9s %9.3f %5.1f%%\n", "(the other nodes)", "", "", "", total - shown,
+               total > 0 ? 100 * (total - shown) / total : 0);
+        printf("  %-28s %-20s %-16s %9s %9.3f\n", "(all nodes)", "", "", "", total);
+    }
+    free(t);
+    return true;
+}
+
 static int bench_model(int argc, char **argv, bench_opts *o) {
     const char *name = NULL;
     long batch = 1, threads = omp_get_max_threads(), c = 0, h = 0, w = 0, classes = 0;
-    bool train = false;
+    bool train = false, profile = false;
     for (int i = 1; i < argc; i++) {
         int r = common_option(argc, argv, &i, o, &threads);
         if (r < 0) return 2;
         if (r) continue;
         if (strcmp(argv[i], "--train") == 0) train = true;
+        else if (strcmp(argv[i], "--profile") == 0) profile = true;
         else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
             if (!cli_parse_long(argv[++i], 1, 1 << 16, &batch)) return cli_fail(2, "--batch: '%s' is not a batch size", argv[i]);
         } else if (strcmp(argv[i], "--classes") == 0 && i + 1 < argc) {
@@ -364,17 +428,33 @@ static int bench_model(int argc, char **argv, bench_opts *o) {
     double rss_now, peak_rss;
     read_rss_mb(&rss_now, &peak_rss);
     double plan_mb = (double)cn_graph_memory_bytes(ctx.g, train ? CN_TRAIN : CN_EVAL) / (1024.0 * 1024.0);
-    char what[160], extra[320];
+    char what[160], extra[320], *prof_json = NULL;
     snprintf(what, sizeof what, "model %s batch %ld %s", name, batch, train ? "train step" : "inference");
     snprintf(extra, sizeof extra,
              ", \"images_per_s\": %.1f, \"plan_mb\": %.1f, \"rss_model_mb\": %.1f, \"peak_rss_mb\": %.1f, "
              "\"peak_increment_mb\": %.1f",
              batch / (r.median_ms * 1e-3), plan_mb, rss_model, peak_rss, peak_rss - rss_model);
-    print_result(o, what, &r, flops, algos, extra);
+    if (profile && o->json) {
+        if (!profile_model(&ctx, o, r.iters, &prof_json)) {
+            cn_graph_free(ctx.g);
+            return cli_fail(1, "bench model: %s", cn_last_error());
+        }
+        char *all = malloc(strlen(extra) + strlen(prof_json) + 1);
+        if (!all) return cli_fail(1, "bench model: out of memory");
+        strcpy(all, extra), strcat(all, prof_json);
+        print_result(o, what, &r, flops, algos, all);
+        free(all), free(prof_json);
+    } else {
+        print_result(o, what, &r, flops, algos, extra);
+    }
     if (!o->json)
         printf("  %.1f images/s; memory: plan %.1f MB, resident before the first run %.1f MB, peak %.1f MB "
                "(+%.1f MB)\n",
                batch / (r.median_ms * 1e-3), plan_mb, rss_model, peak_rss, peak_rss - rss_model);
+    if (profile && !o->json && !profile_model(&ctx, o, r.iters, NULL)) {
+        cn_graph_free(ctx.g);
+        return cli_fail(1, "bench model: %s", cn_last_error());
+    }
     free(xd);
     free(ld);
     cn_optimizer_free(ctx.opt);
@@ -388,11 +468,12 @@ int cmd_bench(int argc, char **argv) {
         printf("usage: convnet bench gemm [--m M] [--n N] [--k K] [--ta] [--tb]\n"
                "       convnet bench conv --batch N --in C --size HxW --out K --kernel R [--stride S] [--pad P]\n"
                "                          [--groups G] [--dilation D] [--no-bias] [--backward]\n"
-               "       convnet bench model NAME [--batch N] [--train] [--input CxHxW] [--classes N]\n"
+               "       convnet bench model NAME [--batch N] [--train] [--input CxHxW] [--classes N] [--profile]\n"
                "common options: [--threads T] [--iters N] [--warmup N] [--min-time S] [--json]\n"
                "Median time per iteration over warm runs (at least --iters runs and --min-time s, 1 s), GFLOP/s (2 per\n"
                "multiply-add; forward+backward counts 3x the forward), the algorithm used. CN_ISA selects the\n"
-               "kernel set, CN_LOG_ALGO=1 logs each convolution's algorithm choice.\n");
+               "kernel set, CN_LOG_ALGO=1 logs each convolution's algorithm choice. --profile times every node\n"
+               "(forward and backward, ms per run) over as many runs again and lists the slowest.\n");
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "gemm") == 0) return bench_gemm(argc - 1, argv + 1, &o);

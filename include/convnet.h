@@ -393,6 +393,13 @@ size_t cn_graph_memory_bytes(cn_graph *g, cn_mode mode);
  * (from another node) is refused with CN_ERR_INVALID when the first one reused the memory of values backward
  * reads (graphs where a value dies during backward, such as any conv net): run forward again. */
 cn_status cn_backward(cn_graph *g, int from_node, const cn_real *seed);
+/* Per-node timing. on (nonzero): start (or restart from zero) adding up each node's forward and backward wall time over
+ * the runs that follow, for the nodes the graph has now (a recomputed output counts as its node's backward);
+ * off: stop and forget. It costs two clock reads per node and run. */
+cn_status cn_graph_profile(cn_graph *g, int on);
+/* Seconds node spent in forward and in backward since cn_graph_profile(g, true) (either pointer may be NULL);
+ * an error when profiling is off. */
+cn_status cn_node_profile(const cn_graph *g, int node, double *forward_s, double *backward_s);
 void cn_zero_grad(cn_graph *g);
 
 /* ---- parameters (trainable weights and buffers such as running statistics) */

@@ -118,6 +118,8 @@ cn_rng *graph_rng(cn_graph *g);
 /* The parameter generation: changes whenever parameter values may have changed (optimizer steps, checkpoint
  * loads, cn_param_get, cn_graph_params_changed); caches derived from weights compare it. */
 uint64_t graph_param_generation(const cn_graph *g);
+/* Whether the node buffers follow the evaluation plan (the last run, or the next, is in eval mode). */
+bool graph_eval_planned(const cn_graph *g);
 /* Add a parameter "<node>.<suffix>" to node n, zero-filled. trainable 0 makes a buffer (running_mean). */
 cn_status graph_add_param(cn_graph *g, cn_node *n, const char *suffix, cn_shape shape, int trainable);
 /* PyTorch's default init for conv and linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias

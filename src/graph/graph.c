@@ -58,6 +58,7 @@ void cn_graph_free(cn_graph *g) {
         cn_free(g->params[i]);
     }
     graph_free_plan(g);
+    cn_free(g->profile);
     cn_free(g->nodes);
     cn_free(g->params);
     cn_free(g);
@@ -256,6 +257,7 @@ void cn_graph_params_changed(cn_graph *g) {
     if (g) g->param_gen++;
 }
 uint64_t graph_param_generation(const cn_graph *g) { return g->param_gen; }
+bool graph_eval_planned(const cn_graph *g) { return g->plan_valid && g->plan_mode == CN_EVAL; }
 int cn_param_find(const cn_graph *g, const char *name) {
     for (int i = 0; i < g->n_params; i++)
         if (strcmp(g->params[i]->name, name) == 0) return i;

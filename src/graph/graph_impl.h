@@ -45,6 +45,9 @@ struct cn_graph {
     bool forward_ran;       /* a forward in plan_mode ran since the pointers were set */
     bool backward_ran;      /* a backward ran since that forward (it reused the values it consumed) */
     uint64_t param_gen;     /* graph_param_generation */
+    double *profile;        /* cn_graph_profile: 2 per node (forward, backward seconds) for the first profile_nodes
+                             * nodes; NULL when off */
+    int profile_nodes;
 };
 
 /* Forget both plans (shapes or the graph changed). */

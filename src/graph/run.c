@@ -8,6 +8,7 @@
  * its own backward. */
 #include "graph_impl.h"
 #include <limits.h>
+#include <omp.h>
 #include <stdlib.h>
 
 static size_t align_up(size_t x) { return (x + CN_ALIGN - 1) / CN_ALIGN * CN_ALIGN; }
@@ -431,13 +432,40 @@ cn_status cn_graph_plan(cn_graph *g, cn_mode mode) {
     return CN_OK;
 }
 
+cn_status cn_graph_profile(cn_graph *g, int on) {
+    if (!g) return cn_error(CN_ERR_INVALID, "graph is NULL");
+    cn_free(g->profile);
+    g->profile = NULL, g->profile_nodes = 0;
+    if (!on || g->n_nodes == 0) return CN_OK;
+    g->profile = cn_calloc(2 * (size_t)g->n_nodes, sizeof(double));
+    if (!g->profile) return cn_error(CN_ERR_NOMEM, "profile: out of memory");
+    g->profile_nodes = g->n_nodes;
+    return CN_OK;
+}
+
+cn_status cn_node_profile(const cn_graph *g, int node, double *forward_s, double *backward_s) {
+    if (!g || node < 0 || node >= g->n_nodes) return cn_error(CN_ERR_INVALID, "profile: node %d does not exist", node);
+    bool have = g->profile && node < g->profile_nodes;
+    if (forward_s) *forward_s = have ? g->profile[2 * node] : 0;
+    if (backward_s) *backward_s = have ? g->profile[2 * node + 1] : 0;
+    return have ? CN_OK : cn_error(CN_ERR_INVALID, "profile: not on for node %d (cn_graph_profile)", node);
+}
+
+/* Time slot (0 forward, 1 backward) of node i while profiling: the clock now, or 0 when off. */
+static inline double profile_start(const cn_graph *g, int i) { return g->profile && i < g->profile_nodes ? omp_get_wtime() : 0; }
+static inline void profile_add(cn_graph *g, int i, int slot, double t0) {
+    if (g->profile && i < g->profile_nodes) g->profile[2 * i + slot] += omp_get_wtime() - t0;
+}
+
 cn_status cn_forward(cn_graph *g, cn_mode mode) {
     cn_status st = cn_graph_plan(g, mode);
     if (st) return st;
     g->backward_ran = false;
     for (int i = 0; i < g->n_nodes; i++) {
         cn_node *n = &g->nodes[i];
+        double t0 = profile_start(g, i);
         if (n->op->forward && (st = n->op->forward(g, n, mode)) != CN_OK) return st;
+        profile_add(g, i, 0, t0);
     }
     g->forward_ran = true;
     return CN_OK;
@@ -490,8 +518,10 @@ cn_status cn_backward(cn_graph *g, int from, const cn_real *seed) {
         }
         for (; r < g->n_nodes && re[r] >= 0 && re_at[re[r]] == j; r++) { /* outputs dropped after forward */
             cn_node *nd = &g->nodes[re[r]];
+            double t0 = profile_start(g, re[r]);
             nd->out = (cn_real *)((char *)g->arena + re_offset[re[r]]);
             nd->op->recompute(g, nd);
+            profile_add(g, re[r], 1, t0); /* a recomputed output counts as its node's backward */
         }
         if (j > from) continue;
         cn_node *n = &g->nodes[j];
@@ -499,7 +529,9 @@ cn_status cn_backward(cn_graph *g, int from, const cn_real *seed) {
             int64_t count = cn_shape_numel(&n->shape);
             for (int64_t k = 0; k < count; k++) n->grad[k] = seed ? seed[k] : (cn_real)1;
         }
+        double t0 = profile_start(g, j);
         if (n->grad && n->op->backward) n->op->backward(g, n);
+        profile_add(g, j, 1, t0);
     }
     for (r = 0; r < g->n_nodes && re[r] >= 0; r++) /* back to where forward writes them */
         g->nodes[re[r]].out = (cn_real *)((char *)g->arena + g->plans[CN_TRAIN].offsets[3 * re[r]]);

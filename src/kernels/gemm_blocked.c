@@ -394,6 +394,57 @@ static void scale_c(float *c, int64_t ldc, int64_t m, int64_t n, float beta) {
         for (int64_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
 }
 
+/* ---- at most SMALL_M rows of A, not transposed (a fully connected layer at batch 1 to 4): no packing, every
+ * element of B is read once. Threads split the columns in blocks of SMALL_COLS; C[i][j] is B's row j dotted with
+ * A's row i (tb: rows of B contiguous, 16 partial sums) or the sum of A[i][p] * B's row p over p (!tb), each in a
+ * fixed order whatever the thread count. Compiled for the baseline and for AVX-512. */
+enum { SMALL_M = 4, SMALL_COLS = 64 };
+#define SMALL_M_VARIANT(suffix, attr)                                                                          \
+    attr static void small_m_##suffix(bool tb, int64_t m, int64_t j0, int64_t j1, int64_t k, float alpha,      \
+                                      const float *a, int64_t lda, const float *b, int64_t ldb, float beta,   \
+                                      float *c, int64_t ldc) {                                                \
+        if (tb) {                                                                                              \
+            for (int64_t j = j0; j < j1; j++)                                                                  \
+                for (int64_t i = 0; i < m; i++) {                                                              \
+                    const float *x = a + i * lda, *y = b + j * ldb;                                            \
+                    float acc[16] = {0};                                                                       \
+                    int64_t p = 0;                                                                             \
+                    for (; p + 16 <= k; p += 16)                                                               \
+                        for (int l = 0; l < 16; l++) acc[l] += x[p + l] * y[p + l];                            \
+                    for (; p < k; p++) acc[p % 16] += x[p] * y[p];                                             \
+                    for (int h = 8; h > 0; h /= 2)                                                             \
+                        for (int l = 0; l < h; l++) acc[l] += acc[l + h];                                      \
+                    float *out = c + i * ldc + j;                                                              \
+                    *out = alpha * acc[0] + (beta == 0.0f ? 0.0f : beta * *out);                               \
+                }                                                                                              \
+            return;                                                                                            \
+        }                                                                                                      \
+        for (int64_t i = 0; i < m; i++) {                                                                      \
+            float *row = c + i * ldc;                                                                          \
+            for (int64_t j = j0; j < j1; j++) row[j] = beta == 0.0f ? 0.0f : beta * row[j];                    \
+            for (int64_t p = 0; p < k; p++) {                                                                  \
+                float s = alpha * a[i * lda + p];                                                              \
+                const float *y = b + p * ldb;                                                                  \
+                for (int64_t j = j0; j < j1; j++) row[j] += s * y[j];                                          \
+            }                                                                                                  \
+        }                                                                                                      \
+    }
+SMALL_M_VARIANT(generic, )
+SMALL_M_VARIANT(avx512, __attribute__((target("avx512f"))))
+#undef SMALL_M_VARIANT
+
+static void gemm_small_m(bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                         const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    bool v512 = active_isa == &isa_avx512;
+    int64_t blocks = (n + SMALL_COLS - 1) / SMALL_COLS;
+#pragma omp parallel for schedule(static) if (!omp_in_parallel() && (double)m * n * k > 3e5)
+    for (int64_t jb = 0; jb < blocks; jb++) {
+        int64_t j0 = jb * SMALL_COLS, j1 = min64(n, j0 + SMALL_COLS);
+        if (v512) small_m_avx512(tb, m, j0, j1, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        else small_m_generic(tb, m, j0, j1, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+}
+
 /* Goto/BLIS loops: jc (NC columns) > pc (KC depth: pack B) > ic (MC rows: pack A) > jr x ir tiles. One
  * parallel region for the whole call: the threads pack each B and A block together (shared panels, a
  * barrier after each), then split the tiles of the block. beta is applied by the first depth block. */
@@ -407,6 +458,10 @@ void cn_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, cn_real alpha, c
     }
     if (k <= 0 || alpha == 0.0f) {
         scale_c(c, ldc, m, n, beta);
+        return;
+    }
+    if (m <= SMALL_M && !ta) {
+        gemm_small_m(tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
     const int mr = isa->mr, nr = isa->nr;

@@ -248,7 +248,9 @@ const char *cn_conv_node_algorithm(const cn_graph *g, int node, const char **rea
         if (reason) *reason = "the reference kernels are selected";
         return "ref";
     }
-    cn_conv_geom p = conv_geom(g, n);
+    cn_conv_geom p = conv_run_geom(g, n);
+    /* as the last plan runs it: evaluation with prepared weights may choose differently (conv_forward) */
+    p.inference = graph_eval_planned(g) && n->cache;
     return cn_conv_algorithm(&p, reason);
 }
 

@@ -25,6 +25,11 @@ out=$(CN_ISA=portable "$cn" bench gemm --m 17 --n 33 --k 9 --json $fast 2>&1)
 check "gemm JSON with the selected kernels" '[[ "$out" == *"\"isa\": \"portable\""* && "$out" == *"\"gflops\": "* ]]'
 out=$("$cn" bench model lenet5 --batch 2 --train --json $fast 2>&1); rc=$?
 check "model train step" '[ $rc -eq 0 ] && [[ "$out" == *"\"images_per_s\": "* ]]'
+out=$("$cn" bench model lenet5 --batch 2 --train --profile --json $fast 2>&1); rc=$?
+check "model --profile JSON: every node's forward and backward time" \
+  'python3 -c "import json,sys; d=json.loads(sys.argv[1]); p={e[\"node\"]: e for e in d[\"profile\"]}; assert d[\"profile_runs\"] >= 2; assert p[\"conv1\"][\"op\"] == \"Conv\" and p[\"conv1\"][\"forward_ms\"] > 0 and p[\"conv1\"][\"backward_ms\"] > 0; assert p[\"conv1\"][\"algorithm\"] != \"none\" and p[\"fc1\"][\"algorithm\"] == \"none\"" "$out"'
+out=$("$cn" bench model lenet5 --batch 2 --profile $fast 2>&1); rc=$?
+check "model --profile table" '[ $rc -eq 0 ] && [[ "$out" == *"profile, ms per run"* && "$out" == *"conv2 "*"Conv"* && "$out" == *"(all nodes)"* ]]'
 out=$("$cn" bench model nosuchmodel $fast 2>&1); rc=$?
 check "unknown model exits 1 with one line" '[ $rc -eq 1 ] && [ $(echo "$out" | wc -l) -eq 1 ] && [[ "$out" == *"nosuchmodel"* ]]'
 out=$("$cn" bench conv --kernel zero 2>&1); rc=$?
