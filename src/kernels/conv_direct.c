@@ -177,6 +177,7 @@ static inline __attribute__((always_inline, target("avx512f"))) void tile_kernel
     case W:                                                                                                   \
         if (sw == 1) tile_kernel(W, 1, 1, kc, a, in, off, io, accumulate);                                    \
         else if (sw == 2) tile_kernel(W, 2, 2, kc, a, in, off, io, accumulate);                               \
+        else if (sw == 4) tile_kernel(W, 4, 4, kc, a, in, off, io, accumulate);                               \
         else tile_kernel(W, 0, sw, kc, a, in, off, io, accumulate);                                           \
         return;
 

@@ -582,13 +582,6 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
         a = CN_CONV_DEPTHWISE;
         why = "one input channel per group (depthwise), zero padding: direct, no columns (a GEMM per group would "
               "have one row)";
-    } else if (p->algorithm == CN_CONV_AUTO && cn_conv_first_applies(p) && !reads_x_directly(p)) {
-        a = CN_CONV_FIRST;
-        why = "few input channels (first layer): direct, each output row from its input rows split by column phase, "
-              "32 outputs x 8 channels per step (im2col would unroll C_in x taps values for few output channels)";
-    } else if (p->in_channels / p->groups <= 3 && !reads_x_directly(p)) {
-        why = "few input channels (first layer): columns K = C_in x taps are short, unrolled straight into packed "
-              "panels for a GEMM over the whole batch";
     } else if (p->algorithm == CN_CONV_AUTO && cn_conv_direct_applies(p) && p->out_channels / p->groups >= 32 &&
                (!reads_x_directly(p) || p->in_channels / p->groups >= 64)) {
         a = CN_CONV_DIRECT;
@@ -597,6 +590,13 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
                     "register tile, the input planes read in place (no packing)"
                   : "general case: direct, 14 positions x 32 output channels per register tile, the input read from "
                     "one zero-padded copy (im2col would copy each input value once per tap)";
+    } else if (p->algorithm == CN_CONV_AUTO && cn_conv_first_applies(p) && !reads_x_directly(p)) {
+        a = CN_CONV_FIRST;
+        why = "few input channels and fewer than 32 output channels (first layer): direct, each output row from its "
+              "input rows split by column phase, 32 outputs x 8 channels per step";
+    } else if (p->in_channels / p->groups <= 3 && !reads_x_directly(p)) {
+        why = "few input channels (first layer): columns K = C_in x taps are short, unrolled straight into packed "
+              "panels for a GEMM over the whole batch";
     } else if (reads_x_directly(p)) {
         why = "1x1 kernel, stride 1, no padding: the input planes are the GEMM operand (packed, no unrolling)";
     } else {
