@@ -159,6 +159,8 @@ static const conv_case cases[] = {
     {2, 3, 33, 35, 1, {13, 11, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 0, 0}, CN_PAD_ZEROS, 1},
     {2, 2, 34, 40, 1, {17, 16, 0}, {5, 5, 0}, {3, 3, 0}, {1, 1, 0}, {2, 1, 0}, {2, 3, 0}, CN_PAD_ZEROS, 0},
     {2, 3, 45, 66, 1, {9, 10, 0}, {1, 1, 0}, {2, 2, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
+    /* Winograd forward on 7x7 planes (64 tiles in the batch) with the direct kernel's data gradient */
+    {2, 16, 33, 40, 1, {7, 7, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
 };
 
 int main(void) {
