@@ -146,8 +146,49 @@ static void eval_reuses_buffers(void) {
     cn_graph_free(g);
 }
 
+/* Per-node profiling: off by default (an error to read), on adds up each node's forward and backward time over
+ * runs, values are unchanged by it, a restart forgets, nodes added later are not timed. */
+static void profile_nodes(void) {
+    cn_graph *g = cn_graph_create();
+    int x = cn_input(g, "x", cn_shape4(2, 3, 12, 12));
+    int c = cn_conv2d(g, "conv", x, 8, 3, 1, 1);
+    int r = cn_relu(g, NULL, c);
+    int f = cn_flatten(g, NULL, r);
+    int y = cn_linear(g, "fc", f, 4, 1);
+    cn_test_fill_input(g, x, 5, -1, 1);
+    double fw = -1, bw = -1;
+    CHECK(cn_node_profile(g, c, &fw, &bw) != CN_OK && fw == 0 && bw == 0, "profile off: an error, zero times");
+    CHECK_OK(cn_forward(g, CN_TRAIN));
+    cn_real plain[4];
+    memcpy(plain, cn_node_output(g, y), sizeof plain);
+    CHECK_OK(cn_graph_profile(g, 1));
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(cn_forward(g, CN_TRAIN));
+        CHECK_OK(cn_backward(g, y, NULL));
+    }
+    CHECK(memcmp(plain, cn_node_output(g, y), sizeof plain) == 0, "profiling does not change values");
+    CHECK_OK(cn_node_profile(g, c, &fw, &bw));
+    CHECK(fw > 0 && bw > 0 && fw < 10 && bw < 10, "conv timed forward %g s and backward %g s", fw, bw);
+    double fw_again;
+    CHECK_OK(cn_forward(g, CN_EVAL));
+    CHECK_OK(cn_node_profile(g, c, &fw_again, NULL));
+    CHECK(fw_again > fw, "times add up over runs (%g after %g)", fw_again, fw);
+    CHECK_OK(cn_graph_profile(g, 1));
+    CHECK_OK(cn_node_profile(g, c, &fw, &bw));
+    CHECK(fw == 0 && bw == 0, "a restart starts from zero");
+    int later = cn_relu(g, NULL, y);
+    CHECK_OK(cn_forward(g, CN_EVAL));
+    CHECK(cn_node_profile(g, later, &fw, NULL) != CN_OK, "a node added after the start is not timed");
+    CHECK(cn_node_profile(g, 99, &fw, NULL) != CN_OK && strstr(cn_last_error(), "99"), "no node 99");
+    CHECK_OK(cn_graph_profile(g, 0));
+    CHECK(cn_node_profile(g, c, &fw, NULL) != CN_OK, "off again");
+    CHECK(cn_graph_profile(NULL, 1) != CN_OK, "NULL graph");
+    cn_graph_free(g);
+}
+
 int main(void) {
     rng_is_reproducible();
+    profile_nodes();
     names_and_params();
     api_errors();
     batch_change();
