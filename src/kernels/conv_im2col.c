@@ -540,13 +540,14 @@ static void backward_weights_batched(const cn_conv_geom *p, const cn_real *x, co
 /* Winograd when it applies and wins (measured on Zen 4, docs/BENCHMARKS.md): enough channels to amortise the
  * tile transforms, enough tiles to amortise the weight transform (done once per pass: batch-1 14x14 layers
  * ran 2.5x slower than im2col, 7x7 layers at batch 32 1.5x faster; for inference the weights are transformed
- * once, and 16 tiles (batch-1 14x14) already win, 4 (batch-1 7x7: GEMMs 4 columns wide) do not), and output
- * planes that the 4x4 tiles cover without much waste (13x13 would compute 16x16). */
+ * once, and 16 tiles (batch-1 14x14) already win, 4 (batch-1 7x7: GEMMs 4 columns wide) do not). Tile waste
+ * matters less than it seems: 13x13 planes compute 16x16 (1.5x) and still ran 1.8x faster than the direct
+ * kernel (AlexNet conv3-5, batch 32 and batch 1), 5x5 planes (2.56x) 1.15x faster; the limit is 2.6x. */
 static bool winograd_pays(const cn_conv_geom *p) {
     if (!cn_conv_winograd_applies(p) || p->in_channels < 16 || p->out_channels < 16) return false;
     int64_t th = (p->out[1] + 3) / 4, tw = (p->out[2] + 3) / 4;
     if (p->batch * th * tw < (p->inference ? 16 : 64)) return false;
-    return (double)(16 * th * tw) <= 1.35 * (double)(p->out[1] * p->out[2]);
+    return (double)(16 * th * tw) <= 2.6 * (double)(p->out[1] * p->out[2]);
 }
 /* CN_CONV_ALGO=gemm|depthwise|winograd|first forces an algorithm wherever it applies (benchmarks); read once. */
 static cn_conv_algo env_algo;
@@ -574,7 +575,7 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
         a = CN_CONV_DIRECT, why = "forced";
     } else if (p->algorithm == CN_CONV_AUTO && winograd_pays(p)) {
         a = CN_CONV_WINOGRAD;
-        why = "3x3, stride 1, groups 1, zero padding, enough channels and little tile waste: Winograd F(4x4,3x3) "
+        why = "3x3, stride 1, groups 1, zero padding, enough channels and tiles: Winograd F(4x4,3x3) "
               "(2.25 multiplies per output instead of 9)";
     } else if (p->algorithm == CN_CONV_GEMM) {
         why = "forced";
