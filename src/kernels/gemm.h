@@ -4,8 +4,9 @@
  *
  * cn_gemm is what ops call: the blocked kernel of the ISA chosen at start-up (AVX-512, AVX2+FMA or portable
  * C; CN_ISA=avx512|avx2|portable|ref overrides), or the plain reference in the double build. It needs
- * cn_gemm_workspace(m, n, k) bytes of workspace (64-byte aligned) for its packed panels; ops get it from
- * the memory plan (workspace_bytes), so a call never allocates. cn_gemm_ref is the test twin. Called from
+ * cn_gemm_workspace(m, n, k) bytes of workspace (64-byte aligned) for its packed panels, one slot per
+ * thread for 2-4 threads (each computes its own columns, or rows, with its own panels); ops get it from the
+ * memory plan (workspace_bytes), so a call never allocates. cn_gemm_ref is the test twin. Called from
  * inside an OpenMP parallel region, it runs on the calling thread alone. */
 #ifndef CN_KERNELS_GEMM_H
 #define CN_KERNELS_GEMM_H

@@ -293,15 +293,18 @@ static size_t isa_workspace(const isa_def *s, int64_t m, int64_t n, int64_t k) {
     return (size_t)(round_up(mc * kc, 16) + nc * kc) * sizeof(float) + 64; /* + 64: aligning the start */
 }
 
-/* The largest need over every kernel set, so a plan made before a cn_kernels_select stays big enough. */
-size_t cn_gemm_workspace(int64_t m, int64_t n, int64_t k) {
+/* The largest need over every kernel set, so a plan made before a cn_kernels_select stays big enough; one slot
+ * per thread of a split GEMM (below). */
+enum { SPLIT_MAX = 4 };
+static size_t slot_bytes(int64_t m, int64_t n, int64_t k) {
     size_t most = 0;
     for (size_t i = 0; i < sizeof all_isas / sizeof all_isas[0]; i++) {
         size_t b = isa_workspace(all_isas[i], m, n, k);
         if (b > most) most = b;
     }
-    return most;
+    return (most + 63) / 64 * 64;
 }
+size_t cn_gemm_workspace(int64_t m, int64_t n, int64_t k) { return SPLIT_MAX * slot_bytes(m, n, k); }
 
 /* Packing copies a (rows x kc) slice of a row-major matrix, or of its transpose, into a micro-panel
  * dst[p*width + r] (r < width, rows past `rows` zero): the layout both A (width mr) and B (width nr) panels
@@ -462,6 +465,29 @@ void cn_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, cn_real alpha, c
     }
     if (m <= SMALL_M && !ta) {
         gemm_small_m(tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    /* 2-4 threads: each computes its own columns (or rows, when M is the larger side) as a serial GEMM with its
+     * own packed A and B, in its own workspace slot: no barrier and no panel packed by one core and read by the
+     * other (the shared scheme below lost 10 % on two threads); A (or B) is packed by every thread, a small cost
+     * next to the products. */
+    int team = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (team >= 2 && team <= SPLIT_MAX && (double)m * n * k > 3e5) {
+        bool split_n = n >= m;
+        int64_t len = split_n ? n : m, unit = split_n ? isa->nr : isa->mr;
+        int64_t chunk = round_up((len + team - 1) / team, unit);
+        size_t slot = slot_bytes(m, n, k);
+#pragma omp parallel num_threads(team)
+        {
+            int t = omp_get_thread_num();
+            int64_t lo = min64(len, t * chunk), hi = min64(len, lo + chunk);
+            void *ws = (char *)workspace + (size_t)t * slot;
+            if (hi > lo && split_n)
+                cn_gemm(ta, tb, m, hi - lo, k, alpha, a, lda, tb ? b + lo * ldb : b + lo, ldb, beta, c + lo, ldc, ws);
+            else if (hi > lo)
+                cn_gemm(ta, tb, hi - lo, n, k, alpha, ta ? a + lo : a + lo * lda, lda, b, ldb, beta, c + lo * ldc, ldc,
+                        ws);
+        }
         return;
     }
     const int mr = isa->mr, nr = isa->nr;
