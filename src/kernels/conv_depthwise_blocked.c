@@ -73,41 +73,9 @@ size_t cn_conv_depthwise_blocked_thread_bytes(const cn_conv_geom *p) {
 
 #ifndef CN_REAL_IS_DOUBLE
 #include <immintrin.h>
+#include "kernels/simd512.h"
 
 #define AVX512 __attribute__((target("avx512f")))
-
-/* r[i] = lane j of input i  ->  r[j] = lane i of ... : the 16 x 16 transpose of 16 rows in registers */
-AVX512 static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
-    __m512 t[16];
-#pragma GCC unroll 16
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-#pragma GCC unroll 16
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-    }
-    /* now r[4a + b] holds, for each 128-bit lane q, elements (rows 4a..4a+3, column 4q + b) */
-#pragma GCC unroll 4
-    for (int a = 0; a < 4; a += 2)
-#pragma GCC unroll 4
-        for (int b = 0; b < 4; b++) {
-            t[4 * a + b] = _mm512_shuffle_f32x4(r[4 * a + b], r[4 * (a + 1) + b], 0x88);     /* q 0,2 of both */
-            t[4 * a + b + 4] = _mm512_shuffle_f32x4(r[4 * a + b], r[4 * (a + 1) + b], 0xdd); /* q 1,3 of both */
-        }
-#pragma GCC unroll 4
-    for (int b = 0; b < 4; b++) {
-        /* t[b]: rows 0-7 at q0,q2 ; t[8+b]: rows 8-15 at q0,q2 ; t[4+b], t[12+b]: the same at q1,q3 */
-        r[b] = _mm512_shuffle_f32x4(t[b], t[8 + b], 0x88);           /* column b      */
-        r[b + 8] = _mm512_shuffle_f32x4(t[b], t[8 + b], 0xdd);       /* column 8 + b  */
-        r[b + 4] = _mm512_shuffle_f32x4(t[4 + b], t[12 + b], 0x88);  /* column 4 + b  */
-        r[b + 12] = _mm512_shuffle_f32x4(t[4 + b], t[12 + b], 0xdd); /* column 12 + b */
-    }
-}
 
 /* xb row = input row ih of channels c0.. (nc of them) at padded columns [0, pwb), column pc <-> iw = pc - pl.
  * Interior chunks are stored whole (16 columns; the columns past the input are zero, as padding must be),
