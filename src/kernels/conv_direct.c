@@ -71,11 +71,8 @@ size_t cn_conv_direct_weights_bytes(const cn_conv_geom *p) {
     return align64((size_t)(p->groups * g.nocb * OCB * g.K) * sizeof(cn_real));
 }
 
-size_t cn_conv_direct_shared_bytes(const cn_conv_geom *p) {
-    if (!cn_conv_direct_applies(p)) return 0;
-    dgeom g = dgeom_of(p); /* the row offsets, then a padded sample shared by the team (batch 1) */
-    return align64((size_t)g.K * sizeof(int32_t)) +
-           (g.padded ? align64((size_t)(p->in_channels * g.plane) * sizeof(cn_real)) : 0);
+size_t cn_conv_direct_shared_bytes(const cn_conv_geom *p) { /* the row offsets */
+    return cn_conv_direct_applies(p) ? align64((size_t)dgeom_of(p).K * sizeof(int32_t)) : 0;
 }
 
 size_t cn_conv_direct_thread_bytes(const cn_conv_geom *p) {
@@ -85,34 +82,24 @@ size_t cn_conv_direct_thread_bytes(const cn_conv_geom *p) {
            align64((size_t)(g.band_rows * g.tiles_row * 16 * OCB) * sizeof(cn_real));
 }
 
-void cn_conv_direct_pack_weights(const cn_conv_geom *p, const cn_real *w, cn_real *out) {
+void cn_conv_direct_pack_weights(const cn_conv_geom *p, const cn_real *w, bool flipped, cn_real *out) {
     dgeom g = dgeom_of(p);
+    int64_t taps = p->kernel[1] * p->kernel[2], KW = p->kernel[2];
     int threads = p->threads > 1 ? p->threads : 1;
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && p->groups * g.nocb > 1)
     for (int64_t gb = 0; gb < p->groups * g.nocb; gb++) {
         int64_t grp = gb / g.nocb, b = gb % g.nocb;
         cn_real *dst = out + gb * OCB * g.K;
-        for (int64_t k = 0; k < g.K; k++)
-            for (int64_t v = 0; v < OCB; v++) {
+        for (int64_t k = 0; k < g.K; k++) {
+            /* flipped: k = (layer output channel, tap) reads the layer's weight at the mirrored tap */
+            int64_t t = k % taps, mirrored = (p->kernel[1] - 1 - t / KW) * KW + (KW - 1 - t % KW);
+            for (int64_t v = 0; v < OCB; v++) { /* lane: output channel of p (the layer's input channel if flipped) */
                 int64_t o = b * OCB + v;
-                dst[k * OCB + v] = o < g.cout_g ? w[(grp * g.cout_g + o) * g.K + k] : 0;
-            }
-    }
-}
-
-void cn_conv_direct_pack_weights_flipped(const cn_conv_geom *q, const cn_real *w, cn_real *out) {
-    dgeom g = dgeom_of(q); /* q: the data gradient's geometry, C_in and C_out of the layer swapped */
-    int64_t taps = q->kernel[1] * q->kernel[2], KW = q->kernel[2];
-    int threads = q->threads > 1 ? q->threads : 1;
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && q->groups * g.nocb > 1)
-    for (int64_t gb = 0; gb < q->groups * g.nocb; gb++) {
-        int64_t grp = gb / g.nocb, b = gb % g.nocb;
-        cn_real *dst = out + gb * OCB * g.K;
-        for (int64_t k = 0; k < g.K; k++) { /* k = (layer output channel o, kh, kw) */
-            int64_t o = k / taps, t = k % taps, flipped = (q->kernel[1] - 1 - t / KW) * KW + (KW - 1 - t % KW);
-            for (int64_t v = 0; v < OCB; v++) { /* lane: layer input channel */
-                int64_t c = b * OCB + v;
-                dst[k * OCB + v] = c < g.cout_g ? w[((grp * g.cin_g + o) * g.cout_g + c) * taps + flipped] : 0;
+                cn_real val = 0;
+                if (o < g.cout_g)
+                    val = flipped ? w[((grp * g.cin_g + k / taps) * g.cout_g + o) * taps + mirrored]
+                                  : w[(grp * g.cout_g + o) * g.K + k];
+                dst[k * OCB + v] = val;
             }
         }
     }
@@ -281,7 +268,6 @@ void cn_conv_forward_direct(const cn_conv_geom *p, const cn_real *x, const cn_re
         for (int64_t kh = 0; kh < KH; kh++)
             for (int64_t kw = 0; kw < KW; kw++, k++)
                 off[k] = (int32_t)(c * g.plane + kh * p->dilation[1] * g.PW + kw * p->dilation[2]);
-    char *shared = (char *)work + align64((size_t)g.K * sizeof(int32_t));
     char *slots = (char *)work + cn_conv_direct_shared_bytes(p);
     size_t slot = cn_conv_direct_thread_bytes(p);
     size_t pad_bytes = g.padded ? align64((size_t)(p->in_channels * g.plane) * sizeof(cn_real)) : 0;
@@ -292,7 +278,7 @@ void cn_conv_forward_direct(const cn_conv_geom *p, const cn_real *x, const cn_re
     {
         char *mine = slots + (size_t)omp_get_thread_num() * slot;
         float *acc = (float *)(mine + pad_bytes);
-        float *padbuf = whole ? (float *)mine : (float *)shared;
+        float *padbuf = whole ? (float *)mine : (float *)slots; /* the team shares slot 0's padded sample */
         for (int64_t n = 0; n < p->batch; n++) {
             if (whole && n % threads != omp_get_thread_num()) continue;
             const float *x0 = x + n * p->in_channels * in_plane;
@@ -352,7 +338,7 @@ size_t cn_conv_direct_wgrad_bytes(const cn_conv_geom *p) {
     return align64(w.xt_floats * sizeof(float)) + align64(w.dyt_floats * sizeof(float)) + align64(w.g_floats * sizeof(float));
 }
 
-/* rows [r0, r1) x columns [c0, c1) of the row-major matrix src (ld) into dst transposed (row stride ldt):
+/* The rows x cols row-major matrix src (row stride ld) into dst transposed (row stride ldt):
  * dst[j * ldt + i] = src[i * ld + j]; 16 x 16 blocks, partial ones masked. */
 AVX512 static void transpose_block(const float *src, int64_t ld, int64_t rows, int64_t cols, float *dst, int64_t ldt) {
     for (int64_t i0 = 0; i0 < rows; i0 += 16)

@@ -7,13 +7,12 @@
 
 /* AVX-512, 1D/2D, zero padding */
 bool cn_conv_direct_applies(const cn_conv_geom *p);
-/* the weights as the kernel reads them: bytes, and packing them ([group][32-channel block][k][32]) */
+/* the weights as the kernel reads them: bytes, and packing them ([group][32-channel block][k][32]). flipped: p is
+ * the data gradient of a stride-1 layer as a convolution of dy (C_in and C_out of the layer swapped) and w the
+ * layer's weights, transposed per group and mirrored in space */
 size_t cn_conv_direct_weights_bytes(const cn_conv_geom *p);
-void cn_conv_direct_pack_weights(const cn_conv_geom *p, const cn_real *w, cn_real *out);
-/* the same for the data gradient of a stride-1 layer as a convolution of dy (q: cn_conv_direct_grad_geom's): the
- * layer's weights w transposed per group and flipped in space */
-void cn_conv_direct_pack_weights_flipped(const cn_conv_geom *q, const cn_real *w, cn_real *out);
-/* work: shared bytes (row offsets, a padded sample for the team), then one slot per thread */
+void cn_conv_direct_pack_weights(const cn_conv_geom *p, const cn_real *w, bool flipped, cn_real *out);
+/* work: shared bytes (the row offsets), then one slot per thread (a padded sample, accumulators) */
 size_t cn_conv_direct_shared_bytes(const cn_conv_geom *p);
 size_t cn_conv_direct_thread_bytes(const cn_conv_geom *p);
 /* y = conv(x) (+ b, or p->epilogue), or y += conv(x) when add; wt: packed weights */

@@ -73,10 +73,6 @@ static size_t fwd_thread_bytes(const cn_conv_geom *p) { /* packed columns, one u
 
 static int slots(const cn_conv_geom *p) { return p->threads > 1 ? p->threads : 1; }
 
-/* The data gradient of a stride-1 layer is a convolution of dy: C_out channels in, C_in out, the weights
- * transposed and flipped, padding (k-1)*dilation - pad_begin on each axis (>= 0 for the direct kernel). q gets
- * that geometry; true when the direct kernel runs it and pays (automatic choice: >= 32 input channels of the
- * layer, the gradient's 32-lane blocks; 1x1 from 64 output channels). */
 /* The weight gradient on the direct kernel: forced, or automatically where it was measured faster than the
  * GEMM (Zen 4, batch 32: 3x3 layers 1.2-2.6x, 1x1 on 28x28 and smaller planes 1.05-2.2x). */
 static bool weight_grad_direct(const cn_conv_geom *p) {
@@ -87,6 +83,10 @@ static bool weight_grad_direct(const cn_conv_geom *p) {
     return p->kernel[1] * p->kernel[2] > 1 || (prod3(p->out) <= 1024 && p->in_channels >= 64);
 }
 
+/* The data gradient of a stride-1 layer is a convolution of dy: C_out channels in, C_in out, the weights
+ * transposed and flipped, padding (k-1)*dilation - pad_begin on each axis (>= 0 for the direct kernel). q gets
+ * that geometry; true when the direct kernel runs it and pays (forced, or automatically: >= 32 input channels
+ * of the layer, the gradient's 32-lane blocks; 1x1 from 64 output channels). */
 static bool data_grad_direct(const cn_conv_geom *p, cn_conv_geom *q) {
     *q = *p;
     q->in_channels = p->out_channels, q->out_channels = p->in_channels;
@@ -549,7 +549,7 @@ static bool winograd_pays(const cn_conv_geom *p) {
     if (p->batch * th * tw < (p->inference ? 16 : 64)) return false;
     return (double)(16 * th * tw) <= 2.6 * (double)(p->out[1] * p->out[2]);
 }
-/* CN_CONV_ALGO=gemm|depthwise|winograd|first forces an algorithm wherever it applies (benchmarks); read once. */
+/* CN_CONV_ALGO=direct|gemm|depthwise|winograd|first forces an algorithm wherever it applies (benchmarks); read once. */
 static cn_conv_algo env_algo;
 __attribute__((constructor)) static void read_env_algo(void) {
     const char *e = getenv("CN_CONV_ALGO");
@@ -637,7 +637,7 @@ void cn_conv_prepare_weights(const cn_conv_geom *p, const cn_real *w, cn_real *o
     case CN_CONV_DEPTHWISE:
     case CN_CONV_FIRST: return;
     case CN_CONV_WINOGRAD: cn_conv_winograd_prepare(p, w, out); return;
-    case CN_CONV_DIRECT: cn_conv_direct_pack_weights(p, w, out); return;
+    case CN_CONV_DIRECT: cn_conv_direct_pack_weights(p, w, false, out); return;
     default: break;
     }
     int64_t cout_g = p->out_channels / p->groups, rows = column_rows(p), wstride = packed_weight_stride(p);
@@ -660,7 +660,7 @@ void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_re
         cn_conv_apply_epilogue(p, y);
         return;
     case CN_CONV_DIRECT:
-        if (!p->prepared) cn_conv_direct_pack_weights(p, w, (cn_real *)work);
+        if (!p->prepared) cn_conv_direct_pack_weights(p, w, false, (cn_real *)work);
         cn_conv_forward_direct(p, x, p->prepared ? p->prepared : (const cn_real *)work, b, y, false,
                                (char *)work + cn_conv_direct_weights_bytes(p));
         return;
@@ -682,8 +682,8 @@ void cn_conv_backward_data_im2col(const cn_conv_geom *p, const cn_real *dy, cons
         /* fall through */
     default: {
         cn_conv_geom q;
-        if ((p->algorithm == CN_CONV_AUTO || p->algorithm == CN_CONV_DIRECT) && data_grad_direct(p, &q)) {
-            cn_conv_direct_pack_weights_flipped(&q, w, (cn_real *)work);
+        if (data_grad_direct(p, &q)) {
+            cn_conv_direct_pack_weights(&q, w, true, (cn_real *)work);
             cn_conv_forward_direct(&q, dy, (const cn_real *)work, NULL, dx, true,
                                    (char *)work + cn_conv_direct_weights_bytes(&q));
             return;
