@@ -292,8 +292,8 @@ static void model_defaults(const char *name, long *c, long *h, long *w, long *cl
     else *c = 3, *h = *w = 224, *classes = 1000;
 }
 
-/* --profile: `runs` more runs with per-node timing, then a table of the nodes by time (text), or a JSON list
- * appended to *json (caller frees). */
+/* --profile: `runs` more runs with per-node timing; *out (caller frees) becomes a table of the nodes by time, or,
+ * with --json, the fields to append to the result's JSON object. */
 typedef struct {
     int node;
     double fwd, bwd;
@@ -305,13 +305,20 @@ static int cmp_node_time(const void *a, const void *b) {
     return tx > ty ? -1 : tx < ty ? 1 : x->node - y->node;
 }
 
-static bool profile_model(graph_ctx *ctx, const bench_opts *o, int runs, char **json) {
+static bool profile_model(graph_ctx *ctx, const bench_opts *o, int runs, char **out) {
     cn_graph *g = ctx->g;
     int n = cn_graph_node_count(g);
     node_time *t = calloc((size_t)n, sizeof *t);
-    if (!t || cn_graph_profile(g, 1)) return free(t), false;
-    for (int i = 0; i < runs; i++)
-        if (!run_graph(ctx)) return free(t), cn_graph_profile(g, 0), false;
+    size_t size;
+    FILE *f = t ? open_memstream(out, &size) : NULL;
+    bool ok = f && cn_graph_profile(g, 1) == CN_OK;
+    for (int i = 0; ok && i < runs; i++) ok = run_graph(ctx);
+    if (!ok) {
+        cn_graph_profile(g, 0);
+        if (f) fclose(f), free(*out), *out = NULL;
+        free(t);
+        return false;
+    }
     double total = 0;
     for (int i = 0; i < n; i++) {
         t[i].node = i;
@@ -322,37 +329,33 @@ static bool profile_model(graph_ctx *ctx, const bench_opts *o, int runs, char **
     cn_graph_profile(g, 0);
     qsort(t, (size_t)n, sizeof *t, cmp_node_time);
     if (o->json) {
-        size_t cap = 64 + (size_t)n * 200, len = 0;
-        char *b = malloc(cap);
-        if (!b) return free(t), false;
-        len += (size_t)snprintf(b + len, cap - len, ", \"profile_runs\": %d, \"profile\": [", runs);
+        fprintf(f, ", \"profile_runs\": %d, \"profile\": [", runs);
         for (int i = 0; i < n; i++) {
             const cn_node *nd = &g->nodes[t[i].node];
-            len += (size_t)snprintf(b + len, cap - len, "%s{\"node\": \"%.80s\", \"op\": \"%s\", \"algorithm\": \"%s\", "
-                                    "\"forward_ms\": %.4f, \"backward_ms\": %.4f}", i ? ", " : "", nd->name, nd->op->name,
-                                    cn_conv_node_algorithm(g, t[i].node, NULL), t[i].fwd, t[i].bwd);
+            fprintf(f, "%s{\"node\": \"%s\", \"op\": \"%s\", \"algorithm\": \"%s\", \"forward_ms\": %.4f, "
+                       "\"backward_ms\": %.4f}", i ? ", " : "", nd->name, nd->op->name,
+                    cn_conv_node_algorithm(g, t[i].node, NULL), t[i].fwd, t[i].bwd);
         }
-        snprintf(b + len, cap - len, "]");
-        *json = b;
+        fprintf(f, "]");
     } else {
-        printf("  profile, ms per run over %d runs (the nodes taking >= 0.5 %%, slowest first):\n", runs);
-        printf("  %-28s %-20s %-16s %9s %9s %6s\n", "node", "op", "algorithm", "forward", "backward", "share");
+        fprintf(f, "  profile, ms per run over %d runs (the nodes taking >= 0.5 %%, slowest first):\n", runs);
+        fprintf(f, "  %-28s %-20s %-16s %9s %9s %6s\n", "node", "op", "algorithm", "forward", "backward", "share");
         double shown = 0;
         for (int i = 0; i < n; i++) {
             double ti = t[i].fwd + t[i].bwd;
             if (ti < 0.005 * total) break;
             const cn_node *nd = &g->nodes[t[i].node];
             const char *algo = cn_conv_node_algorithm(g, t[i].node, NULL);
-            printf("  %-28.28s %-20.20s %-16s %9.3f %9.3f %5.1f%%\n", nd->name, nd->op->name,
+            fprintf(f, "  %-28.28s %-20.20s %-16s %9.3f %9.3f %5.1f%%\n", nd->name, nd->op->name,
                    strcmp(algo, "none") ? algo : "", t[i].fwd, t[i].bwd, 100 * ti / total);
             shown += ti;
         }
-        printf("  %-28s %-20s %-16s %9s %9.3f %5.1f%%\n", "(the other nodes)", "", "", "", total - shown,
-               total > 0 ? 100 * (total - shown) / total : 0);
-        printf("  %-28s %-20s %-16s %9s %9.3f\n", "(all nodes)", "", "", "", total);
+        fprintf(f, "  %-28s %-20s %-16s %9s %9.3f %5.1f%%\n", "(the other nodes)", "", "", "", total - shown,
+                total > 0 ? 100 * (total - shown) / total : 0);
+        fprintf(f, "  %-28s %-20s %-16s %9s %9.3f\n", "(all nodes)", "", "", "", total);
     }
     free(t);
-    return true;
+    return fclose(f) == 0;
 }
 
 static int bench_model(int argc, char **argv, bench_opts *o) {
@@ -428,33 +431,30 @@ static int bench_model(int argc, char **argv, bench_opts *o) {
     double rss_now, peak_rss;
     read_rss_mb(&rss_now, &peak_rss);
     double plan_mb = (double)cn_graph_memory_bytes(ctx.g, train ? CN_TRAIN : CN_EVAL) / (1024.0 * 1024.0);
-    char what[160], extra[320], *prof_json = NULL;
+    char what[160], extra[320], *prof = NULL;
     snprintf(what, sizeof what, "model %s batch %ld %s", name, batch, train ? "train step" : "inference");
     snprintf(extra, sizeof extra,
              ", \"images_per_s\": %.1f, \"plan_mb\": %.1f, \"rss_model_mb\": %.1f, \"peak_rss_mb\": %.1f, "
              "\"peak_increment_mb\": %.1f",
              batch / (r.median_ms * 1e-3), plan_mb, rss_model, peak_rss, peak_rss - rss_model);
-    if (profile && o->json) {
-        if (!profile_model(&ctx, o, r.iters, &prof_json)) {
-            cn_graph_free(ctx.g);
-            return cli_fail(1, "bench model: %s", cn_last_error());
-        }
-        char *all = malloc(strlen(extra) + strlen(prof_json) + 1);
+    if (profile && !profile_model(&ctx, o, r.iters, &prof)) {
+        cn_graph_free(ctx.g);
+        return cli_fail(1, "bench model: --profile: %s", cn_last_error());
+    }
+    if (prof && o->json) { /* the profile's fields join the one JSON object */
+        char *all = malloc(strlen(extra) + strlen(prof) + 1);
         if (!all) return cli_fail(1, "bench model: out of memory");
-        strcpy(all, extra), strcat(all, prof_json);
+        strcpy(all, extra), strcat(all, prof);
         print_result(o, what, &r, flops, algos, all);
-        free(all), free(prof_json);
+        free(all);
     } else {
         print_result(o, what, &r, flops, algos, extra);
     }
     if (!o->json)
         printf("  %.1f images/s; memory: plan %.1f MB, resident before the first run %.1f MB, peak %.1f MB "
-               "(+%.1f MB)\n",
-               batch / (r.median_ms * 1e-3), plan_mb, rss_model, peak_rss, peak_rss - rss_model);
-    if (profile && !o->json && !profile_model(&ctx, o, r.iters, NULL)) {
-        cn_graph_free(ctx.g);
-        return cli_fail(1, "bench model: %s", cn_last_error());
-    }
+               "(+%.1f MB)\n%s",
+               batch / (r.median_ms * 1e-3), plan_mb, rss_model, peak_rss, peak_rss - rss_model, prof ? prof : "");
+    free(prof);
     free(xd);
     free(ld);
     cn_optimizer_free(ctx.opt);
