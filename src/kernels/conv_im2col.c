@@ -581,8 +581,11 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
         why = "forced";
     } else if (cn_conv_depthwise_applies(p) && p->groups > 1) {
         a = CN_CONV_DEPTHWISE;
-        why = "one input channel per group (depthwise), zero padding: direct, no columns (a GEMM per group would "
-              "have one row)";
+        why = cn_conv_depthwise_plane_applies(p)
+                  ? "one input channel per group (depthwise), zero padding, a plane of at most 1024 outputs: direct, "
+                    "16 positions of one plane per vector, each tap a shifted masked load (stride 2: by input phase)"
+                  : "one input channel per group (depthwise), zero padding: direct, no columns (a GEMM per group "
+                    "would have one row)";
     } else if (p->algorithm == CN_CONV_AUTO && cn_conv_direct_applies(p) && p->out_channels / p->groups >= 32 &&
                (!reads_x_directly(p) || p->in_channels / p->groups >= 64)) {
         a = CN_CONV_DIRECT;
@@ -651,6 +654,10 @@ void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_re
                             cn_real *y, void *work) {
     switch (choose(p, NULL)) {
     case CN_CONV_DEPTHWISE:
+        if (work && cn_conv_depthwise_plane_applies(p)) { /* fuses the epilogue */
+            cn_conv_forward_depthwise_plane(p, x, w, b, y, work);
+            return;
+        }
         cn_conv_forward_depthwise(p, x, w, p->epilogue ? NULL : b, y, work);
         cn_conv_apply_epilogue(p, y);
         return;
