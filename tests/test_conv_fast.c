@@ -148,9 +148,9 @@ static const conv_case cases[] = {
     {2, 1, 16, 16, 16, {97, 45, 0}, {3, 3, 0}, {2, 1, 0}, {1, 1, 0}, {1, 0, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     {2, 3, 20, 20, 20, {7, 7, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 0},
     {2, 1, 18, 18, 18, {9, 21, 0}, {5, 5, 0}, {3, 2, 0}, {2, 1, 0}, {4, 0, 0}, {0, 3, 0}, CN_PAD_ZEROS, 1},
-    /* depthwise over the positions of a small plane (AVX-512): stride 2 on odd planes, 5x5 with stride 1 and 2,
-     * dilation, asymmetric padding, a 4x4 and a 1x1 plane, batch 11 (weight sums flushed every 8 samples),
-     * exactly 64 vectors */
+    /* depthwise over the positions of a small plane (AVX-512, stride 1): 5x5, dilation, a 4x4 and a 1x1 plane,
+     * batch 11 (weight sums flushed every 8 samples), exactly 64 vectors; and stride 2 on odd planes and with
+     * asymmetric padding, which stays with the blocked kernel */
     {2, 3, 10, 10, 10, {7, 7, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     {2, 2, 9, 9, 9, {11, 6, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
     {2, 2, 17, 17, 17, {14, 13, 0}, {5, 5, 0}, {2, 2, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 0},
@@ -221,6 +221,7 @@ int main(void) {
               "first-layer direct chosen for 3 input channels");
     for (int i = 33; v512 && i <= 41; i++) { /* the small-plane depthwise kernel runs the cases written for it */
         cn_conv_geom g = conv_case_geom(&cases[i]);
+        if (g.stride[1] == 2) continue;
         CHECK(strcmp(cn_conv_algorithm(&g, &why), "depthwise-direct") == 0 && strstr(why, "16 positions of one plane"),
               "case %d: small-plane depthwise chosen (%s)", i, why);
     }

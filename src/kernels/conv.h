@@ -131,16 +131,14 @@ void cn_conv_backward_data_depthwise_blocked(const cn_conv_geom *p, const cn_rea
 void cn_conv_backward_weights_depthwise_blocked(const cn_conv_geom *p, const cn_real *x, const cn_real *dy,
                                                 cn_real *dw, cn_real *db, void *work);
 /* The AVX-512 kernels vectorised over the positions of one plane (conv_depthwise_plane.c): 2D, one output channel
- * per group, stride 1 or 2 with an output plane of exactly ceil(input / stride) and at most 1024 positions, up to
- * 5x5 taps; the forward pass fuses p->epilogue. Work: p->threads slots of cn_conv_depthwise_thread_bytes. */
+ * per group, stride 1 with the output plane the size of the input and at most 1024 positions, up to 5x5 taps; the
+ * forward pass fuses p->epilogue. No workspace. */
 bool cn_conv_depthwise_plane_applies(const cn_conv_geom *p);
-size_t cn_conv_depthwise_plane_thread_bytes(const cn_conv_geom *p);
 void cn_conv_forward_depthwise_plane(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
-                                     cn_real *y, void *work);
-void cn_conv_backward_data_depthwise_plane(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
-                                           void *work);
+                                     cn_real *y);
+void cn_conv_backward_data_depthwise_plane(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx);
 void cn_conv_backward_weights_depthwise_plane(const cn_conv_geom *p, const cn_real *x, const cn_real *dy,
-                                              cn_real *dw, cn_real *db, void *work);
+                                              cn_real *dw, cn_real *db);
 void cn_conv_forward_depthwise(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
                                void *work);
 void cn_conv_backward_data_depthwise(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,

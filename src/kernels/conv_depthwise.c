@@ -144,8 +144,7 @@ static flat_geom flat_of(const cn_conv_geom *p) {
 }
 
 size_t cn_conv_depthwise_thread_bytes(const cn_conv_geom *p) {
-    size_t blocked = cn_conv_depthwise_blocked_thread_bytes(p), plane = cn_conv_depthwise_plane_thread_bytes(p);
-    if (plane > blocked) blocked = plane;
+    size_t blocked = cn_conv_depthwise_blocked_thread_bytes(p);
     if (!flat_applies(p)) return blocked;
     flat_geom f = flat_of(p);
     size_t flat = (size_t)(2 * f.pad_floats + (f.flat + 15) / 16 * 16) * sizeof(cn_real);
@@ -355,8 +354,8 @@ void cn_conv_backward_data_depthwise(const cn_conv_geom *p, const cn_real *dy, c
     int64_t cout_g = p->out_channels / p->groups, taps = prod3(p->kernel), in_plane = prod3(p->in);
     int64_t positions = prod3(p->out), planes = p->batch * p->in_channels;
     plane_fns f = plane_functions();
-    if (work && cn_conv_depthwise_plane_applies(p)) {
-        cn_conv_backward_data_depthwise_plane(p, dy, w, dx, work);
+    if (cn_conv_depthwise_plane_applies(p)) {
+        cn_conv_backward_data_depthwise_plane(p, dy, w, dx);
         return;
     }
     if (work && cn_conv_depthwise_blocked_applies(p)) {
@@ -398,8 +397,8 @@ void cn_conv_backward_weights_depthwise(const cn_conv_geom *p, const cn_real *x,
     int64_t cout_g = p->out_channels / p->groups, taps = prod3(p->kernel), in_plane = prod3(p->in);
     int64_t positions = prod3(p->out);
     plane_fns f = plane_functions();
-    if (work && cn_conv_depthwise_plane_applies(p)) {
-        cn_conv_backward_weights_depthwise_plane(p, x, dy, dw, db, work);
+    if (cn_conv_depthwise_plane_applies(p)) {
+        cn_conv_backward_weights_depthwise_plane(p, x, dy, dw, db);
         return;
     }
     if (work && cn_conv_depthwise_blocked_applies(p)) {

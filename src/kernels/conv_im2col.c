@@ -582,8 +582,8 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
     } else if (cn_conv_depthwise_applies(p) && p->groups > 1) {
         a = CN_CONV_DEPTHWISE;
         why = cn_conv_depthwise_plane_applies(p)
-                  ? "one input channel per group (depthwise), zero padding, a plane of at most 1024 outputs: direct, "
-                    "16 positions of one plane per vector, each tap a shifted masked load (stride 2: by input phase)"
+                  ? "one input channel per group (depthwise), zero padding, stride 1, a plane of at most 1024 "
+                    "outputs: direct, 16 positions of one plane per vector, each tap a shifted masked load"
                   : "one input channel per group (depthwise), zero padding: direct, no columns (a GEMM per group "
                     "would have one row)";
     } else if (p->algorithm == CN_CONV_AUTO && cn_conv_direct_applies(p) && p->out_channels / p->groups >= 32 &&
@@ -654,8 +654,8 @@ void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_re
                             cn_real *y, void *work) {
     switch (choose(p, NULL)) {
     case CN_CONV_DEPTHWISE:
-        if (work && cn_conv_depthwise_plane_applies(p)) { /* fuses the epilogue */
-            cn_conv_forward_depthwise_plane(p, x, w, b, y, work);
+        if (cn_conv_depthwise_plane_applies(p)) { /* fuses the epilogue */
+            cn_conv_forward_depthwise_plane(p, x, w, b, y);
             return;
         }
         cn_conv_forward_depthwise(p, x, w, p->epilogue ? NULL : b, y, work);
