@@ -2,15 +2,16 @@
 # Install the Debian packages convnet needs that are missing; does nothing when all are present.
 # Usage: scripts/install-deps.sh [--dev]
 #   --dev adds PyTorch, torchvision and onnx (regenerating the golden files and ONNX test models), oneDNN
-#   (bench/run.py compares against it) and ONNX Runtime from PyPI (the export round-trip tests; they print SKIP
-#   without it).
+#   (bench/run.py compares against it), OpenBLAS (without it Debian's PyTorch runs its matrix products on the
+#   reference BLAS, 50x slower: an unfair reference) and ONNX Runtime from PyPI (the export round-trip tests;
+#   they print SKIP without it).
 set -euo pipefail
 
 packages=(gcc make cmake pkg-config python3 zlib1g-dev libstb-dev dataset-fashion-mnist
           libprotobuf-c-dev protobuf-c-compiler libonnx-dev
           clang libclang-rt-14-dev libomp-dev)   # clang + libFuzzer: CI fuzzes the ONNX loader
 if [ "${1:-}" = "--dev" ]; then
-  packages+=(python3-torch python3-numpy python3-onnx python3-torchvision libdnnl-dev)   # oneDNN: bench/run.py
+  packages+=(python3-torch python3-numpy python3-onnx python3-torchvision libdnnl-dev libopenblas0-pthread)
 fi
 
 missing=()
