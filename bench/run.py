@@ -272,6 +272,11 @@ def main():
         ort = None
     workdir = tempfile.mkdtemp(prefix="cnbench")
     onednn = build_onednn(workdir)
+    blas = torch_blas(torch) if torch else None
+    if blas and "openblas" not in blas and "mkl" not in blas:
+        print("warning: PyTorch's BLAS is %s, not an optimised one: its matrix products (Linear layers, some "
+              "convolution gradients) run many times slower than they should; install OpenBLAS "
+              "(scripts/install-deps.sh --dev)" % blas, file=sys.stderr, flush=True)
     shapes = [s for s in load_sets(a.sets.split(",")) if a.filter in s["name"]]
     load0 = os.getloadavg()
     results = [None] * len(shapes)
@@ -288,7 +293,7 @@ def main():
     meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "threads": a.threads, "batch": a.batch, "rounds": a.rounds,
             "load_before": load0, "load_after": load1, "cpu": cpu_model(),
             "torch": torch.__version__ if torch else None, "onnxruntime": ort.__version__ if ort else None,
-            "onednn": bool(onednn)}
+            "onednn": bool(onednn), "torch_blas": blas}
     table = markdown(results, models, meta, a.backward)
     if gemm:
         table += "\n\n" + gemm_markdown(gemm)
@@ -455,10 +460,25 @@ def row_text(r, backward):
     return "  ".join(parts)
 
 
+def torch_blas(torch):
+    """The BLAS library PyTorch's matrix products run on, as loaded into this process (Debian's PyTorch takes
+    whichever libblas.so.3 the alternatives system points at: the reference BLAS unless OpenBLAS is installed)."""
+    torch.ones(64, 64) @ torch.ones(64, 64)
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "libblas" in line or "libmkl" in line}
+    except OSError:
+        return None
+    names = sorted(os.path.realpath(l) for l in libs if l.startswith("/"))
+    return ", ".join(os.path.relpath(n, "/usr/lib/x86_64-linux-gnu") if n.startswith("/usr/lib/x86_64-linux-gnu")
+                     else n for n in names) or None
+
+
 def markdown(results, models, meta, backward):
-    lines = ["Measured %s on %s, %d threads, batch %d; load average %.1f before, %.1f after; PyTorch %s%s%s." % (
+    lines = ["Measured %s on %s, %d threads, batch %d; load average %.1f before, %.1f after; PyTorch %s%s%s%s." % (
         meta["date"], meta["cpu"], meta["threads"], meta["batch"], meta["load_before"][0], meta["load_after"][0],
-        meta["torch"], ", oneDNN (C API)" if meta["onednn"] else "",
+        meta["torch"], " (BLAS: %s)" % meta["torch_blas"] if meta.get("torch_blas") else "",
+        ", oneDNN (C API)" if meta["onednn"] else "",
         ", ONNX Runtime %s" % meta["onnxruntime"] if meta["onnxruntime"] else ""),
         "Ratios are the other framework's median time / convnet's (> 1: convnet faster)%s." % (
             "; every layer measured in %d rounds, each framework's best round" % meta["rounds"]

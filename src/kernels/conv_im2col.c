@@ -74,18 +74,22 @@ static size_t fwd_thread_bytes(const cn_conv_geom *p) { /* packed columns, one u
 static int slots(const cn_conv_geom *p) { return p->threads > 1 ? p->threads : 1; }
 
 /* The weight gradient on the direct kernel: forced, or automatically where it was measured faster than the
- * GEMM (Zen 4, batch 32: 3x3 layers 1.2-2.6x, 1x1 on 28x28 and smaller planes 1.05-2.2x). */
+ * GEMM (Zen 4, batch 32: 3x3 layers 1.2-2.6x, 1x1 on 28x28 and smaller planes 1.05-2.2x; Xeon: 5x5 layers
+ * from 12 input and 16 output channels 1.2-2x, LeNet's 20 -> 50 among them, while 3x3 layers with fewer than
+ * 32 channels were within 20 % either way). */
 static bool weight_grad_direct(const cn_conv_geom *p) {
     if (!cn_conv_direct_wgrad_applies(p)) return false;
     if (p->algorithm == CN_CONV_DIRECT) return true;
-    if (p->algorithm != CN_CONV_AUTO || p->in_channels < 32 || p->out_channels < 32) return false;
+    if (p->algorithm != CN_CONV_AUTO) return false;
+    if (p->kernel[1] * p->kernel[2] >= 25 && p->in_channels >= 12 && p->out_channels >= 16) return true;
+    if (p->in_channels < 32 || p->out_channels < 32) return false;
     /* 1x1 on large planes: the per-sample transposes cost more than the GEMM loses (measured on 56x56) */
     return p->kernel[1] * p->kernel[2] > 1 || (prod3(p->out) <= 1024 && p->in_channels >= 64);
 }
 
 /* The data gradient of a stride-1 layer is a convolution of dy: C_out channels in, C_in out, the weights
  * transposed and flipped, padding (k-1)*dilation - pad_begin on each axis (>= 0 for the direct kernel). q gets
- * that geometry; true when the direct kernel runs it and pays (forced, or automatically: >= 32 input channels
+ * that geometry; true when the direct kernel runs it and pays (forced, or automatically: >= 12 input channels
  * of the layer, the gradient's 32-lane blocks; 1x1 from 64 output channels). */
 static bool data_grad_direct(const cn_conv_geom *p, cn_conv_geom *q) {
     *q = *p;
@@ -97,7 +101,9 @@ static bool data_grad_direct(const cn_conv_geom *p, cn_conv_geom *q) {
         if (p->stride[a] != 1 || q->pad_begin[a] < 0) return false;
     }
     if (p->algorithm != CN_CONV_AUTO && p->algorithm != CN_CONV_DIRECT) return false;
-    if (p->algorithm == CN_CONV_AUTO && (p->in_channels / p->groups < 32 || /* 32 lanes of input channels */
+    /* the gradient's 32 lanes are the layer's input channels: from 12 of them (Xeon, batch 32-64: 3x3 and 5x5
+     * layers with 12-24 input channels 1.1-1.7x faster than im2col; 8 lost) */
+    if (p->algorithm == CN_CONV_AUTO && (p->in_channels / p->groups < 12 ||
                                          (p->kernel[1] * p->kernel[2] == 1 && p->out_channels / p->groups < 64)))
         return false;
     return cn_conv_direct_applies(q);
@@ -595,8 +601,10 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
                     "outputs: direct, 16 positions of one plane per vector, each tap a shifted masked load"
                   : "one input channel per group (depthwise), zero padding: direct, no columns (a GEMM per group "
                     "would have one row)";
-    } else if (p->algorithm == CN_CONV_AUTO && cn_conv_direct_applies(p) && p->out_channels / p->groups >= 32 &&
-               direct_pays_1x1(p)) {
+    } else if (p->algorithm == CN_CONV_AUTO && cn_conv_direct_applies(p) && direct_pays_1x1(p) &&
+               /* fewer than 32 outputs waste lanes and still ran 1.8-2.7x faster than im2col (Xeon, 8-24
+                * outputs, 3x3 and 5x5); first layers (<= 4 inputs) are first-direct's */
+               (p->out_channels / p->groups >= 32 || (p->out_channels / p->groups >= 8 && p->in_channels / p->groups > 4))) {
         a = CN_CONV_DIRECT;
         why = reads_x_directly(p)
                   ? "1x1 kernel, stride 1, >= 64 input channels: direct, 14 positions x 32 output channels per "
