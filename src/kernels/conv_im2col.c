@@ -546,13 +546,15 @@ static void backward_weights_batched(const cn_conv_geom *p, const cn_real *x, co
 /* Winograd when it applies and wins (measured on Zen 4, docs/BENCHMARKS.md): enough channels to amortise the
  * tile transforms, enough tiles to amortise the weight transform (done once per pass: batch-1 14x14 layers
  * ran 2.5x slower than im2col, 7x7 layers at batch 32 1.5x faster; for inference the weights are transformed
- * once, and 16 tiles (batch-1 14x14) already win, 4 (batch-1 7x7: GEMMs 4 columns wide) do not). Tile waste
- * matters less than it seems: 13x13 planes compute 16x16 (1.5x) and still ran 1.8x faster than the direct
- * kernel (AlexNet conv3-5, batch 32 and batch 1), 5x5 planes (2.56x) 1.15x faster; the limit is 2.6x. */
+ * once, and more than 16 tiles win: on Zen 4 16 tiles (batch-1 14x14 and 13x13) already did, on a Xeon with 2
+ * FMA ports the direct kernel ran those 10-20 % faster (ResNet-50 layer3, AlexNet conv3-5 at batch 1) while
+ * 49 tiles (batch-1 28x28) stayed 1.5x faster with Winograd). Tile waste matters less than it seems: 13x13
+ * planes compute 16x16 (1.5x) and still ran 1.8x faster than the direct kernel (AlexNet conv3-5, batch 32),
+ * 5x5 planes (2.56x) 1.15x faster; the limit is 2.6x. */
 static bool winograd_pays(const cn_conv_geom *p) {
     if (!cn_conv_winograd_applies(p) || p->in_channels < 16 || p->out_channels < 16) return false;
     int64_t th = (p->out[1] + 3) / 4, tw = (p->out[2] + 3) / 4;
-    if (p->batch * th * tw < (p->inference ? 16 : 64)) return false;
+    if (p->batch * th * tw < (p->inference ? 17 : 64)) return false;
     return (double)(16 * th * tw) <= 2.6 * (double)(p->out[1] * p->out[2]);
 }
 /* CN_CONV_ALGO=direct|gemm|depthwise|winograd|first forces an algorithm wherever it applies (benchmarks); read once. */
@@ -565,13 +567,17 @@ __attribute__((constructor)) static void read_env_algo(void) {
              : strcmp(e, "direct") == 0 ? CN_CONV_DIRECT : CN_CONV_AUTO;
 }
 
-/* A 1x1 layer goes to the direct kernel only with >= 64 input channels, stride 1 and a plane of at most 20x20
- * outputs. Measured on a Xeon (AVX-512, 2 FMA ports, 2 MB L2; batch 32, 2 threads): on 28x28 and 56x56 planes
- * the GEMM ran 1.2-2.2x faster (the direct tile writes 14-float pieces of 32 output planes, the GEMM whole
- * cache lines), stride-2 1x1 layers 1.1-1.4x faster through im2col; on 14x14 and 7x7 the two are within 5 %. */
+/* A 1x1 layer goes to the direct kernel in batches of up to 16 with an output plane of at most 32x32, and at
+ * stride 1 with >= 64 input channels also in larger batches on planes of at most 20x20. Measured on a Xeon (AVX-512, 2 FMA ports, 2 MB L2; 2
+ * threads): at batch 32 the GEMM ran 1.2-2.2x faster on 28x28 and 56x56 planes and im2col 1.1-1.4x on stride-2
+ * layers (the direct tile writes 14-float pieces of 32 output planes, the GEMM whole cache lines), while at
+ * batch 1-16 the direct kernel was 3-40 % faster on 28x28 and smaller planes (stride 2 included) and 56x56
+ * planes still went faster as a GEMM; on 14x14 and 7x7 the two are within 5 % at batch 32. */
 static bool direct_pays_1x1(const cn_conv_geom *p) {
     if (prod3(p->kernel) > 1) return true;
-    return reads_x_directly(p) && p->in_channels / p->groups >= 64 && prod3(p->out) <= 400;
+    bool small_batch = prod3(p->out) <= 1024 && p->batch <= 16;
+    if (!reads_x_directly(p)) return small_batch; /* strided */
+    return p->in_channels / p->groups >= 64 && (prod3(p->out) <= 400 || small_batch);
 }
 
 static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
