@@ -4,6 +4,7 @@
 #include "kernels/act.h"
 #include "kernels/norm.h"
 #include "kernels/pool.h"
+#include "kernels/tensor.h"
 #include <omp.h>
 #include <stdlib.h>
 
@@ -122,6 +123,20 @@ static void batchnorm(int threads) {
     }
 }
 
+/* cn_fill_par: a copy, or zeros, of every element (sizes below and above the split, not a multiple of it) */
+static void fill(int threads) {
+    const int64_t sizes[] = {1, 4099, 1 << 18, (1 << 21) + 77};
+    for (int si = 0; si < 4; si++) {
+        int64_t n = sizes[si];
+        cn_real *src = rnd(n, 7), *dst = rnd(n, 8), *zero = calloc((size_t)n, sizeof(cn_real));
+        cn_fill_par(dst, src, n);
+        CHECK(same(dst, src, n), "fill copy, n %lld, %d threads", (long long)n, threads);
+        cn_fill_par(dst, NULL, n);
+        CHECK(same(dst, zero, n), "fill zero, n %lld, %d threads", (long long)n, threads);
+        free(src), free(dst), free(zero);
+    }
+}
+
 int main(void) {
     CHECK(cn_act_forward == cn_act_forward_par && cn_maxpool_forward == cn_maxpool_forward_par &&
               cn_batchnorm_backward == cn_batchnorm_backward_par,
@@ -131,6 +146,7 @@ int main(void) {
         activations(threads);
         pooling(threads);
         batchnorm(threads);
+        fill(threads);
     }
     return cn_test_finish();
 }

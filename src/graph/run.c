@@ -7,6 +7,7 @@
  * below): an output lives until its last reader in forward or backward, a gradient from its first writer to
  * its own backward. */
 #include "graph_impl.h"
+#include "kernels/tensor.h"
 #include <limits.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -514,7 +515,7 @@ cn_status cn_backward(cn_graph *g, int from, const cn_real *seed) {
     for (int j = g->n_nodes - 1; j >= 0; j--) {
         for (; z < g->n_nodes && zero[z] >= 0 && birth[zero[z]] == j; z++) {
             cn_node *nd = &g->nodes[zero[z]];
-            if (zero[z] <= from) memset(nd->grad, 0, (size_t)cn_shape_numel(&nd->shape) * sizeof(cn_real));
+            if (zero[z] <= from) cn_fill_par(nd->grad, NULL, cn_shape_numel(&nd->shape));
         }
         for (; r < g->n_nodes && re[r] >= 0 && re_at[re[r]] == j; r++) { /* outputs dropped after forward */
             cn_node *nd = &g->nodes[re[r]];
@@ -527,7 +528,9 @@ cn_status cn_backward(cn_graph *g, int from, const cn_real *seed) {
         cn_node *n = &g->nodes[j];
         if (j == from) {
             int64_t count = cn_shape_numel(&n->shape);
-            for (int64_t k = 0; k < count; k++) n->grad[k] = seed ? seed[k] : (cn_real)1;
+            if (seed) cn_fill_par(n->grad, seed, count);
+            else
+                for (int64_t k = 0; k < count; k++) n->grad[k] = 1;
         }
         double t0 = profile_start(g, j);
         if (n->grad && n->op->backward) n->op->backward(g, n);

@@ -6,6 +6,10 @@
 
 #include "internal.h"
 
+/* dst[0..n) = src[0..n), or 0 where src is NULL: gradient buffers zeroed and seeded before a backward pass,
+ * split over the threads when large (one core alone does not reach the memory bandwidth). */
+void cn_fill_par(cn_real *dst, const cn_real *src, int64_t n);
+
 /* Over the index space dims[0..ndim): dst[i] (contiguous) = (accumulate ? dst[i] : 0) + alpha * src[i . sstr]. */
 void cn_strided_gather_ref(int ndim, const int64_t *dims, const cn_real *src, const int64_t *sstr, cn_real *dst,
                            cn_real alpha, bool accumulate);

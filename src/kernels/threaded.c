@@ -8,7 +8,9 @@
 #include "kernels/act.h"
 #include "kernels/norm.h"
 #include "kernels/pool.h"
+#include "kernels/tensor.h"
 #include <omp.h>
+#include <string.h>
 
 enum { PAR_MIN = 1 << 15, CHUNK_ALIGN = 64 };
 
@@ -183,4 +185,19 @@ void cn_batchnorm_backward_par(const cn_real *x, const cn_real *dy, cn_real *dx,
 #pragma omp parallel for schedule(static)
     for (int64_t ch = 0; ch < c; ch++)
         cn_batchnorm_channel_backward(x, dy, dx, n, c, s, ch, mean[ch], invstd[ch], weight, dweight, dbias);
+}
+
+/* ---- contiguous copy or zero fill */
+void cn_fill_par(cn_real *dst, const cn_real *src, int64_t n) {
+    bool par = go_parallel(n / 8); /* memory traffic only: worth two threads from 256K elements */
+#pragma omp parallel if (par)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int64_t per = (n / nt + CHUNK_ALIGN - 1) / CHUNK_ALIGN * CHUNK_ALIGN, lo = t * per;
+        int64_t hi = lo + per < n ? lo + per : n;
+        if (lo < hi) {
+            if (src) memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof(cn_real));
+            else memset(dst + lo, 0, (size_t)(hi - lo) * sizeof(cn_real));
+        }
+    }
 }
