@@ -70,11 +70,18 @@ static void pooling(int threads) {
         cn_maxpool_backward_par(c->planes, ni / c->planes, no / c->planes, dy, a2, d2);
         CHECK(same(y1, y2, no) && memcmp(a1, a2, no * sizeof(int64_t)) == 0 && same(d1, d2, ni),
               "maxpool case %d, %d threads: bits differ", ci, threads);
-        /* evaluation (no argmax: the 2D row path), with NaN, -inf and signed zeros among the inputs */
+        /* evaluation (no argmax) and training (argmax), both on the 2D row paths, with NaN, -inf, signed zeros,
+         * equal neighbours and a window of -inf among the inputs */
         x[0] = NAN, x[ni / 2] = -INFINITY, x[ni / 3] = 0.0f, x[ni / 3 + 1] = -0.0f, x[ni - 1] = NAN;
+        x[ni / 5 + 1] = x[ni / 5];
+        for (int64_t i = ni / 7; i < ni / 7 + 2 * g.in[2] && i < ni; i++) x[i] = -INFINITY;
         cn_maxpool_forward_ref(&g, c->planes, x, y1, NULL);
         cn_maxpool_forward_par(&g, c->planes, x, y2, NULL);
         CHECK(same(y1, y2, no), "maxpool case %d (eval), %d threads: bits differ", ci, threads);
+        cn_maxpool_forward_ref(&g, c->planes, x, y1, a1);
+        cn_maxpool_forward_par(&g, c->planes, x, y2, a2);
+        CHECK(same(y1, y2, no) && memcmp(a1, a2, no * sizeof(int64_t)) == 0,
+              "maxpool case %d (special values), %d threads: bits or argmax differ", ci, threads);
         cn_real *xs = rnd(ni, 4); /* the other kernels below get the plain data */
         memcpy(x, xs, ni * sizeof(cn_real));
         free(xs);

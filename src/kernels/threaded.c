@@ -80,9 +80,36 @@ static void maxpool_plane_2d(const cn_pool_geom *geo, const cn_real *x, cn_real 
     }
 }
 
+/* The same with argmax (training), taking a value exactly where the reference does: the first real position of
+ * the window, then a larger value or a NaN. */
+static void maxpool_plane_2d_argmax(const cn_pool_geom *geo, const cn_real *x, cn_real *y, int64_t *am) {
+    const int64_t IH = geo->in[1], IW = geo->in[2], OH = geo->out[1], OW = geo->out[2];
+    const int64_t s1 = geo->stride[1], s2 = geo->stride[2], d1 = geo->dilation[1], d2 = geo->dilation[2];
+    for (int64_t oh = 0; oh < OH; oh++) {
+        cn_real *yr = y + oh * OW;
+        int64_t *ar = am + oh * OW;
+        for (int64_t ow = 0; ow < OW; ow++) yr[ow] = -INFINITY, ar[ow] = -1;
+        for (int64_t kh = 0; kh < geo->kernel[1]; kh++) {
+            int64_t ih = oh * s1 - geo->pad[1] + kh * d1;
+            if (ih < 0 || ih >= IH) continue;
+            const cn_real *row = x + ih * IW;
+            for (int64_t kw = 0; kw < geo->kernel[2]; kw++) {
+                int64_t iw0 = kw * d2 - geo->pad[2];
+                int64_t lo = iw0 >= 0 ? 0 : (-iw0 + s2 - 1) / s2, hi = IW - iw0 <= 0 ? 0 : (IW - iw0 + s2 - 1) / s2;
+                if (hi > OW) hi = OW;
+                for (int64_t e = lo; e < hi; e++) {
+                    int64_t at = iw0 + e * s2;
+                    cn_real v = row[at];
+                    if (ar[e] < 0 || v > yr[e] || v != v) yr[e] = v, ar[e] = ih * IW + at;
+                }
+            }
+        }
+    }
+}
+
 void cn_maxpool_forward_par(const cn_pool_geom *geo, int64_t planes, const cn_real *x, cn_real *y, int64_t *argmax) {
     int64_t in = plane_size(geo->in), out = plane_size(geo->out);
-    bool rows = !argmax && geo->in[0] == 1 && geo->kernel[0] == 1 && geo->out[0] == 1;
+    bool rows = geo->in[0] == 1 && geo->kernel[0] == 1 && geo->out[0] == 1;
     bool par = go_parallel(planes * (in + out)) && planes >= 2;
     if (!par && !rows) {
         cn_maxpool_forward_ref(geo, planes, x, y, argmax);
@@ -90,7 +117,8 @@ void cn_maxpool_forward_par(const cn_pool_geom *geo, int64_t planes, const cn_re
     }
 #pragma omp parallel for schedule(static) if (par)
     for (int64_t p = 0; p < planes; p++) {
-        if (rows) maxpool_plane_2d(geo, x + p * in, y + p * out);
+        if (rows && argmax) maxpool_plane_2d_argmax(geo, x + p * in, y + p * out, argmax + p * out);
+        else if (rows) maxpool_plane_2d(geo, x + p * in, y + p * out);
         else cn_maxpool_forward_ref(geo, 1, x + p * in, y + p * out, argmax ? argmax + p * out : NULL);
     }
 }
