@@ -148,9 +148,9 @@ static const conv_case cases[] = {
     {2, 1, 16, 16, 16, {97, 45, 0}, {3, 3, 0}, {2, 1, 0}, {1, 1, 0}, {1, 0, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     {2, 3, 20, 20, 20, {7, 7, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 0},
     {2, 1, 18, 18, 18, {9, 21, 0}, {5, 5, 0}, {3, 2, 0}, {2, 1, 0}, {4, 0, 0}, {0, 3, 0}, CN_PAD_ZEROS, 1},
-    /* depthwise over the positions of a small plane (AVX-512, stride 1): 5x5, dilation, a 4x4 and a 1x1 plane,
-     * batch 11 (weight sums flushed every 8 samples), exactly 64 vectors; and stride 2 on odd planes and with
-     * asymmetric padding, which stays with the blocked kernel */
+    /* depthwise over the positions of a plane (AVX-512, stride 1): 5x5, dilation, a 4x4 and a 1x1 plane, batch 11
+     * (weight sums flushed every 8 samples), 64, 1024 (the largest) and 256 vectors; and stride 2 on odd planes
+     * and with asymmetric padding, which stays with the blocked kernel */
     {2, 3, 10, 10, 10, {7, 7, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     {2, 2, 9, 9, 9, {11, 6, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
     {2, 2, 17, 17, 17, {14, 13, 0}, {5, 5, 0}, {2, 2, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 0},
@@ -160,6 +160,8 @@ static const conv_case cases[] = {
     {2, 2, 4, 4, 4, {1, 1, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     {2, 1, 2, 2, 2, {1, 3, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     {2, 1, 3, 3, 3, {32, 32, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 0},
+    {2, 1, 2, 2, 2, {128, 128, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    {2, 2, 3, 3, 3, {61, 67, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
     /* first layers (direct): AlexNet-like stride 4 with 11x11, a channel count not a multiple of 8, rows longer
      * than one 32-output block, dilation, asymmetric stride and padding, no bias */
     {2, 2, 3, 13, 1, {47, 45, 0}, {11, 11, 0}, {4, 4, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
@@ -219,7 +221,7 @@ int main(void) {
     if (strcmp(cn_kernels_isa(), "avx512") == 0)
         CHECK(strcmp(cn_conv_algorithm(&first_layer, &why), "first-direct") == 0 && strstr(why, "first layer"),
               "first-layer direct chosen for 3 input channels");
-    for (int i = 33; v512 && i <= 41; i++) { /* the small-plane depthwise kernel runs the cases written for it */
+    for (int i = 33; v512 && i <= 43; i++) { /* the small-plane depthwise kernel runs the cases written for it */
         cn_conv_geom g = conv_case_geom(&cases[i]);
         if (g.stride[1] == 2) continue;
         CHECK(strcmp(cn_conv_algorithm(&g, &why), "depthwise-direct") == 0 && strstr(why, "16 positions of one plane"),

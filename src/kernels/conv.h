@@ -131,7 +131,7 @@ void cn_conv_backward_data_depthwise_blocked(const cn_conv_geom *p, const cn_rea
 void cn_conv_backward_weights_depthwise_blocked(const cn_conv_geom *p, const cn_real *x, const cn_real *dy,
                                                 cn_real *dw, cn_real *db, void *work);
 /* The AVX-512 kernels vectorised over the positions of one plane (conv_depthwise_plane.c): 2D, one output channel
- * per group, stride 1 with the output plane the size of the input and at most 1024 positions, up to 5x5 taps; the
+ * per group, stride 1 with the output plane the size of the input and at most 16384 positions, up to 5x5 taps; the
  * forward pass fuses p->epilogue. No workspace. */
 bool cn_conv_depthwise_plane_applies(const cn_conv_geom *p);
 void cn_conv_forward_depthwise_plane(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,

@@ -603,7 +603,7 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
     } else if (cn_conv_depthwise_applies(p) && p->groups > 1) {
         a = CN_CONV_DEPTHWISE;
         why = cn_conv_depthwise_plane_applies(p)
-                  ? "one input channel per group (depthwise), zero padding, stride 1, a plane of at most 1024 "
+                  ? "one input channel per group (depthwise), zero padding, stride 1, a plane of at most 16384 "
                     "outputs: direct, 16 positions of one plane per vector, each tap a shifted masked load"
                   : "one input channel per group (depthwise), zero padding: direct, no columns (a GEMM per group "
                     "would have one row)";
