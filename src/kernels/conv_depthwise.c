@@ -351,13 +351,13 @@ void cn_conv_forward_depthwise(const cn_conv_geom *p, const cn_real *x, const cn
 
 void cn_conv_backward_data_depthwise(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
                                      void *work) {
-    int64_t cout_g = p->out_channels / p->groups, taps = prod3(p->kernel), in_plane = prod3(p->in);
-    int64_t positions = prod3(p->out), planes = p->batch * p->in_channels;
-    plane_fns f = plane_functions();
     if (cn_conv_depthwise_plane_applies(p)) {
         cn_conv_backward_data_depthwise_plane(p, dy, w, dx);
         return;
     }
+    int64_t cout_g = p->out_channels / p->groups, taps = prod3(p->kernel), in_plane = prod3(p->in);
+    int64_t positions = prod3(p->out), planes = p->batch * p->in_channels;
+    plane_fns f = plane_functions();
     if (work && cn_conv_depthwise_blocked_applies(p)) {
         cn_conv_backward_data_depthwise_blocked(p, dy, w, dx, work);
         return;
@@ -394,13 +394,13 @@ void cn_conv_backward_data_depthwise(const cn_conv_geom *p, const cn_real *dy, c
 
 void cn_conv_backward_weights_depthwise(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
                                         cn_real *db, void *work) {
-    int64_t cout_g = p->out_channels / p->groups, taps = prod3(p->kernel), in_plane = prod3(p->in);
-    int64_t positions = prod3(p->out);
-    plane_fns f = plane_functions();
     if (cn_conv_depthwise_plane_applies(p)) {
         cn_conv_backward_weights_depthwise_plane(p, x, dy, dw, db);
         return;
     }
+    int64_t cout_g = p->out_channels / p->groups, taps = prod3(p->kernel), in_plane = prod3(p->in);
+    int64_t positions = prod3(p->out);
+    plane_fns f = plane_functions();
     if (work && cn_conv_depthwise_blocked_applies(p)) {
         cn_conv_backward_weights_depthwise_blocked(p, x, dy, dw, db, work);
         return;

@@ -1,4 +1,4 @@
-/* conv_depthwise_plane.c — depthwise convolution on small planes (AVX-512), vectorised over the positions of one
+/* conv_depthwise_plane.c — depthwise convolution on stride-1 planes (AVX-512), vectorised over the positions of one
  * plane, reading NCHW as it lies: MobileNet's stride-1 layers from 112x112 to 7x7, where the 16-channel blocks of
  * conv_depthwise_blocked.c spend most of their time transposing planes in and out of [position][16] and the flat
  * path of conv_depthwise.c copies every plane into a padded one (3x faster forward on 56x56 and 112x112 planes,
@@ -65,7 +65,8 @@ static void make_plan(const cn_conv_geom *p, bool data, plan *pl) {
     for (int64_t q = 0, r = 0, c = 0; q < pl->P; q++) { /* (r, c): q's row and column */
         uint16_t *m = pl->mask + q / 16 * pl->T;
         for (int t = 0; t < pl->T; t++)
-            if (r + di[t] >= 0 && r + di[t] < pl->H && c + dj[t] >= 0 && c + dj[t] < pl->W) m[t] |= (uint16_t)(1u << q % 16);
+            if (r + di[t] >= 0 && r + di[t] < pl->H && c + dj[t] >= 0 && c + dj[t] < pl->W)
+                m[t] |= (uint16_t)(1u << q % 16);
         if (++c == pl->W) c = 0, r++;
     }
 }

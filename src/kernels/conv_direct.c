@@ -3,8 +3,8 @@
  *
  * The register tile is W <= 14 consecutive output positions of one output row times 32 output channels (28 zmm
  * accumulators); on planes at most 7 wide, two output rows (the second row's broadcasts from a second pointer),
- * which kept all 28 accumulators busy on 7x7 layers: 8-12 % faster at batch 32. For each GEMM row k = (c, kh, kw) the kernel loads 32 weights (two vectors) and broadcasts the
- * W input values the positions read,
+ * which kept all 28 accumulators busy on 7x7 layers: 8-12 % faster at batch 32. For each GEMM row
+ * k = (c, kh, kw) the kernel loads 32 weights (two vectors) and broadcasts the W input values the positions read,
  *   acc[w][0..32) += xpad[c][oh*sh + kh*dh][(ow0 + w)*sw + kw*dw] * wt[k][0..32),
  * so a stride is a constant step between the broadcasts and no lane is wasted on positions that do not exist:
  * a 7x7 or 13x13 plane runs as fast as a 56x56 one, unlike a kernel vectorised over positions. The input is
@@ -14,9 +14,9 @@
  * Weights are packed as [group][32-channel block][k][32] (zero rows past C_out/groups): once per call, or once
  * for inference (cn_conv_prepare_weights). Work: per sample, bands of output rows (about 8 tiles); per band and
  * channel block, depth block by depth block (a 32 x 128 weight block stays in L1 while every tile of the band
- * uses it; 128 rows ran 2-8 % faster than 256 on a Xeon with a 48 KB L1d, 64-192 within noise), accumulating in a
- * small per-thread buffer; after the last depth block each tile is transposed in
- * registers (16 x 16) and written to y with the bias or the fused epilogue. Samples go to threads whole when
+ * uses it; 128 rows ran 2-8 % faster than 256 on a Xeon with a 48 KB L1d, 64-192 within noise), accumulating
+ * in a small per-thread buffer; after the last depth block each tile is transposed in registers (16 x 16) and
+ * written to y with the bias or the fused epilogue. Samples go to threads whole when
  * there are at least as many as threads; otherwise (batch 1) the team pads a sample together and splits its
  * (band, channel block) items. Each output is summed in the same order whatever the thread count. */
 #include "kernels/conv.h"
@@ -220,6 +220,12 @@ AVX512 static void write_tile(const float *io, int W, int64_t nvalid, float *yro
     }
 }
 
+/* Positions of the tile starting at output (oh, ow) of a band ending before row oh1: two rows when the band has
+ * them and the plane is narrow enough (g->rows_tile 2), else up to TW of row oh. */
+static int tile_positions(const dgeom *g, int64_t OW, int64_t oh, int64_t oh1, int64_t ow) {
+    return g->rows_tile == 2 && oh + 1 < oh1 ? (int)(2 * OW) : (int)min64(TW, OW - ow);
+}
+
 /* The input rows a band reads, per channel of the group: floats [*start, *end) of each channel plane. */
 static void band_rows_read(const cn_conv_geom *p, const dgeom *g, int64_t band, int64_t *start, int64_t *end) {
     int64_t oh0 = band * g->band_rows, oh1 = min64(p->out[1], oh0 + g->band_rows);
@@ -255,18 +261,16 @@ AVX512 static void band_block(const cn_conv_geom *p, const dgeom *g, const float
                     _mm_prefetch((const char *)(pf + pf_next / pf_lines * g->plane + pf_start + pf_next % pf_lines * 16),
                                  _MM_HINT_T1);
                 const float *src = in + oh * sh * g->PW + ow * sw;
-                bool two = R == 2 && oh + 1 < oh1;
-                run_tile(two ? (int)(2 * OW) : (int)min64(TW, OW - ow), sw, two ? sh * g->PW : 0, kc, a + p0 * OCB,
-                         src, off + p0, io, p0 > 0);
+                int W = tile_positions(g, OW, oh, oh1, ow);
+                run_tile(W, sw, W > OW ? sh * g->PW : 0, kc, a + p0 * OCB, src, off + p0, io, p0 > 0);
             }
     }
     int64_t nvalid = min64(OCB, g->cout_g - ocb * OCB), o0 = ocb * OCB;
     float *io = acc;
     for (int64_t oh = oh0; oh < oh1; oh += R) /* two rows of a tile are contiguous in y */
         for (int64_t ow = 0; ow < OW; ow += TW, io += 16 * OCB)
-            write_tile(io, R == 2 && oh + 1 < oh1 ? (int)(2 * OW) : (int)min64(TW, OW - ow), nvalid,
-                       y0 + o0 * positions + oh * OW + ow, positions, scale ? scale + o0 : NULL,
-                       shift ? shift + o0 : NULL, relu, add);
+            write_tile(io, tile_positions(g, OW, oh, oh1, ow), nvalid, y0 + o0 * positions + oh * OW + ow, positions,
+                       scale ? scale + o0 : NULL, shift ? shift + o0 : NULL, relu, add);
 }
 
 /* Item it = (group, band, channel block) of one sample: in and yn are the sample's input and output. */

@@ -568,8 +568,8 @@ __attribute__((constructor)) static void read_env_algo(void) {
 }
 
 /* A 1x1 layer goes to the direct kernel in batches of up to 16 with an output plane of at most 32x32, and at
- * stride 1 with >= 64 input channels also in larger batches on planes of at most 20x20. Measured on a Xeon (AVX-512, 2 FMA ports, 2 MB L2; 2
- * threads): at batch 32 the GEMM ran 1.2-2.2x faster on 28x28 and 56x56 planes and im2col 1.1-1.4x on stride-2
+ * stride 1 with >= 64 input channels also in larger batches on planes of at most 20x20. Measured on a Xeon
+ * (AVX-512, 2 FMA ports, 2 MB L2; 2 threads): at batch 32 the GEMM ran 1.2-2.2x faster on 28x28 and 56x56 planes and im2col 1.1-1.4x on stride-2
  * layers (the direct tile writes 14-float pieces of 32 output planes, the GEMM whole cache lines), while at
  * batch 1-16 the direct kernel was 3-40 % faster on 28x28 and smaller planes (stride 2 included) and 56x56
  * planes still went faster as a GEMM; on 14x14 and 7x7 the two are within 5 % at batch 32. */
@@ -610,7 +610,8 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
     } else if (p->algorithm == CN_CONV_AUTO && cn_conv_direct_applies(p) && direct_pays_1x1(p) &&
                /* fewer than 32 outputs waste lanes and still ran 1.8-2.7x faster than im2col (Xeon, 8-24
                 * outputs, 3x3 and 5x5); first layers (<= 4 inputs) are first-direct's */
-               (p->out_channels / p->groups >= 32 || (p->out_channels / p->groups >= 8 && p->in_channels / p->groups > 4))) {
+               (p->out_channels / p->groups >= 32 ||
+                (p->out_channels / p->groups >= 8 && p->in_channels / p->groups > 4))) {
         a = CN_CONV_DIRECT;
         why = reads_x_directly(p)
                   ? "1x1 kernel, stride 1, >= 64 input channels: direct, 14 positions x 32 output channels per "

@@ -55,9 +55,19 @@ static int64_t plane_size(const int64_t v[3]) { return v[0] * v[1] * v[2]; }
  * values kept, NaN propagating), so the values are bit-identical. */
 static inline cn_real max_first(cn_real best, cn_real v) { return v > best || v != v ? v : best; }
 
+/* Window column kw: the input column of output 0 (*iw0) and the outputs [*lo, *hi) whose column
+ * iw0 + e*stride lies in the input row. */
+static void window_cols(const cn_pool_geom *geo, int64_t kw, int64_t *iw0, int64_t *lo, int64_t *hi) {
+    const int64_t IW = geo->in[2], s2 = geo->stride[2];
+    *iw0 = kw * geo->dilation[2] - geo->pad[2];
+    *lo = *iw0 >= 0 ? 0 : (-*iw0 + s2 - 1) / s2;
+    *hi = IW - *iw0 <= 0 ? 0 : (IW - *iw0 + s2 - 1) / s2;
+    if (*hi > geo->out[2]) *hi = geo->out[2];
+}
+
 static void maxpool_plane_2d(const cn_pool_geom *geo, const cn_real *x, cn_real *y) {
     const int64_t IH = geo->in[1], IW = geo->in[2], OH = geo->out[1], OW = geo->out[2];
-    const int64_t s1 = geo->stride[1], s2 = geo->stride[2], d1 = geo->dilation[1], d2 = geo->dilation[2];
+    const int64_t s1 = geo->stride[1], s2 = geo->stride[2], d1 = geo->dilation[1];
     for (int64_t oh = 0; oh < OH; oh++) {
         cn_real *yr = y + oh * OW;
         for (int64_t ow = 0; ow < OW; ow++) yr[ow] = -INFINITY;
@@ -66,9 +76,8 @@ static void maxpool_plane_2d(const cn_pool_geom *geo, const cn_real *x, cn_real 
             if (ih < 0 || ih >= IH) continue;
             const cn_real *row = x + ih * IW;
             for (int64_t kw = 0; kw < geo->kernel[2]; kw++) {
-                int64_t iw0 = kw * d2 - geo->pad[2]; /* input column of output 0; valid e: 0 <= iw0 + e*s2 < IW */
-                int64_t lo = iw0 >= 0 ? 0 : (-iw0 + s2 - 1) / s2, hi = IW - iw0 <= 0 ? 0 : (IW - iw0 + s2 - 1) / s2;
-                if (hi > OW) hi = OW;
+                int64_t iw0, lo, hi;
+                window_cols(geo, kw, &iw0, &lo, &hi);
                 if (s2 == 1)
                     for (int64_t e = lo; e < hi; e++) yr[e] = max_first(yr[e], row[iw0 + e]);
                 else if (s2 == 2)
@@ -84,7 +93,7 @@ static void maxpool_plane_2d(const cn_pool_geom *geo, const cn_real *x, cn_real 
  * the window, then a larger value or a NaN. */
 static void maxpool_plane_2d_argmax(const cn_pool_geom *geo, const cn_real *x, cn_real *y, int64_t *am) {
     const int64_t IH = geo->in[1], IW = geo->in[2], OH = geo->out[1], OW = geo->out[2];
-    const int64_t s1 = geo->stride[1], s2 = geo->stride[2], d1 = geo->dilation[1], d2 = geo->dilation[2];
+    const int64_t s1 = geo->stride[1], s2 = geo->stride[2], d1 = geo->dilation[1];
     for (int64_t oh = 0; oh < OH; oh++) {
         cn_real *yr = y + oh * OW;
         int64_t *ar = am + oh * OW;
@@ -94,9 +103,8 @@ static void maxpool_plane_2d_argmax(const cn_pool_geom *geo, const cn_real *x, c
             if (ih < 0 || ih >= IH) continue;
             const cn_real *row = x + ih * IW;
             for (int64_t kw = 0; kw < geo->kernel[2]; kw++) {
-                int64_t iw0 = kw * d2 - geo->pad[2];
-                int64_t lo = iw0 >= 0 ? 0 : (-iw0 + s2 - 1) / s2, hi = IW - iw0 <= 0 ? 0 : (IW - iw0 + s2 - 1) / s2;
-                if (hi > OW) hi = OW;
+                int64_t iw0, lo, hi;
+                window_cols(geo, kw, &iw0, &lo, &hi);
                 for (int64_t e = lo; e < hi; e++) {
                     int64_t at = iw0 + e * s2;
                     cn_real v = row[at];
