@@ -352,8 +352,10 @@ def run_gemm(exe, workdir):
                        text=True)
     if r.returncode == 0:
         out = subprocess.run([peak_exe], capture_output=True, text=True).stdout
-        for m in re.finditer(r"threads (\d+): avx512 ([\d.]+) GFLOP/s, avx2 ([\d.]+)", out):
-            peak[int(m.group(1))] = max(float(m.group(2)), float(m.group(3)))
+        for line in out.splitlines():  # "threads T: [avx512 X GFLOP/s, ]avx2 Y GFLOP/s": the better of the two
+            m = re.match(r"threads (\d+): (.*)", line)
+            if m:
+                peak[int(m.group(1))] = max(float(v) for v in re.findall(r"avx\d+ ([\d.]+) GFLOP/s", m.group(2)))
     sizes = []
     for n in (512, 1024, 2048):
         for t in (1, 2):

@@ -210,8 +210,14 @@ int main(void) {
     cn_conv_geom first_layer = conv_case_geom(&cases[1]);
     CHECK(strcmp(cn_conv_algorithm(&dw, &why), "depthwise-direct") == 0 && strstr(why, "depthwise"), "depthwise chosen");
     CHECK(strcmp(cn_conv_algorithm(&one, &why), "gemm-1x1") == 0 && strstr(why, "1x1"), "1x1 chosen");
-    bool v512 = strcmp(cn_kernels_isa(), "avx512") == 0;
-    CHECK(strcmp(cn_conv_algorithm(&gen, &why), v512 ? "direct" : "im2col-gemm") == 0, "direct or im2col chosen");
+    bool v512 = strcmp(cn_kernels_isa(), "avx512") == 0, v256 = strcmp(cn_kernels_isa(), "avx2") == 0;
+    /* 24 Winograd tiles: AVX2 takes Winograd from 16, AVX-512 the direct kernel below 64 (training) */
+    CHECK(strcmp(cn_conv_algorithm(&gen, &why), v512 ? "direct" : v256 ? "winograd-f4x3" : "im2col-gemm") == 0,
+          "direct, Winograd or im2col chosen");
+    cn_conv_geom strided = gen;
+    strided.stride[1] = strided.stride[2] = 2, strided.out[1] = 6, strided.out[2] = 7;
+    CHECK(strcmp(cn_conv_algorithm(&strided, &why), v512 || v256 ? "direct" : "im2col-gemm") == 0,
+          "direct or im2col chosen for a strided 3x3");
     cn_conv_geom wide = conv_case_geom(&cases[20]);
     wide.in_channels = 64; /* 1x1 with >= 64 input channels: direct on AVX-512 */
     CHECK(strcmp(cn_conv_algorithm(&wide, &why), v512 ? "direct" : "gemm-1x1") == 0, "1x1 with 64 inputs");

@@ -1,5 +1,6 @@
-/* conv_direct.c — a direct forward convolution for AVX-512 (1D/2D, zero padding, any kernel, stride, dilation and
- * groups), vectorised over output channels as oneDNN's direct kernels are, but reading the input in NCHW.
+/* conv_direct.c — a direct forward convolution for AVX-512 and AVX2 (1D/2D, zero padding, any kernel, stride,
+ * dilation and groups), vectorised over output channels as oneDNN's direct kernels are, but reading the input in
+ * NCHW. (The AVX2 tile, further down, computes the same tile in register-sized chunks.)
  *
  * The register tile is W <= 14 consecutive output positions of one output row times 32 output channels (28 zmm
  * accumulators); on planes at most 7 wide, two output rows (the second row's broadcasts from a second pointer),
@@ -62,7 +63,9 @@ bool cn_conv_direct_applies(const cn_conv_geom *p) {
     (void)p;
     return false;
 #else
-    if (strcmp(cn_kernels_isa(), "avx512") != 0 || p->pad_mode != CN_PAD_ZEROS || p->in[0] != 1 || p->kernel[0] != 1)
+    const char *isa = cn_kernels_isa();
+    if ((strcmp(isa, "avx512") != 0 && strcmp(isa, "avx2") != 0) || p->pad_mode != CN_PAD_ZEROS || p->in[0] != 1 ||
+        p->kernel[0] != 1)
         return false;
     dgeom g = dgeom_of(p);
     /* offsets are int32 */
@@ -116,7 +119,7 @@ void cn_conv_direct_pack_weights(const cn_conv_geom *p, const cn_real *w, bool f
 
 /* The padded copy of channels [c0, c1) of sample x0 (x0: its first plane): rows of PW with the input at
  * (pad_begin[1], pad_begin[2]), zeros elsewhere. */
-AVX512 static void pad_channels(const cn_conv_geom *p, const dgeom *g, const float *x0, int64_t c0, int64_t c1,
+static void pad_channels(const cn_conv_geom *p, const dgeom *g, const float *x0, int64_t c0, int64_t c1,
                                 float *buf) {
     int64_t IH = p->in[1], IW = p->in[2], pt = p->pad_begin[1], pl = p->pad_begin[2];
     for (int64_t c = c0; c < c1; c++) {
@@ -182,7 +185,8 @@ static inline __attribute__((always_inline, target("avx512f"))) void tile_kernel
 
 /* W positions of one output row, or (rs > 0) W/2 of each of two rows, the second rs floats further in. */
 AVX512 static void run_tile(int W, int64_t sw, int64_t rs, int64_t kc, const float *a, const float *in,
-                            const int32_t *off, float *io, bool accumulate) {
+                            const int32_t *off, float *io, bool accumulate, int lanes) {
+    (void)lanes; /* all 32 computed */
     if (rs) {
         switch (W) {
             TILE_CASE2(2) TILE_CASE2(4) TILE_CASE2(6) TILE_CASE2(8) TILE_CASE2(10) TILE_CASE2(12) TILE_CASE2(14)
@@ -220,6 +224,165 @@ AVX512 static void write_tile(const float *io, int W, int64_t nvalid, float *yro
     }
 }
 
+/* ---- AVX2 + FMA (16 ymm registers): the same tile and accumulator layout, computed in chunks of at most 6
+ * positions times 16 channels (12 accumulators, 2 weight vectors, a broadcast), each chunk once per half of the
+ * 32-channel block; a tile of 14 runs as chunks of 5, 5 and 4 (every chunk keeps at least 8 FMAs in flight).
+ * A chunk reads its positions through one pointer each (the position's first input value), so strides and the
+ * two-row tiles need no variants. */
+enum { CH2 = 6 };
+
+static inline __attribute__((always_inline, target("avx2,fma"))) void chunk_kernel2(
+    const int N, const float *const *pos, int64_t kc, const float *a, const int32_t *off, float *io, bool accumulate) {
+    __m256 acc[CH2][2];
+    const float *p[CH2];
+#pragma GCC unroll 6
+    for (int i = 0; i < N; i++) {
+        p[i] = pos[i];
+        acc[i][0] = accumulate ? _mm256_load_ps(io + i * OCB) : _mm256_setzero_ps();
+        acc[i][1] = accumulate ? _mm256_load_ps(io + i * OCB + 8) : _mm256_setzero_ps();
+    }
+    for (int64_t q = 0; q < kc; q++, a += OCB) {
+        __m256 a0 = _mm256_load_ps(a), a1 = _mm256_load_ps(a + 8);
+        int64_t o = off[q];
+#pragma GCC unroll 6
+        for (int i = 0; i < N; i++) {
+            __m256 b = _mm256_broadcast_ss(p[i] + o);
+            acc[i][0] = _mm256_fmadd_ps(b, a0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(b, a1, acc[i][1]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < N; i++) {
+        _mm256_store_ps(io + i * OCB, acc[i][0]);
+        _mm256_store_ps(io + i * OCB + 8, acc[i][1]);
+    }
+}
+
+/* The same for 8 channels (one vector), up to 12 positions: a half block with at most 8 channels in use */
+enum { CH1 = 12 };
+static inline __attribute__((always_inline, target("avx2,fma"))) void chunk_kernel1(
+    const int N, const float *const *pos, int64_t kc, const float *a, const int32_t *off, float *io, bool accumulate) {
+    __m256 acc[CH1];
+    const float *p[CH1];
+#pragma GCC unroll 12
+    for (int i = 0; i < N; i++) {
+        p[i] = pos[i];
+        acc[i] = accumulate ? _mm256_load_ps(io + i * OCB) : _mm256_setzero_ps();
+    }
+    for (int64_t q = 0; q < kc; q++, a += OCB) {
+        __m256 a0 = _mm256_load_ps(a);
+        int64_t o = off[q];
+#pragma GCC unroll 12
+        for (int i = 0; i < N; i++) acc[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(p[i] + o), a0, acc[i]);
+    }
+#pragma GCC unroll 12
+    for (int i = 0; i < N; i++) _mm256_store_ps(io + i * OCB, acc[i]);
+}
+
+#define CHUNK_CASE(N)                                                                                         \
+    case N: chunk_kernel2(N, pos, kc, a, off, io, accumulate); return;
+#define CHUNK1_CASE(N)                                                                                        \
+    case N: chunk_kernel1(N, pos, kc, a, off, io, accumulate); return;
+__attribute__((target("avx2,fma"))) static void run_chunk2(int n, const float *const *pos, int64_t kc,
+                                                          const float *a, const int32_t *off, float *io,
+                                                          bool accumulate) {
+    switch (n) {
+        CHUNK_CASE(1) CHUNK_CASE(2) CHUNK_CASE(3) CHUNK_CASE(4) CHUNK_CASE(5) CHUNK_CASE(6)
+    default: return;
+    }
+}
+__attribute__((target("avx2,fma"))) static void run_chunk1(int n, const float *const *pos, int64_t kc,
+                                                          const float *a, const int32_t *off, float *io,
+                                                          bool accumulate) {
+    switch (n) {
+        CHUNK1_CASE(1) CHUNK1_CASE(2) CHUNK1_CASE(3) CHUNK1_CASE(4) CHUNK1_CASE(5) CHUNK1_CASE(6)
+        CHUNK1_CASE(7) CHUNK1_CASE(8) CHUNK1_CASE(9) CHUNK1_CASE(10) CHUNK1_CASE(11) CHUNK1_CASE(12)
+    default: return;
+    }
+}
+#undef CHUNK_CASE
+#undef CHUNK1_CASE
+
+/* Positions [0, W) in `chunks` balanced pieces (14 in three: 4, 5, 5), run by `fn` on half `half` */
+__attribute__((target("avx2,fma"))) static void run_chunks(
+    void (*fn)(int, const float *const *, int64_t, const float *, const int32_t *, float *, bool), int W, int max_n,
+    int half, const float *const *pos, int64_t kc, const float *a, const int32_t *off, float *io, bool accumulate) {
+    int chunks = (W + max_n - 1) / max_n;
+    for (int c = 0, w0 = 0; c < chunks; c++) {
+        int n = (W - w0) / (chunks - c);
+        fn(n, pos + w0, kc, a + half * 16, off, io + w0 * OCB + half * 16, accumulate);
+        w0 += n;
+    }
+}
+
+/* run_tile's contract on AVX2: position w reads in + w*sw, or (rs > 0) the second row's from in + rs. Only the
+ * channels in use (`lanes` of the block's 32, rounded up to 8) are computed: a half with at most 8 of them runs
+ * one vector wide (twice the positions per chunk), a half with none not at all (LeNet's 20 -> 50 data gradient
+ * computes 24 channels, not 32). */
+__attribute__((target("avx2,fma"))) static void run_tile_avx2(int W, int64_t sw, int64_t rs, int64_t kc,
+                                                             const float *a, const float *in, const int32_t *off,
+                                                             float *io, bool accumulate, int lanes) {
+    const float *pos[TW];
+    for (int w = 0; w < W; w++) pos[w] = rs && w >= W / 2 ? in + rs + (w - W / 2) * sw : in + w * sw;
+    for (int half = 0; half < 2; half++) {
+        int used = lanes - half * 16;
+        if (used > 8) run_chunks(run_chunk2, W, CH2, half, pos, kc, a, off, io, accumulate);
+        else if (used > 0) run_chunks(run_chunk1, W, CH1, half, pos, kc, a, off, io, accumulate);
+    }
+}
+
+/* r[0..8) <- its 8 x 8 transpose */
+__attribute__((target("avx2,fma"))) static inline void transpose8(__m256 r[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]), t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44), u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44), u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
+/* write_tile on AVX2: 8 x 8 transposes (positions [pg, pg + 8) x channels [cg, cg + 8)), masked stores. */
+__attribute__((target("avx2,fma"))) static void write_tile_avx2(const float *io, int W, int64_t nvalid, float *yrow,
+                                                               int64_t positions, const float *scale,
+                                                               const float *shift, bool relu, bool add) {
+    for (int pg = 0; pg < W; pg += 8) {
+        int np = W - pg < 8 ? W - pg : 8;
+        __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(np), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        for (int cg = 0; cg < nvalid; cg += 8) {
+            __m256 r[8];
+            for (int w = 0; w < 8; w++) r[w] = w < np ? _mm256_load_ps(io + (pg + w) * OCB + cg) : _mm256_setzero_ps();
+            transpose8(r);
+            for (int v = 0; v < 8 && cg + v < nvalid; v++) {
+                int64_t o = cg + v;
+                float *dst = yrow + o * positions + pg;
+                __m256 val = r[v];
+                if (scale) val = _mm256_mul_ps(val, _mm256_set1_ps(scale[o]));
+                if (shift) val = _mm256_add_ps(val, _mm256_set1_ps(shift[o]));
+                if (relu) val = _mm256_max_ps(val, _mm256_setzero_ps());
+                if (add) val = _mm256_add_ps(val, _mm256_maskload_ps(dst, m));
+                _mm256_maskstore_ps(dst, m, val);
+            }
+        }
+    }
+}
+
+/* The kernel set's tile and write-back */
+typedef struct {
+    void (*run_tile)(int W, int64_t sw, int64_t rs, int64_t kc, const float *a, const float *in, const int32_t *off,
+                     float *io, bool accumulate, int lanes);
+    void (*write_tile)(const float *io, int W, int64_t nvalid, float *yrow, int64_t positions, const float *scale,
+                       const float *shift, bool relu, bool add);
+} tile_ops;
+
+static tile_ops tile_ops_of_isa(void) {
+    if (strcmp(cn_kernels_isa(), "avx512") == 0) return (tile_ops){run_tile, write_tile};
+    return (tile_ops){run_tile_avx2, write_tile_avx2};
+}
+
 /* Positions of the tile starting at output (oh, ow) of a band ending before row oh1: two rows when the band has
  * them and the plane is narrow enough (g->rows_tile 2), else up to TW of row oh. */
 static int tile_positions(const dgeom *g, int64_t OW, int64_t oh, int64_t oh1, int64_t ow) {
@@ -237,7 +400,7 @@ static void band_rows_read(const cn_conv_geom *p, const dgeom *g, int64_t band, 
  * The first channel block of a band also prefetches the next band's input into L2, a slice per tile (the last
  * band: the first band of `next`, the next sample's input when it is read in place, or nothing): a band reads a
  * short piece of every input plane, hundreds of streams the hardware prefetchers do not follow. */
-AVX512 static void band_block(const cn_conv_geom *p, const dgeom *g, const float *wt, const int32_t *off,
+static void band_block(const tile_ops *ops, const cn_conv_geom *p, const dgeom *g, const float *wt, const int32_t *off,
                               const float *in, const float *next, int64_t band, int64_t ocb, const float *scale,
                               const float *shift, bool relu, bool add, float *acc, float *y0) {
     int64_t OH = p->out[1], OW = p->out[2], positions = OH * OW, sh = p->stride[1], sw = p->stride[2];
@@ -252,6 +415,7 @@ AVX512 static void band_block(const cn_conv_geom *p, const dgeom *g, const float
         pf_lines = (end - pf_start + 15) / 16;
         pf_per = (pf_lines * g->cin_g + units - 1) / units;
     }
+    int lanes = (int)min64(OCB, g->cout_g - ocb * OCB);
     for (int64_t p0 = 0; p0 < g->K; p0 += KCD) {
         int64_t kc = min64(g->K - p0, KCD);
         float *io = acc;
@@ -262,26 +426,26 @@ AVX512 static void band_block(const cn_conv_geom *p, const dgeom *g, const float
                                  _MM_HINT_T1);
                 const float *src = in + oh * sh * g->PW + ow * sw;
                 int W = tile_positions(g, OW, oh, oh1, ow);
-                run_tile(W, sw, W > OW ? sh * g->PW : 0, kc, a + p0 * OCB, src, off + p0, io, p0 > 0);
+                ops->run_tile(W, sw, W > OW ? sh * g->PW : 0, kc, a + p0 * OCB, src, off + p0, io, p0 > 0, lanes);
             }
     }
     int64_t nvalid = min64(OCB, g->cout_g - ocb * OCB), o0 = ocb * OCB;
     float *io = acc;
     for (int64_t oh = oh0; oh < oh1; oh += R) /* two rows of a tile are contiguous in y */
         for (int64_t ow = 0; ow < OW; ow += TW, io += 16 * OCB)
-            write_tile(io, tile_positions(g, OW, oh, oh1, ow), nvalid, y0 + o0 * positions + oh * OW + ow, positions,
+            ops->write_tile(io, tile_positions(g, OW, oh, oh1, ow), nvalid, y0 + o0 * positions + oh * OW + ow, positions,
                        scale ? scale + o0 : NULL, shift ? shift + o0 : NULL, relu, add);
 }
 
 /* Item it = (group, band, channel block) of one sample: in and yn are the sample's input and output. */
-AVX512 static void run_item(const cn_conv_geom *p, const dgeom *g, int64_t it, int64_t nbands, const float *wt,
+static void run_item(const tile_ops *ops, const cn_conv_geom *p, const dgeom *g, int64_t it, int64_t nbands, const float *wt,
                             const int32_t *off, const float *in, const float *next, const float *b, bool add,
                             float *acc, float *yn) {
     const cn_conv_epilogue *e = p->epilogue;
     int64_t grp = it / (nbands * g->nocb), band = it / g->nocb % nbands, ocb = it % g->nocb;
     const float *scale = e ? e->scale + grp * g->cout_g : NULL;
     const float *shift = e ? e->shift + grp * g->cout_g : b ? b + grp * g->cout_g : NULL;
-    band_block(p, g, wt + grp * g->nocb * OCB * g->K, off, in + grp * g->cin_g * g->plane,
+    band_block(ops, p, g, wt + grp * g->nocb * OCB * g->K, off, in + grp * g->cin_g * g->plane,
                next && grp + 1 == p->groups ? next : NULL, band, ocb, scale, shift, e && e->relu, add, acc,
                yn + grp * g->cout_g * p->out[1] * p->out[2]);
 }
@@ -302,6 +466,7 @@ void cn_conv_forward_direct(const cn_conv_geom *p, const cn_real *x, const cn_re
     int64_t nbands = (p->out[1] + g.band_rows - 1) / g.band_rows, items = p->groups * nbands * g.nocb;
     int threads = p->threads > 1 ? p->threads : 1;
     bool whole = p->batch >= threads; /* each thread takes whole samples */
+    tile_ops ops = tile_ops_of_isa();
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         char *mine = slots + (size_t)omp_get_thread_num() * slot;
@@ -323,10 +488,10 @@ void cn_conv_forward_direct(const cn_conv_geom *p, const cn_real *x, const cn_re
             if (whole) {
                 /* in place, the last band prefetches this thread's next sample */
                 const float *next = !g.padded && n + threads < p->batch ? x0 + threads * p->in_channels * in_plane : NULL;
-                for (int64_t it = 0; it < items; it++) run_item(p, &g, it, nbands, wt, off, in, next, b, add, acc, yn);
+                for (int64_t it = 0; it < items; it++) run_item(&ops, p, &g, it, nbands, wt, off, in, next, b, add, acc, yn);
             } else {
 #pragma omp for schedule(static)
-                for (int64_t it = 0; it < items; it++) run_item(p, &g, it, nbands, wt, off, in, NULL, b, add, acc, yn);
+                for (int64_t it = 0; it < items; it++) run_item(&ops, p, &g, it, nbands, wt, off, in, NULL, b, add, acc, yn);
             } /* implicit barrier: the shared padded sample is free again */
         }
     }
@@ -406,7 +571,8 @@ static inline __attribute__((always_inline, target("avx512f"))) void wgrad_kerne
 #define WG_CASE(W)                                                                                            \
     case W: wgrad_kernel(W, rows, OW, xp, x_row, x_col, dp, d_col, io); return;
 AVX512 static void run_wgrad(int W, int64_t rows, int64_t OW, const float *xp, int64_t x_row, int64_t x_col,
-                             const float *dp, int64_t d_col, float *io) {
+                             const float *dp, int64_t d_col, float *io, int lanes) {
+    (void)lanes; /* all 32 computed */
     switch (W) {
         WG_CASE(1) WG_CASE(2) WG_CASE(3) WG_CASE(4) WG_CASE(5) WG_CASE(6) WG_CASE(7)
         WG_CASE(8) WG_CASE(9) WG_CASE(10) WG_CASE(11) WG_CASE(12) WG_CASE(13) WG_CASE(14)
@@ -414,6 +580,105 @@ AVX512 static void run_wgrad(int W, int64_t rows, int64_t OW, const float *xp, i
     }
 }
 #undef WG_CASE
+
+/* AVX2: transpose_block by 8 x 8 blocks */
+__attribute__((target("avx2,fma"))) static void transpose_block_avx2(const float *src, int64_t ld, int64_t rows,
+                                                                    int64_t cols, float *dst, int64_t ldt) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int64_t i0 = 0; i0 < rows; i0 += 8)
+        for (int64_t j0 = 0; j0 < cols; j0 += 8) {
+            int ni = (int)min64(8, rows - i0), nj = (int)min64(8, cols - j0);
+            __m256i mj = _mm256_cmpgt_epi32(_mm256_set1_epi32(nj), lane), mi = _mm256_cmpgt_epi32(_mm256_set1_epi32(ni), lane);
+            __m256 r[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = i < ni ? _mm256_maskload_ps(src + (i0 + i) * ld + j0, mj) : _mm256_setzero_ps();
+            transpose8(r);
+            for (int j = 0; j < nj; j++) _mm256_maskstore_ps(dst + (j0 + j) * ldt + i0, mi, r[j]);
+        }
+}
+
+/* AVX2: wgrad_kernel in chunks of at most 6 input channels times 16 output channels (as the forward's chunks) */
+static inline __attribute__((always_inline, target("avx2,fma"))) void wgrad_chunk2(
+    const int N, int64_t rows, int64_t OW, const float *xp, int64_t x_row, int64_t x_col, const float *dp,
+    int64_t d_col, float *io) {
+    __m256 acc[CH2][2];
+#pragma GCC unroll 6
+    for (int j = 0; j < N; j++) acc[j][0] = _mm256_load_ps(io + j * OCB), acc[j][1] = _mm256_load_ps(io + j * OCB + 8);
+    for (int64_t r = 0; r < rows; r++, xp += x_row) {
+        const float *x = xp;
+        for (int64_t ow = 0; ow < OW; ow++, x += x_col, dp += d_col) {
+            __m256 d0 = _mm256_load_ps(dp), d1 = _mm256_load_ps(dp + 8);
+#pragma GCC unroll 6
+            for (int j = 0; j < N; j++) {
+                __m256 b = _mm256_broadcast_ss(x + j);
+                acc[j][0] = _mm256_fmadd_ps(b, d0, acc[j][0]);
+                acc[j][1] = _mm256_fmadd_ps(b, d1, acc[j][1]);
+            }
+        }
+    }
+#pragma GCC unroll 6
+    for (int j = 0; j < N; j++) _mm256_store_ps(io + j * OCB, acc[j][0]), _mm256_store_ps(io + j * OCB + 8, acc[j][1]);
+}
+
+/* ... and 8 output channels (one vector) for up to 12 input channels */
+static inline __attribute__((always_inline, target("avx2,fma"))) void wgrad_chunk1(
+    const int N, int64_t rows, int64_t OW, const float *xp, int64_t x_row, int64_t x_col, const float *dp,
+    int64_t d_col, float *io) {
+    __m256 acc[CH1];
+#pragma GCC unroll 12
+    for (int j = 0; j < N; j++) acc[j] = _mm256_load_ps(io + j * OCB);
+    for (int64_t r = 0; r < rows; r++, xp += x_row) {
+        const float *x = xp;
+        for (int64_t ow = 0; ow < OW; ow++, x += x_col, dp += d_col) {
+            __m256 d0 = _mm256_load_ps(dp);
+#pragma GCC unroll 12
+            for (int j = 0; j < N; j++) acc[j] = _mm256_fmadd_ps(_mm256_broadcast_ss(x + j), d0, acc[j]);
+        }
+    }
+#pragma GCC unroll 12
+    for (int j = 0; j < N; j++) _mm256_store_ps(io + j * OCB, acc[j]);
+}
+
+#define WG_CASE(N)                                                                                            \
+    case N: wgrad_chunk2(N, rows, OW, xp, x_row, x_col, dp, d_col, io); return;
+#define WG1_CASE(N)                                                                                           \
+    case N: wgrad_chunk1(N, rows, OW, xp, x_row, x_col, dp, d_col, io); return;
+__attribute__((target("avx2,fma"))) static void run_wgrad_chunk2(int n, int64_t rows, int64_t OW, const float *xp,
+                                                                int64_t x_row, int64_t x_col, const float *dp,
+                                                                int64_t d_col, float *io) {
+    switch (n) {
+        WG_CASE(1) WG_CASE(2) WG_CASE(3) WG_CASE(4) WG_CASE(5) WG_CASE(6)
+    default: return;
+    }
+}
+__attribute__((target("avx2,fma"))) static void run_wgrad_chunk1(int n, int64_t rows, int64_t OW, const float *xp,
+                                                                int64_t x_row, int64_t x_col, const float *dp,
+                                                                int64_t d_col, float *io) {
+    switch (n) {
+        WG1_CASE(1) WG1_CASE(2) WG1_CASE(3) WG1_CASE(4) WG1_CASE(5) WG1_CASE(6)
+        WG1_CASE(7) WG1_CASE(8) WG1_CASE(9) WG1_CASE(10) WG1_CASE(11) WG1_CASE(12)
+    default: return;
+    }
+}
+#undef WG_CASE
+#undef WG1_CASE
+
+/* W input channels x the `lanes` output channels in use (as the forward's run_tile_avx2) */
+__attribute__((target("avx2,fma"))) static void run_wgrad_avx2(int W, int64_t rows, int64_t OW, const float *xp,
+                                                              int64_t x_row, int64_t x_col, const float *dp,
+                                                              int64_t d_col, float *io, int lanes) {
+    for (int half = 0; half < 2; half++) {
+        int used = lanes - half * 16, max_n = used > 8 ? CH2 : CH1;
+        if (used <= 0) continue;
+        int chunks = (W + max_n - 1) / max_n;
+        for (int c = 0, j0 = 0; c < chunks; c++) {
+            int n = (W - j0) / (chunks - c);
+            (used > 8 ? run_wgrad_chunk2 : run_wgrad_chunk1)(n, rows, OW, xp + j0, x_row, x_col, dp + half * 16,
+                                                             d_col, io + j0 * OCB + half * 16);
+            j0 += n;
+        }
+    }
+}
 
 void cn_conv_backward_weights_direct(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
                                      void *work) {
@@ -424,6 +689,11 @@ void cn_conv_backward_weights_direct(const cn_conv_geom *p, const cn_real *x, co
     float *xt = (float *)work, *dyt = (float *)((char *)xt + align64(w.xt_floats * sizeof(float)));
     float *G = (float *)((char *)dyt + align64(w.dyt_floats * sizeof(float)));
     int threads = p->threads > 1 ? p->threads : 1;
+    bool v512 = strcmp(cn_kernels_isa(), "avx512") == 0;
+    void (*transpose)(const float *, int64_t, int64_t, int64_t, float *, int64_t) =
+        v512 ? transpose_block : transpose_block_avx2;
+    void (*wtile)(int, int64_t, int64_t, const float *, int64_t, int64_t, const float *, int64_t, float *, int) =
+        v512 ? run_wgrad : run_wgrad_avx2;
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         /* padding rows and columns of xT stay zero for every sample; the dyT columns past C_out too */
@@ -442,11 +712,11 @@ void cn_conv_backward_weights_direct(const cn_conv_geom *p, const cn_real *x, co
 #pragma omp for schedule(static) collapse(2)
             for (int64_t cb = 0; cb < (C + 15) / 16; cb++)
                 for (int64_t ih = 0; ih < IH; ih++)
-                    transpose_block(xn + cb * 16 * IH * IW + ih * IW, IH * IW, min64(16, C - cb * 16), IW,
+                    transpose(xn + cb * 16 * IH * IW + ih * IW, IH * IW, min64(16, C - cb * 16), IW,
                                     xt + ((ih + p->pad_begin[1]) * g.PW + p->pad_begin[2]) * cip + cb * 16, cip);
 #pragma omp for schedule(static)
             for (int64_t ob = 0; ob < (Co + 15) / 16; ob++)
-                transpose_block(dyn + ob * 16 * P, P, min64(16, Co - ob * 16), P, dyt + ob * 16, w.cop);
+                transpose(dyn + ob * 16 * P, P, min64(16, Co - ob * 16), P, dyt + ob * 16, w.cop);
             /* implicit barrier: this sample's xT and dyT are complete. Output rows in chunks of about 256
              * positions, so that a chunk's part of xT and dyT stays in L2 while every tile reads it; a static
              * schedule gives each thread the same tiles in every chunk, so no barrier is needed between them. */
@@ -459,8 +729,8 @@ void cn_conv_backward_weights_direct(const cn_conv_geom *p, const cn_real *x, co
                     float *io = G + tile * WCB * OCB;
                     if (n == 0 && r0 == 0) memset(io, 0, WCB * OCB * sizeof(float));
                     const float *xp = xt + ((r0 * p->stride[1] + kh * p->dilation[1]) * g.PW + kw * p->dilation[2]) * cip + c0;
-                    run_wgrad((int)min64(WCB, C - c0), nr, OW, xp, p->stride[1] * g.PW * cip, p->stride[2] * cip,
-                              dyt + r0 * OW * w.cop + ob * OCB, w.cop, io);
+                    wtile((int)min64(WCB, C - c0), nr, OW, xp, p->stride[1] * g.PW * cip, p->stride[2] * cip,
+                              dyt + r0 * OW * w.cop + ob * OCB, w.cop, io, (int)min64(OCB, Co - ob * OCB));
                 }
             }
 #pragma omp barrier

@@ -81,6 +81,14 @@ static bool weight_grad_direct(const cn_conv_geom *p) {
     if (!cn_conv_direct_wgrad_applies(p)) return false;
     if (p->algorithm == CN_CONV_DIRECT) return true;
     if (p->algorithm != CN_CONV_AUTO) return false;
+    if (strcmp(cn_kernels_isa(), "avx512") != 0) {
+        /* AVX2 (Zen 3, one thread, bench_passes, 2026-12-06): 3x3 and 5x5 layers with fewer than 128 input
+         * channels or on 28x28 planes and larger 1.0-3.1x faster than the GEMM (LeNet's 20 -> 50: 10 against
+         * 16.5 ms), 256 channels on 14x14 and 512 on 7x7 1.3-1.7x slower, 1x1 layers slower or even, and a
+         * single input channel (a one-channel tile) 1.5x slower */
+        if (prod3(p->kernel) == 1 || p->in_channels < 8) return false;
+        return prod3(p->out) >= 784 || p->in_channels < 128;
+    }
     if (p->kernel[1] * p->kernel[2] >= 25 && p->in_channels >= 12 && p->out_channels >= 16) return true;
     if (p->in_channels < 32 || p->out_channels < 32) return false;
     /* 1x1 on large planes: the per-sample transposes cost more than the GEMM loses (measured on 56x56) */
@@ -105,6 +113,9 @@ static bool data_grad_direct(const cn_conv_geom *p, cn_conv_geom *q) {
      * layers with 12-24 input channels 1.1-1.7x faster than im2col; 8 lost) */
     if (p->algorithm == CN_CONV_AUTO && (p->in_channels / p->groups < 12 ||
                                          (p->kernel[1] * p->kernel[2] == 1 && p->out_channels / p->groups < 64)))
+        return false;
+    /* AVX2: the GEMM ran 1x1 data gradients 1.1-2.3x faster (Zen 3; ResNet-50 1x1 layers, one thread) */
+    if (p->algorithm == CN_CONV_AUTO && p->kernel[1] * p->kernel[2] == 1 && strcmp(cn_kernels_isa(), "avx512") != 0)
         return false;
     return cn_conv_direct_applies(q);
 }
@@ -554,7 +565,10 @@ static void backward_weights_batched(const cn_conv_geom *p, const cn_real *x, co
 static bool winograd_pays(const cn_conv_geom *p) {
     if (!cn_conv_winograd_applies(p) || p->in_channels < 16 || p->out_channels < 16) return false;
     int64_t th = (p->out[1] + 3) / 4, tw = (p->out[2] + 3) / 4;
-    if (p->batch * th * tw < (p->inference ? 17 : 64)) return false;
+    /* AVX2 (Zen 3, 2026-12-06): the direct kernel's 8-lane tiles are no match; 16 tiles (batch-1 14x14) ran
+     * 1.9x faster than direct even with the weights transformed every pass, 4 tiles (batch-1 7x7) 1.9x slower */
+    int64_t need = strcmp(cn_kernels_isa(), "avx512") != 0 ? 16 : p->inference ? 17 : 64;
+    if (p->batch * th * tw < need) return false;
     return (double)(16 * th * tw) <= 2.6 * (double)(p->out[1] * p->out[2]);
 }
 /* CN_CONV_ALGO=direct|gemm|depthwise|winograd|first forces an algorithm wherever it applies (benchmarks); read once. */
@@ -575,6 +589,9 @@ __attribute__((constructor)) static void read_env_algo(void) {
  * planes still went faster as a GEMM; on 14x14 and 7x7 the two are within 5 % at batch 32. */
 static bool direct_pays_1x1(const cn_conv_geom *p) {
     if (prod3(p->kernel) > 1) return true;
+    /* AVX2 (Zen 3, one thread, 2026-12-06): the GEMM won or tied on every 1x1 layer of ResNet-50 and MobileNet
+     * at batch 32 (direct 0-40 % slower) and on most at batch 1 */
+    if (strcmp(cn_kernels_isa(), "avx512") != 0) return false;
     bool small_batch = prod3(p->out) <= 1024 && p->batch <= 16;
     if (!reads_x_directly(p)) return small_batch; /* strided */
     return p->in_channels / p->groups >= 64 && (prod3(p->out) <= 400 || small_batch);
