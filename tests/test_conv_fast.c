@@ -162,6 +162,8 @@ static const conv_case cases[] = {
     {2, 1, 3, 3, 3, {32, 32, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 0},
     {2, 1, 2, 2, 2, {128, 128, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     {2, 2, 3, 3, 3, {61, 67, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
+    /* AVX2 runs a 16-position step as two 8-lane halves: a plane of 24 positions ends on a full first half */
+    {2, 2, 3, 3, 3, {6, 4, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
     /* first layers (direct): AlexNet-like stride 4 with 11x11, a channel count not a multiple of 8, rows longer
      * than one 32-output block, dilation, asymmetric stride and padding, no bias */
     {2, 2, 3, 13, 1, {47, 45, 0}, {11, 11, 0}, {4, 4, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
@@ -221,10 +223,11 @@ int main(void) {
     cn_conv_geom forced = gen;
     forced.algorithm = CN_CONV_GEMM;
     CHECK(strcmp(cn_conv_algorithm(&forced, &why), "im2col-gemm") == 0, "im2col forced");
-    if (v512 || strcmp(cn_kernels_isa(), "avx2") == 0)
+    bool vector = v512 || strcmp(cn_kernels_isa(), "avx2") == 0; /* the first-layer and plane kernels' sets */
+    if (vector)
         CHECK(strcmp(cn_conv_algorithm(&first_layer, &why), "first-direct") == 0 && strstr(why, "first layer"),
               "first-layer direct chosen for 3 input channels");
-    for (int i = 33; v512 && i <= 43; i++) { /* the small-plane depthwise kernel runs the cases written for it */
+    for (int i = 33; vector && i <= 44; i++) { /* the small-plane depthwise kernel runs the cases written for it */
         cn_conv_geom g = conv_case_geom(&cases[i]);
         if (g.stride[1] == 2) continue;
         CHECK(strcmp(cn_conv_algorithm(&g, &why), "depthwise-direct") == 0 && strstr(why, "16 positions of one plane"),
