@@ -162,12 +162,17 @@ static const conv_case cases[] = {
     {2, 1, 3, 3, 3, {32, 32, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 0},
     {2, 1, 2, 2, 2, {128, 128, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     {2, 2, 3, 3, 3, {61, 67, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
+    /* AVX2 runs a 16-position step as two 8-lane halves: a plane of 24 positions ends on a full first half */
+    {2, 2, 3, 3, 3, {6, 4, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
     /* first layers (direct): AlexNet-like stride 4 with 11x11, a channel count not a multiple of 8, rows longer
      * than one 32-output block, dilation, asymmetric stride and padding, no bias */
     {2, 2, 3, 13, 1, {47, 45, 0}, {11, 11, 0}, {4, 4, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
     {2, 1, 1, 20, 1, {28, 71, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
     {2, 3, 4, 9, 1, {17, 19, 0}, {3, 5, 0}, {2, 3, 0}, {2, 2, 0}, {0, 3, 0}, {1, 0, 0}, CN_PAD_ZEROS, 0},
     {2, 1, 2, 64, 1, {13, 40, 0}, {7, 7, 0}, {2, 2, 0}, {1, 1, 0}, {3, 3, 0}, {3, 3, 0}, CN_PAD_ZEROS, 1},
+    /* first layer, AVX2 tile (16 outputs x 6 channels; a last block of <= 8 outputs in one 8-lane vector): rows of
+     * 16 + 8 outputs, channels a multiple of 6 */
+    {2, 2, 3, 12, 1, {5, 24, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     /* direct kernel: strided data gradient by phases (3x3 stride 2 with odd planes and uneven padding, 5x5
      * stride 3, 1x1 stride 2), more than 32 channels each way, a channel count past one 14-wide tile */
     {2, 3, 33, 35, 1, {13, 11, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 0, 0}, CN_PAD_ZEROS, 1},
@@ -224,10 +229,11 @@ int main(void) {
     cn_conv_geom forced = gen;
     forced.algorithm = CN_CONV_GEMM;
     CHECK(strcmp(cn_conv_algorithm(&forced, &why), "im2col-gemm") == 0, "im2col forced");
-    if (strcmp(cn_kernels_isa(), "avx512") == 0)
+    bool vector = v512 || strcmp(cn_kernels_isa(), "avx2") == 0; /* the first-layer and plane kernels' sets */
+    if (vector)
         CHECK(strcmp(cn_conv_algorithm(&first_layer, &why), "first-direct") == 0 && strstr(why, "first layer"),
               "first-layer direct chosen for 3 input channels");
-    for (int i = 33; v512 && i <= 43; i++) { /* the small-plane depthwise kernel runs the cases written for it */
+    for (int i = 33; vector && i <= 44; i++) { /* the small-plane depthwise kernel runs the cases written for it */
         cn_conv_geom g = conv_case_geom(&cases[i]);
         if (g.stride[1] == 2) continue;
         CHECK(strcmp(cn_conv_algorithm(&g, &why), "depthwise-direct") == 0 && strstr(why, "16 positions of one plane"),
