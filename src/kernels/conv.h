@@ -32,8 +32,8 @@ typedef enum {
     CN_CONV_GEMM,       /* im2col + GEMM (a 1x1 stride-1 unpadded conv reads x directly) */
     CN_CONV_DEPTHWISE,  /* direct, one input channel per group, zero padding */
     CN_CONV_WINOGRAD,   /* F(4x4, 3x3): 2D 3x3 stride 1, no dilation, zero padding, groups 1 */
-    CN_CONV_FIRST,      /* direct, first layers: 2D, groups 1, <= 4 input channels, zero padding (AVX-512) */
-    CN_CONV_DIRECT      /* direct, vectorised over output channels: 1D/2D, zero padding (AVX-512; conv_direct.c) */
+    CN_CONV_FIRST,      /* direct, first layers: 2D, groups 1, <= 4 input channels, zero padding (AVX-512, AVX2) */
+    CN_CONV_DIRECT      /* direct, vectorised over output channels: 1D/2D, zero padding (AVX-512, AVX2; conv_direct.c) */
 } cn_conv_algo;
 
 /* A per-output-channel epilogue of the forward pass (eval-mode conv -> BN -> ReLU fusion, graph/fuse.c):
@@ -130,7 +130,7 @@ void cn_conv_backward_data_depthwise_blocked(const cn_conv_geom *p, const cn_rea
                                              void *work);
 void cn_conv_backward_weights_depthwise_blocked(const cn_conv_geom *p, const cn_real *x, const cn_real *dy,
                                                 cn_real *dw, cn_real *db, void *work);
-/* The AVX-512 kernels vectorised over the positions of one plane (conv_depthwise_plane.c): 2D, one output channel
+/* The AVX-512 and AVX2 kernels vectorised over the positions of one plane (conv_depthwise_plane.c): 2D, one output channel
  * per group, stride 1 with the output plane the size of the input and at most 16384 positions, up to 5x5 taps; the
  * forward pass fuses p->epilogue. No workspace. */
 bool cn_conv_depthwise_plane_applies(const cn_conv_geom *p);
