@@ -11,7 +11,12 @@
  *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
  * The data gradient of such a conv is the same kind of conv of dy with the weights flipped and transposed
  * (C_in x C_out) and padding 2 - pad: it runs through the same code, adding into dx. The weight gradient
- * goes through im2col + GEMM. Rounding: the transforms amplify fp32 rounding (about 1e-5 relative on
+ * goes through im2col + GEMM. The input and output transforms run across tiles, one tile per lane: 16 per
+ * vector with the AVX-512 kernels (masked gathers and scatters), 8 with the AVX2+FMA kernels (masked 4-float
+ * loads of patch rows and 4-float stores of output rows, transposed in registers), one at a time in scalar C
+ * otherwise.
+ * Results do not depend on the thread count (each tile's arithmetic is the same whoever runs it); they differ
+ * between kernel sets by rounding. Rounding: the transforms amplify fp32 rounding (about 1e-5 relative on
  * unit-range data, tested against the direct reference). */
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
@@ -150,6 +155,9 @@ static inline void transform_output(const cn_real m[36], cn_real y[16]) {
         y[i * 4 + 3] = z[1] - z[2] + 8 * z[3] - 8 * z[4] + z[5];
     }
 }
+
+/* The transforms' vector width: scalar, 8 lanes (AVX2+FMA) or 16 (AVX-512). */
+typedef enum { WG_SCALAR, WG_AVX2, WG_AVX512 } wg_simd;
 
 /* Where the tiles of a block start: sample, top-left input row and column (padding included). */
 typedef struct {
@@ -291,6 +299,200 @@ __attribute__((target("avx512f"))) static void output_phase16(const wg_problem *
         }
     }
 }
+
+/* ---- AVX2+FMA: the same transforms across 8 tiles at once (one tile per lane), with 64-bit offsets. AVX2 has
+ * no mask registers (and masked stores are slow on AMD), so instead of gathering, the input side loads each
+ * patch row as two 4-float pieces (columns 0-3 and 2-5: neither reads past the patch) with _mm_maskload_ps
+ * (lanes outside the input, and tiles past the block, give 0), pairs tile l with tile l + 4 in one vector and
+ * transposes 4x4 within each 128-bit half; the output side transposes the 4 columns of each output row back the
+ * same way and stores one 4-float row per tile (edge tiles their valid columns only, one by one). */
+
+/* B^T z for six 8-lane vectors */
+__attribute__((target("avx2,fma"))) static inline void bt6x8(const __m256 z[6], __m256 t[6]) {
+    __m256 four = _mm256_set1_ps(4), five = _mm256_set1_ps(5), two = _mm256_set1_ps(2);
+    __m256 s12 = _mm256_add_ps(z[1], z[2]), s34 = _mm256_add_ps(z[3], z[4]);
+    __m256 d12 = _mm256_sub_ps(z[1], z[2]), d43 = _mm256_sub_ps(z[4], z[3]);
+    __m256 d31 = _mm256_sub_ps(z[3], z[1]), d42 = _mm256_sub_ps(z[4], z[2]);
+    t[0] = _mm256_fmadd_ps(four, z[0], _mm256_fnmadd_ps(five, z[2], z[4]));
+    t[1] = _mm256_fnmadd_ps(four, s12, s34);
+    t[2] = _mm256_fmadd_ps(four, d12, d43);
+    t[3] = _mm256_fmadd_ps(two, d31, d42);
+    t[4] = _mm256_fnmadd_ps(two, d31, d42);
+    t[5] = _mm256_fmadd_ps(four, z[1], _mm256_fnmadd_ps(five, z[3], z[5]));
+}
+
+/* A^T m for six 8-lane vectors -> four */
+__attribute__((target("avx2,fma"))) static inline void at6x8(const __m256 m[6], __m256 y[4]) {
+    __m256 s12 = _mm256_add_ps(m[1], m[2]), s34 = _mm256_add_ps(m[3], m[4]);
+    __m256 d12 = _mm256_sub_ps(m[1], m[2]), d34 = _mm256_sub_ps(m[3], m[4]);
+    y[0] = _mm256_add_ps(_mm256_add_ps(m[0], s12), s34);
+    y[1] = _mm256_fmadd_ps(_mm256_set1_ps(2), d34, d12);
+    y[2] = _mm256_fmadd_ps(_mm256_set1_ps(4), s34, s12);
+    y[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8), d34, d12), m[5]);
+}
+
+/* Where 8 tiles read their patches: for patch row i, piece h (columns 2h..2h+3) and tile l, the offset in `in`
+ * of the piece in channel 0 and the lanes that lie inside the input. A piece with no such lane gets offset 0, so
+ * `in + offset` never points past the input; min_off is the smallest offset (negative: left padding). */
+typedef struct {
+    int64_t off[6][2][8], min_off;
+    __m128i mask[6][2][8];
+} wg_patches8;
+
+__attribute__((target("avx2,fma"))) static void patches8(const wg_problem *q, const wg_tiles *tl, int64_t g0,
+                                                         wg_patches8 *pt) {
+    pt->min_off = 0;
+    for (int l = 0; l < 8; l++) {
+        int64_t t = g0 + l;
+        for (int i = 0; i < 6; i++)
+            for (int h = 0; h < 2; h++) {
+                int lane[4], any = 0;
+                for (int k = 0; k < 4; k++) {
+                    int64_t y = t < tl->nt ? tl->ty0[t] + i : -1, x = t < tl->nt ? tl->tx0[t] + 2 * h + k : -1;
+                    lane[k] = y >= 0 && y < q->ih && x >= 0 && x < q->iw ? -1 : 0;
+                    any |= lane[k];
+                }
+                pt->mask[i][h][l] = _mm_setr_epi32(lane[0], lane[1], lane[2], lane[3]);
+                pt->off[i][h][l] = any ? (tl->tn[t] * q->cin * q->ih + tl->ty0[t] + i) * q->iw + tl->tx0[t] + 2 * h : 0;
+                if (pt->off[i][h][l] < pt->min_off) pt->min_off = pt->off[i][h][l];
+            }
+    }
+}
+
+/* piece4 when off < 0: lane by lane */
+__attribute__((noinline, cold)) static __m128 piece4_lanes(const float *in, int64_t off, __m128i mask) {
+    float v[4];
+    int bits = _mm_movemask_ps(_mm_castsi128_ps(mask));
+    for (int k = 0; k < 4; k++) v[k] = bits >> k & 1 ? in[off + k] : 0.0f;
+    return _mm_loadu_ps(v);
+}
+
+/* in[off, off + 4) on the lanes of mask, 0 elsewhere. `in + off` is formed only when off >= 0: a negative offset
+ * (the left padding of the input's first row; only when signed_off) is read lane by lane. */
+__attribute__((target("avx2,fma"), always_inline)) static inline __m128 piece4(const float *in, int64_t off,
+                                                                             __m128i mask, bool signed_off) {
+    if (signed_off && off < 0) return piece4_lanes(in, off, mask);
+    return _mm_maskload_ps(in + off, mask);
+}
+
+/* 8 tiles of one channel (coff: the channel's offset in `in`); dst[xi * vfl] receives the 8 columns.
+ * signed_off: some piece's offset may be negative (compiled twice: the common case tests no offset). */
+__attribute__((target("avx2,fma"), always_inline)) static inline void input8(const float *in, int64_t coff,
+                                                                             const wg_patches8 *pt, float *dst,
+                                                                             int64_t vfl, bool signed_off) {
+    __m256 t[36], z[6], r[6];
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++) { /* rows: t = d B, after transposing row i of the 8 patches into z[j] */
+        __m256 a[4], b[4];
+#pragma GCC unroll 4
+        for (int l = 0; l < 4; l++) { /* tile l in the low half, tile l + 4 in the high half */
+            a[l] = _mm256_set_m128(piece4(in, pt->off[i][0][l + 4] + coff, pt->mask[i][0][l + 4], signed_off),
+                                   piece4(in, pt->off[i][0][l] + coff, pt->mask[i][0][l], signed_off));
+            b[l] = _mm256_set_m128(piece4(in, pt->off[i][1][l + 4] + coff, pt->mask[i][1][l + 4], signed_off),
+                                   piece4(in, pt->off[i][1][l] + coff, pt->mask[i][1][l], signed_off));
+        }
+        __m256 lo01 = _mm256_unpacklo_ps(a[0], a[1]), lo23 = _mm256_unpacklo_ps(a[2], a[3]);
+        __m256 hi01 = _mm256_unpackhi_ps(a[0], a[1]), hi23 = _mm256_unpackhi_ps(a[2], a[3]);
+        __m256 bhi01 = _mm256_unpackhi_ps(b[0], b[1]), bhi23 = _mm256_unpackhi_ps(b[2], b[3]);
+        z[0] = _mm256_shuffle_ps(lo01, lo23, 0x44), z[1] = _mm256_shuffle_ps(lo01, lo23, 0xEE);
+        z[2] = _mm256_shuffle_ps(hi01, hi23, 0x44), z[3] = _mm256_shuffle_ps(hi01, hi23, 0xEE);
+        z[4] = _mm256_shuffle_ps(bhi01, bhi23, 0x44), z[5] = _mm256_shuffle_ps(bhi01, bhi23, 0xEE);
+        bt6x8(z, t + i * 6);
+    }
+    for (int j = 0; j < 6; j++) { /* columns: v = B^T t */
+        for (int i = 0; i < 6; i++) z[i] = t[i * 6 + j];
+        bt6x8(z, r);
+        for (int i = 0; i < 6; i++) _mm256_storeu_ps(dst + (i * 6 + j) * vfl, r[i]);
+    }
+}
+
+/* The AVX2 input transform of channels [c0, c1) of a block (panels a multiple of 8 tiles wide). */
+__attribute__((target("avx2,fma"))) static void input_phase8(const wg_problem *q, const float *in, const wg_tiles *tl,
+                                                             int64_t c0, int64_t c1, float *vpack) {
+    cn_gemm_blocks blk = cn_gemm_blocking();
+    int64_t npanels = (tl->nt + blk.nr - 1) / blk.nr, vfl = (int64_t)v_floats(q), in_plane = q->ih * q->iw;
+    wg_patches8 pt;
+    for (int64_t g0 = 0; g0 < npanels * blk.nr; g0 += 8) {
+        patches8(q, tl, g0, &pt);
+        for (int64_t c = c0; c < c1; c++) {
+            int64_t p0 = c / blk.kc * blk.kc, kcb = q->cin - p0 < blk.kc ? q->cin - p0 : blk.kc;
+            float *dst = vpack + p0 * npanels * blk.nr + (c - p0) * blk.nr + (g0 / blk.nr) * blk.nr * kcb + g0 % blk.nr;
+            if (c * in_plane + pt.min_off >= 0) input8(in, c * in_plane, &pt, dst, vfl, false);
+            else input8(in, c * in_plane, &pt, dst, vfl, true);
+        }
+    }
+}
+
+/* Where 8 tiles write their outputs: offset of the tile origin in `out` (channel 0), valid rows and columns. */
+typedef struct {
+    int64_t off[8];
+    int rows[8], cols[8], live;
+} wg_outputs8;
+
+/* One output row of a tile: 4 values (cols of them exist) stored at dst, or added to it. */
+__attribute__((target("avx2,fma"))) static inline void row4(float *dst, __m128 v, int cols, bool add) {
+    if (cols == 4) {
+        _mm_storeu_ps(dst, add ? _mm_add_ps(_mm_loadu_ps(dst), v) : v);
+        return;
+    }
+    float y[4];
+    _mm_storeu_ps(y, v);
+    for (int k = 0; k < cols; k++) dst[k] = add ? dst[k] + y[k] : y[k];
+}
+
+/* 8 tiles (the first pt->live) of output channel o: m[xi] at src + xi * mfl; ooff: the channel's offset in `out`.
+ * y = scale * A^T m A + shift (then ReLU), or out += A^T m A when add. */
+__attribute__((target("avx2,fma"))) static void output8(const float *src, int64_t mfl, const wg_outputs8 *pt,
+                                                        float *out, int64_t ooff, int64_t ow, float scale,
+                                                        float shift, bool relu, bool add) {
+    __m256 t[24], z[6], r[4];
+    __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(pt->live), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    for (int j = 0; j < 6; j++) { /* columns: t = A^T m */
+        for (int i = 0; i < 6; i++)
+            z[i] = pt->live == 8 ? _mm256_loadu_ps(src + (i * 6 + j) * mfl)
+                                 : _mm256_maskload_ps(src + (i * 6 + j) * mfl, live);
+        at6x8(z, r);
+        for (int i = 0; i < 4; i++) t[i * 6 + j] = r[i];
+    }
+    __m256 sc = _mm256_set1_ps(scale), sh = _mm256_set1_ps(shift), zero = _mm256_setzero_ps();
+    for (int i = 0; i < 4; i++) { /* rows: y = t A, then row i of tile l is element l of y[0..3] */
+        at6x8(t + i * 6, r);
+        for (int j = 0; j < 4 && !add; j++) {
+            r[j] = _mm256_fmadd_ps(sc, r[j], sh);
+            if (relu) r[j] = _mm256_max_ps(r[j], zero);
+        }
+        __m256 lo01 = _mm256_unpacklo_ps(r[0], r[1]), lo23 = _mm256_unpacklo_ps(r[2], r[3]);
+        __m256 hi01 = _mm256_unpackhi_ps(r[0], r[1]), hi23 = _mm256_unpackhi_ps(r[2], r[3]);
+        __m256 y[4] = {_mm256_shuffle_ps(lo01, lo23, 0x44), _mm256_shuffle_ps(lo01, lo23, 0xEE),
+                       _mm256_shuffle_ps(hi01, hi23, 0x44), _mm256_shuffle_ps(hi01, hi23, 0xEE)};
+        for (int l = 0; l < pt->live; l++) /* tile l in the low half of y[l], tile l + 4 in the high half */
+            if (i < pt->rows[l])
+                row4(out + ooff + pt->off[l] + i * ow,
+                     l < 4 ? _mm256_castps256_ps128(y[l]) : _mm256_extractf128_ps(y[l - 4], 1), pt->cols[l], add);
+    }
+}
+
+/* The AVX2 output transform of output channels [o0, o1) of a block. */
+__attribute__((target("avx2,fma"))) static void output_phase8(const wg_problem *q, const float *bias,
+                                                              const cn_conv_epilogue *e, bool add, const wg_tiles *tl,
+                                                              int64_t o0, int64_t o1, const float *mbuf, float *out) {
+    int64_t nt = tl->nt, mfl = (int64_t)m_floats(q), out_plane = q->oh * q->ow;
+    wg_outputs8 pt;
+    for (int64_t g0 = 0; g0 < nt; g0 += 8) {
+        pt.live = nt - g0 < 8 ? (int)(nt - g0) : 8;
+        for (int l = 0; l < pt.live; l++) {
+            int64_t t = g0 + l, ty = tl->ty0[t] + q->ph, tx = tl->tx0[t] + q->pw;
+            pt.off[l] = tl->tn[t] * q->cout * out_plane + ty * q->ow + tx;
+            pt.rows[l] = q->oh - ty < 4 ? (int)(q->oh - ty) : 4;
+            pt.cols[l] = q->ow - tx < 4 ? (int)(q->ow - tx) : 4;
+        }
+        for (int64_t o = o0; o < o1; o++) {
+            float sc = 1, sh = bias ? bias[o] : 0;
+            if (e) sc = e->scale[o], sh = e->shift[o];
+            output8(mbuf + o * nt + g0, mfl, &pt, out, o * out_plane, q->ow, sc, sh, e && e->relu, add);
+        }
+    }
+}
 #endif
 
 static void block_tiles(const wg_problem *q, int64_t t0, int64_t nt, wg_tiles *tl) {
@@ -306,15 +508,19 @@ static void block_tiles(const wg_problem *q, int64_t t0, int64_t nt, wg_tiles *t
 /* Input transform of channels [c0, c1) of a block, written straight into packed-B order: element (c, t) of
  * V[xi]; channel-major so that consecutive tiles fill consecutive panel columns (36 sequential streams). */
 static void input_phase(const wg_problem *q, const cn_real *in, const wg_tiles *tl, int64_t c0, int64_t c1,
-                        bool vec16, cn_real *vpack) {
+                        wg_simd simd, cn_real *vpack) {
     cn_gemm_blocks blk = cn_gemm_blocking();
 #ifndef CN_REAL_IS_DOUBLE
-    if (vec16 && blk.nr % 16 == 0) {
+    if (simd == WG_AVX512 && blk.nr % 16 == 0) {
         input_phase16(q, in, tl, c0, c1, vpack);
         return;
     }
+    if (simd == WG_AVX2 && blk.nr % 8 == 0) {
+        input_phase8(q, in, tl, c0, c1, vpack);
+        return;
+    }
 #else
-    CN_UNUSED(vec16);
+    CN_UNUSED(simd);
 #endif
     int64_t nt = tl->nt, npanels = (nt + blk.nr - 1) / blk.nr, vfl = (int64_t)v_floats(q);
     for (int64_t c = c0; c < c1; c++) {
@@ -357,14 +563,18 @@ static void gemm_phase(const wg_problem *q, const cn_real *upack, int64_t nt, in
 
 /* Output transform of output channels [o0, o1): out (+)= A^T M A (+ bias, or the fused epilogue). */
 static void output_phase(const wg_problem *q, const cn_real *bias, const cn_conv_epilogue *e, bool add,
-                         const wg_tiles *tl, int64_t o0, int64_t o1, bool vec16, const cn_real *mbuf, cn_real *out) {
+                         const wg_tiles *tl, int64_t o0, int64_t o1, wg_simd simd, const cn_real *mbuf, cn_real *out) {
 #ifndef CN_REAL_IS_DOUBLE
-    if (vec16) {
+    if (simd == WG_AVX512) {
         output_phase16(q, bias, e, add, tl, o0, o1, mbuf, out);
         return;
     }
+    if (simd == WG_AVX2) {
+        output_phase8(q, bias, e, add, tl, o0, o1, mbuf, out);
+        return;
+    }
 #else
-    CN_UNUSED(vec16);
+    CN_UNUSED(simd);
 #endif
     int64_t nt = tl->nt, mfl = (int64_t)m_floats(q);
     for (int64_t o = o0; o < o1; o++)
@@ -391,9 +601,13 @@ static void run_problem(const cn_conv_geom *p, const wg_problem *q, const cn_rea
     int threads = p->threads > 1 ? p->threads : 1;
     int64_t tiles = q->batch * ((q->oh + 3) / 4) * ((q->ow + 3) / 4), blocks = (tiles + WG_TILE_BLOCK - 1) / WG_TILE_BLOCK;
     const cn_real *upack = prepared ? prepared : work;
-    /* the 16-lane transforms: AVX-512 kernels, offsets that fit 32 bits */
-    bool vec16 = strcmp(cn_kernels_isa(), "avx512") == 0 && q->batch * q->cin * q->ih * q->iw < INT32_MAX &&
-                 q->batch * q->cout * q->oh * q->ow < INT32_MAX;
+    /* the 16-lane transforms: AVX-512 kernels, offsets that fit 32 bits; the 8-lane ones: AVX2 kernels */
+    wg_simd simd = WG_SCALAR;
+    if (strcmp(cn_kernels_isa(), "avx512") == 0 && q->batch * q->cin * q->ih * q->iw < INT32_MAX &&
+        q->batch * q->cout * q->oh * q->ow < INT32_MAX)
+        simd = WG_AVX512;
+    else if (strcmp(cn_kernels_isa(), "avx2") == 0)
+        simd = WG_AVX2;
     size_t shared = cn_conv_winograd_shared_bytes(p), per_thread = cn_conv_winograd_thread_bytes(p);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
@@ -406,9 +620,9 @@ static void run_problem(const cn_conv_geom *p, const wg_problem *q, const cn_rea
             for (int64_t blk = 0; blk < blocks; blk++) {
                 int64_t t0 = blk * WG_TILE_BLOCK, nt = tiles - t0 < WG_TILE_BLOCK ? tiles - t0 : WG_TILE_BLOCK;
                 block_tiles(q, t0, nt, &tl);
-                input_phase(q, in, &tl, 0, q->cin, vec16, vpack);
+                input_phase(q, in, &tl, 0, q->cin, simd, vpack);
                 gemm_phase(q, upack, nt, 0, 36, vpack, mbuf);
-                output_phase(q, bias, e, add, &tl, 0, q->cout, vec16, mbuf, out);
+                output_phase(q, bias, e, add, &tl, 0, q->cout, simd, mbuf, out);
             }
         } else { /* fewer blocks than threads (small batch-1 layers): the team shares each block, phase by phase
                   * (input channels, then the 36 GEMMs, then output channels), in thread 0's buffers */
@@ -417,11 +631,11 @@ static void run_problem(const cn_conv_geom *p, const wg_problem *q, const cn_rea
                 int64_t t0 = blk * WG_TILE_BLOCK, nt = tiles - t0 < WG_TILE_BLOCK ? tiles - t0 : WG_TILE_BLOCK;
                 block_tiles(q, t0, nt, &tl);
                 int t = omp_get_thread_num(), nth = omp_get_num_threads();
-                input_phase(q, in, &tl, q->cin * t / nth, q->cin * (t + 1) / nth, vec16, sv);
+                input_phase(q, in, &tl, q->cin * t / nth, q->cin * (t + 1) / nth, simd, sv);
 #pragma omp barrier
                 gemm_phase(q, upack, nt, 36 * t / nth, 36 * (t + 1) / nth, sv, sm);
 #pragma omp barrier
-                output_phase(q, bias, e, add, &tl, q->cout * t / nth, q->cout * (t + 1) / nth, vec16, sm, out);
+                output_phase(q, bias, e, add, &tl, q->cout * t / nth, q->cout * (t + 1) / nth, simd, sm, out);
 #pragma omp barrier
             }
         }
