@@ -51,8 +51,9 @@ static void pooling(int threads) {
         {5, {1, 1, 23}, {1, 1, 4}, {1, 1, 3}, {0, 0, 2}, {1, 1, 1}, true},  /* 1D, stride 3 */
         {6, {1, 19, 17}, {1, 3, 2}, {1, 1, 1}, {0, 1, 1}, {1, 2, 3}, true}, /* stride 1, dilation */
         {64, {1, 112, 112}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 1}, true}, /* ResNet's stem pool */
+        {7, {1, 13, 37}, {1, 2, 2}, {1, 2, 2}, {0, 0, 0}, {1, 1, 1}, true}, /* 2x2/2: 8-wide steps and a tail */
     };
-    for (int ci = 0; ci < 7; ci++) {
+    for (int ci = 0; ci < (int)(sizeof cases / sizeof cases[0]); ci++) {
         const pool_case *c = &cases[ci];
         cn_pool_geom g = {.count_include_pad = c->include_pad};
         for (int a = 0; a < 3; a++) {

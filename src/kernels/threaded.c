@@ -6,6 +6,7 @@
  * from inside a parallel region run serially. The loops themselves are the reference's simple loops, which the
  * compiler vectorises. */
 #include "kernels/act.h"
+#include "kernels/gemm.h"
 #include "kernels/norm.h"
 #include "kernels/pool.h"
 #include "kernels/tensor.h"
@@ -115,6 +116,71 @@ static void maxpool_plane_2d_argmax(const cn_pool_geom *geo, const cn_real *x, c
     }
 }
 
+#ifndef CN_REAL_IS_DOUBLE
+#include <immintrin.h>
+/* The 2x2 stride-2 unpadded window (LeNet's and VGG's pools) on AVX2, with argmax (am) or without (NULL): 8
+ * outputs per step from 16 columns of each of the two input rows, split into their even and odd columns; each
+ * candidate is taken where the reference takes it (a larger value or a NaN; the window's first value to start),
+ * so values and indices are identical. Zen 3, LeNet's pool1 (64 x 20 planes of 28x28, one thread): 2.3 -> 0.4 ms
+ * with argmax (the branchy row loop), 0.8 -> 0.3 ms without. */
+static bool pool2x2(const cn_pool_geom *geo) {
+    return geo->kernel[1] == 2 && geo->kernel[2] == 2 && geo->stride[1] == 2 && geo->stride[2] == 2 &&
+           geo->pad[1] == 0 && geo->pad[2] == 0 && geo->dilation[1] == 1 && geo->dilation[2] == 1 &&
+           geo->in[2] < (1 << 30) / geo->in[1];
+}
+
+__attribute__((target("avx2,fma"))) static inline __m256 evens(__m256 lo, __m256 hi) {
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xD8));
+}
+__attribute__((target("avx2,fma"))) static inline __m256 odds(__m256 lo, __m256 hi) {
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0xDD)), 0xD8));
+}
+/* best/idx take v/at where v > best or v is NaN */
+__attribute__((target("avx2,fma"))) static inline void take(__m256 v, __m256i at, __m256 *best, __m256i *idx) {
+    __m256 m = _mm256_or_ps(_mm256_cmp_ps(v, *best, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    *best = _mm256_blendv_ps(*best, v, m);
+    *idx = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(*idx), _mm256_castsi256_ps(at), m));
+}
+
+__attribute__((target("avx2,fma"))) static void maxpool_plane_2x2(const cn_pool_geom *geo, const float *x, float *y,
+                                                                 int64_t *am) {
+    const int64_t IW = geo->in[2], OH = geo->out[1], OW = geo->out[2];
+    const __m256i step = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14), one = _mm256_set1_epi32(1);
+    const __m256i down = _mm256_set1_epi32((int)IW);
+    for (int64_t oh = 0; oh < OH; oh++) {
+        const float *r0 = x + 2 * oh * IW, *r1 = r0 + IW;
+        float *yr = y + oh * OW;
+        int64_t *ar = am ? am + oh * OW : NULL, e = 0;
+        for (; e + 8 <= OW && 2 * e + 16 <= IW; e += 8) {
+            __m256 a0 = _mm256_loadu_ps(r0 + 2 * e), a1 = _mm256_loadu_ps(r0 + 2 * e + 8);
+            __m256 b0 = _mm256_loadu_ps(r1 + 2 * e), b1 = _mm256_loadu_ps(r1 + 2 * e + 8);
+            __m256i at = _mm256_add_epi32(_mm256_set1_epi32((int)(2 * oh * IW + 2 * e)), step), idx = at;
+            __m256 best = evens(a0, a1);
+            take(odds(a0, a1), _mm256_add_epi32(at, one), &best, &idx);
+            at = _mm256_add_epi32(at, down);
+            take(evens(b0, b1), at, &best, &idx);
+            take(odds(b0, b1), _mm256_add_epi32(at, one), &best, &idx);
+            _mm256_storeu_ps(yr + e, best);
+            if (!am) continue;
+            _mm256_storeu_si256((__m256i *)(ar + e), _mm256_cvtepi32_epi64(_mm256_castsi256_si128(idx)));
+            _mm256_storeu_si256((__m256i *)(ar + e + 4), _mm256_cvtepi32_epi64(_mm256_extracti128_si256(idx, 1)));
+        }
+        for (; e < OW; e++) { /* the reference's order */
+            int64_t at = 2 * oh * IW + 2 * e;
+            float best = x[at];
+            int64_t idx = at;
+            const int64_t cand[3] = {at + 1, at + IW, at + IW + 1};
+            for (int k = 0; k < 3; k++) {
+                float v = x[cand[k]];
+                if (v > best || v != v) best = v, idx = cand[k];
+            }
+            yr[e] = best;
+            if (am) ar[e] = idx;
+        }
+    }
+}
+#endif
+
 void cn_maxpool_forward_par(const cn_pool_geom *geo, int64_t planes, const cn_real *x, cn_real *y, int64_t *argmax) {
     int64_t in = plane_size(geo->in), out = plane_size(geo->out);
     bool rows = geo->in[0] == 1 && geo->kernel[0] == 1 && geo->out[0] == 1;
@@ -123,6 +189,14 @@ void cn_maxpool_forward_par(const cn_pool_geom *geo, int64_t planes, const cn_re
         cn_maxpool_forward_ref(geo, planes, x, y, argmax);
         return;
     }
+#ifndef CN_REAL_IS_DOUBLE
+    if (rows && pool2x2(geo) && (strcmp(cn_kernels_isa(), "avx2") == 0 || strcmp(cn_kernels_isa(), "avx512") == 0)) {
+#pragma omp parallel for schedule(static) if (par)
+        for (int64_t p = 0; p < planes; p++)
+            maxpool_plane_2x2(geo, x + p * in, y + p * out, argmax ? argmax + p * out : NULL);
+        return;
+    }
+#endif
 #pragma omp parallel for schedule(static) if (par)
     for (int64_t p = 0; p < planes; p++) {
         if (rows && argmax) maxpool_plane_2d_argmax(geo, x + p * in, y + p * out, argmax + p * out);
