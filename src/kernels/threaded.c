@@ -126,6 +126,7 @@ static void maxpool_plane_2d_argmax(const cn_pool_geom *geo, const cn_real *x, c
 static bool pool2x2(const cn_pool_geom *geo) {
     return geo->kernel[1] == 2 && geo->kernel[2] == 2 && geo->stride[1] == 2 && geo->stride[2] == 2 &&
            geo->pad[1] == 0 && geo->pad[2] == 0 && geo->dilation[1] == 1 && geo->dilation[2] == 1 &&
+           2 * geo->out[1] <= geo->in[1] && 2 * geo->out[2] <= geo->in[2] && /* every window inside (not ceil mode) */
            geo->in[2] < (1 << 30) / geo->in[1];
 }
 
