@@ -114,6 +114,7 @@ void cn_conv_direct_pack_weights(const cn_conv_geom *p, const cn_real *w, bool f
 
 #ifndef CN_REAL_IS_DOUBLE
 #include <immintrin.h>
+#include "kernels/simd256.h"
 #include "kernels/simd512.h"
 #define AVX512 __attribute__((target("avx512f")))
 
@@ -328,20 +329,6 @@ __attribute__((target("avx2,fma"))) static void run_tile_avx2(int W, int64_t sw,
         int used = lanes - half * 16;
         if (used > 8) run_chunks(run_chunk2, W, CH2, half, pos, kc, a, off, io, accumulate);
         else if (used > 0) run_chunks(run_chunk1, W, CH1, half, pos, kc, a, off, io, accumulate);
-    }
-}
-
-/* r[0..8) <- its 8 x 8 transpose */
-__attribute__((target("avx2,fma"))) static inline void transpose8(__m256 r[8]) {
-    __m256 t[8], u[8];
-    for (int i = 0; i < 8; i += 2) t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]), t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44), u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44), u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
     }
 }
 

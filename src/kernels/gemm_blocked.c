@@ -60,6 +60,7 @@ cn_status cn_kernels_select(const char *isa) {
 #else
 
 #include <immintrin.h>
+#include "kernels/simd256.h"
 #include "kernels/simd512.h"
 
 /* The write-back epilogue of a tile (cn_gemm_packed_epilogue): row i of the tile becomes
@@ -405,19 +406,9 @@ __attribute__((target("avx2,fma"))) static void pack_panel_avx2(bool contiguous_
         }
         int64_t p = 0;
         for (; p + 8 <= kc; p += 8) {
-            __m256 v[8], t[8], u[8];
+            __m256 v[8];
             for (int r = 0; r < 8; r++) v[r] = r < valid ? _mm256_loadu_ps(src + (c0 + r) * ld + p) : _mm256_setzero_ps();
-            for (int i = 0; i < 8; i += 2)
-                t[i] = _mm256_unpacklo_ps(v[i], v[i + 1]), t[i + 1] = _mm256_unpackhi_ps(v[i], v[i + 1]);
-            for (int i = 0; i < 8; i += 4) {
-                u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44), u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
-                u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-                u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-            }
-            for (int i = 0; i < 4; i++) {
-                v[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-                v[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-            }
+            transpose8(v);
             for (int q = 0; q < 8; q++) store_line(dst + (p + q) * width + c0, v[q], w, p + q + 1 == kc);
         }
         for (; p < kc; p++) {
