@@ -22,8 +22,17 @@
  * are those of the 16-lane code with 8 for 16, so the workspace is sized for the kernel set in use. Partial
  * chunks (the last columns of a row, a tail block of fewer than 8 channels) are read by masked loads and
  * written lane by lane: a masked store (vmaskmovps) costs ~15 cycles on Zen 3.
- * AVX2 gain over what it ran before (conv_depthwise.c's per-plane paths), MobileNet's stride-2 layers, batch 32,
- * 2 threads, Zen 3: see the table in the commit message of this port; forward 3-5x, forward+backward 2-3x. */
+ * Against what AVX2 ran before (conv_depthwise.c's per-plane paths), MobileNet's stride-2 3x3 layers, batch 32,
+ * Zen 3, best of 5 interleaved runs, forward / forward+backward ms, 2 threads (1 thread, medians):
+ *   64@112x112   18.5 -> 5.9 / 82.8 -> 28.7   (38.5 -> 10.9 / 158.9 -> 58.0)
+ *   128@56x56    12.0 -> 2.8 / 41.7 -> 17.1   (17.7 -> 5.8 / 101.5 -> 30.0)
+ *   256@28x28     6.1 -> 1.6 / 33.3 -> 10.3   ( 9.0 -> 3.8 /  42.0 -> 16.8)
+ *   512@14x14     3.5 -> 1.3 / 17.5 -> 5.5    ( 4.9 -> 2.9 /  26.2 -> 13.9)
+ * The forward pass of the large layers is close to the memory bandwidth (64@112: 128 MB read and written).
+ * Stride 1 stays with the plane kernel where it applies (512@14x14 "same": blocked 3.4 against 2.0 ms forward);
+ * elsewhere AVX2 takes the blocked kernel for outputs up to 9x9 only: unpadded 3x3 on 1024 channels, one thread,
+ * forward 7x7 -> 5x5 3.2 -> 1.8 ms, 10x10 -> 8x8 6.9 -> 4.7, 512@11x11 -> 9x9 2.5 -> 2.3, but 12x12 -> 10x10
+ * 5.5 -> 6.1 and 14x14 -> 12x12 3.4 -> 3.8 (slower). 24 KB bands (within Zen 3's 32 KB L1) were no faster. */
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
 #include <omp.h>
@@ -48,8 +57,8 @@ bool cn_conv_depthwise_blocked_applies(const cn_conv_geom *p) {
     if (!v512 && strcmp(isa, "avx2") != 0) return false;
     if (p->in[0] != 1 || p->kernel[0] != 1 || p->out_channels != p->groups || p->in_channels != p->groups) return false;
     if (p->pad_mode != CN_PAD_ZEROS || prod3(p->kernel) > CN_DEPTHWISE_MAX_TAPS) return false;
-    /* the flat per-plane path is faster on large stride-1 planes */
-    return p->stride[1] > 1 || p->stride[2] > 1 || prod3(p->out) <= 32 * 32;
+    /* the flat per-plane path is faster on larger stride-1 planes (AVX2: from 10x10 outputs, see above) */
+    return p->stride[1] > 1 || p->stride[2] > 1 || prod3(p->out) <= (v512 ? 32 * 32 : 9 * 9);
 #endif
 }
 
