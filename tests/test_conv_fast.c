@@ -148,6 +148,12 @@ static const conv_case cases[] = {
     {2, 1, 16, 16, 16, {97, 45, 0}, {3, 3, 0}, {2, 1, 0}, {1, 1, 0}, {1, 0, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     {2, 3, 20, 20, 20, {7, 7, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 0},
     {2, 1, 18, 18, 18, {9, 21, 0}, {5, 5, 0}, {3, 2, 0}, {2, 1, 0}, {4, 0, 0}, {0, 3, 0}, CN_PAD_ZEROS, 1},
+    /* depthwise on 8-channel blocks (AVX2): a tail block of 1 on an odd plane, 8 + 8 + 7 channels with dilation,
+     * full blocks with rows of exactly 16 input columns, stride 1 without padding (not the plane kernel's) */
+    {2, 2, 9, 9, 9, {15, 17, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    {2, 3, 23, 23, 23, {33, 19, 0}, {3, 3, 0}, {2, 2, 0}, {2, 2, 0}, {2, 2, 0}, {1, 2, 0}, CN_PAD_ZEROS, 0},
+    {2, 2, 16, 16, 16, {16, 16, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
+    {2, 1, 24, 24, 24, {10, 12, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
     /* depthwise over the positions of a plane (AVX-512, stride 1): 5x5, dilation, a 4x4 and a 1x1 plane, batch 11
      * (weight sums flushed every 8 samples), 64, 1024 (the largest) and 256 vectors; and stride 2 on odd planes
      * and with asymmetric padding, which stays with the blocked kernel */
@@ -233,7 +239,7 @@ int main(void) {
     if (vector)
         CHECK(strcmp(cn_conv_algorithm(&first_layer, &why), "first-direct") == 0 && strstr(why, "first layer"),
               "first-layer direct chosen for 3 input channels");
-    for (int i = 33; vector && i <= 44; i++) { /* the small-plane depthwise kernel runs the cases written for it */
+    for (int i = 37; vector && i <= 48; i++) { /* the small-plane depthwise kernel runs the cases written for it */
         cn_conv_geom g = conv_case_geom(&cases[i]);
         if (g.stride[1] == 2) continue;
         CHECK(strcmp(cn_conv_algorithm(&g, &why), "depthwise-direct") == 0 && strstr(why, "16 positions of one plane"),

@@ -1,4 +1,4 @@
-/* conv_depthwise_blocked.c — the depthwise forward pass on blocks of 16 channels (AVX-512), for the shapes the
+/* conv_depthwise_blocked.c — the depthwise passes on blocks of 16 channels (AVX-512) or 8 (AVX2), for the shapes the
  * per-plane paths of conv_depthwise.c handle badly: strides > 1 (the flat path would read every other column
  * and compute outputs it throws away) and small planes (per-plane set-up costs more than the 9 taps).
  *
@@ -15,60 +15,86 @@
  * The backward passes use the same layout: the data gradient scatters w * dy into a zeroed band buffer
  * shaped like xb and adds it back into dx (bands overlap by the kernel's reach: each adds its own terms); the
  * weight gradient sums dy * xb per tap over a band in 4 float partial sums, then into double per tap, and
- * splits the work over channel blocks (every sample in order), so it too is independent of the threads. */
+ * splits the work over channel blocks (every sample in order), so it too is independent of the threads.
+ *
+ * AVX2+FMA runs the same three passes on blocks of 8 channels, one 8-lane vector per position (8 x 8 transposes
+ * by unpack, shuffle and 128-bit permutes); the band layout, the order of the sums and the split over threads
+ * are those of the 16-lane code with 8 for 16, so the workspace is sized for the kernel set in use. Partial
+ * chunks (the last columns of a row, a tail block of fewer than 8 channels) are read by masked loads and
+ * written lane by lane: a masked store (vmaskmovps) costs ~15 cycles on Zen 3.
+ * Against what AVX2 ran before (conv_depthwise.c's per-plane paths), MobileNet's stride-2 3x3 layers, batch 32,
+ * Zen 3, best of 5 interleaved runs, forward / forward+backward ms, 2 threads (1 thread, medians):
+ *   64@112x112   18.5 -> 5.9 / 82.8 -> 28.7   (38.5 -> 10.9 / 158.9 -> 58.0)
+ *   128@56x56    12.0 -> 2.8 / 41.7 -> 17.1   (17.7 -> 5.8 / 101.5 -> 30.0)
+ *   256@28x28     6.1 -> 1.6 / 33.3 -> 10.3   ( 9.0 -> 3.8 /  42.0 -> 16.8)
+ *   512@14x14     3.5 -> 1.3 / 17.5 -> 5.5    ( 4.9 -> 2.9 /  26.2 -> 13.9)
+ * The forward pass of the large layers is close to the memory bandwidth (64@112: 128 MB read and written).
+ * Stride 1 stays with the plane kernel where it applies (512@14x14 "same": blocked 3.4 against 2.0 ms forward);
+ * elsewhere AVX2 takes the blocked kernel for outputs up to 9x9 only: unpadded 3x3 on 1024 channels, one thread,
+ * forward 7x7 -> 5x5 3.2 -> 1.8 ms, 10x10 -> 8x8 6.9 -> 4.7, 512@11x11 -> 9x9 2.5 -> 2.3, but 12x12 -> 10x10
+ * 5.5 -> 6.1 and 14x14 -> 12x12 3.4 -> 3.8 (slower). 24 KB bands (within Zen 3's 32 KB L1) were no faster. */
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
 #include <omp.h>
 
-#define LANES 16
+#define LANES 16           /* channels per block, AVX-512 */
+#define LANES8 8           /* channels per block, AVX2 */
 #define BAND_BYTES (48 * 1024)   /* input rows of one band, at most (at least one output row) */
 #define PREFETCH_MAX (16 * 1024) /* prefetch the next block's input when it is this small */
 
 static inline int64_t prod3(const int64_t v[3]) { return v[0] * v[1] * v[2]; }
+
+/* channels per block of the kernel set in use (16: AVX-512, 8: AVX2) */
+static int block_lanes(void) { return strcmp(cn_kernels_isa(), "avx512") == 0 ? LANES : LANES8; }
 
 bool cn_conv_depthwise_blocked_applies(const cn_conv_geom *p) {
 #ifdef CN_REAL_IS_DOUBLE
     (void)p;
     return false;
 #else
-    if (strcmp(cn_kernels_isa(), "avx512") != 0) return false;
+    const char *isa = cn_kernels_isa();
+    bool v512 = strcmp(isa, "avx512") == 0;
+    if (!v512 && strcmp(isa, "avx2") != 0) return false;
     if (p->in[0] != 1 || p->kernel[0] != 1 || p->out_channels != p->groups || p->in_channels != p->groups) return false;
     if (p->pad_mode != CN_PAD_ZEROS || prod3(p->kernel) > CN_DEPTHWISE_MAX_TAPS) return false;
-    /* the flat per-plane path is faster on large stride-1 planes */
-    return p->stride[1] > 1 || p->stride[2] > 1 || prod3(p->out) <= 32 * 32;
+    /* the flat per-plane path is faster on larger stride-1 planes (AVX2: from 10x10 outputs, see above) */
+    return p->stride[1] > 1 || p->stride[2] > 1 || prod3(p->out) <= (v512 ? 32 * 32 : 9 * 9);
 #endif
 }
 
 typedef struct {
+    int lanes;         /* channels per block */
     int64_t pwb;       /* padded columns of a band row: (OW-1)*sw + (KW-1)*dw + 1 */
     int64_t band;      /* output rows per band */
     int64_t in_rows;   /* input rows of a full band */
-    int64_t out_cap;   /* positions of a band's output, rounded up to 16 */
+    int64_t out_cap;   /* positions of a band's output, rounded up to the lanes */
+    int64_t slack;     /* columns after the last band row: a whole gather chunk and the reach of 3 extra outputs */
 } band_geom;
 
 static band_geom band_of(const cn_conv_geom *p) {
     band_geom g;
+    g.lanes = block_lanes();
     int64_t sh = p->stride[1], reach = (p->kernel[1] - 1) * p->dilation[1] + 1;
     g.pwb = (p->out[2] - 1) * p->stride[2] + (p->kernel[2] - 1) * p->dilation[2] + 1;
-    int64_t row_bytes = g.pwb * LANES * (int64_t)sizeof(float);
+    int64_t row_bytes = g.pwb * g.lanes * (int64_t)sizeof(float);
     int64_t rows_fit = BAND_BYTES / row_bytes; /* (band-1)*sh + reach <= rows_fit */
     g.band = rows_fit >= reach ? (rows_fit - reach) / sh + 1 : 1;
     if (g.band > p->out[1]) g.band = p->out[1];
     g.in_rows = (g.band - 1) * sh + reach;
-    g.out_cap = (g.band * p->out[2] + 3 + LANES - 1) / LANES * LANES; /* + 3: the last group of 4 outputs */
+    g.out_cap = (g.band * p->out[2] + 3 + g.lanes - 1) / g.lanes * g.lanes; /* + 3: the last group of 4 outputs */
+    g.slack = g.lanes + 3 * p->stride[2];
     return g;
 }
 
-/* columns after the last band row: a whole 16-column gather chunk, and the reach of the 3 extra outputs */
-static int64_t xb_slack(const cn_conv_geom *p) { return LANES + 3 * p->stride[2]; }
+/* floats of a band's input rows and slack (xb) */
+static int64_t xb_floats(const band_geom *g) { return (g->in_rows * g->pwb + g->slack) * g->lanes; }
 
 size_t cn_conv_depthwise_blocked_thread_bytes(const cn_conv_geom *p) {
     if (!cn_conv_depthwise_blocked_applies(p)) return 0;
     band_geom g = band_of(p);
-    /* xb (+ slack), the band's outputs, then either the block's weights [tap][16] (forward, data gradient) or
-     * the weight gradient's double sums [tap + bias][16] */
-    return (size_t)((g.in_rows * g.pwb + xb_slack(p)) * LANES + g.out_cap * LANES +
-                    (CN_DEPTHWISE_MAX_TAPS + 1) * LANES * 2) * sizeof(float);
+    /* xb (+ slack), the band's outputs, then either the block's weights [tap][lanes] (forward, data gradient) or
+     * the weight gradient's double sums [tap + bias][lanes] */
+    return (size_t)(xb_floats(&g) + g.out_cap * g.lanes + (CN_DEPTHWISE_MAX_TAPS + 1) * g.lanes * 2) * sizeof(float);
 }
 
 #ifndef CN_REAL_IS_DOUBLE
@@ -76,6 +102,12 @@ size_t cn_conv_depthwise_blocked_thread_bytes(const cn_conv_geom *p) {
 #include "kernels/simd512.h"
 
 #define AVX512 __attribute__((target("avx512f")))
+
+/* the block's taps as [tap][lanes channels] (lanes past nc zero) */
+static void block_taps(const float *w, int64_t taps, int64_t c0, int nc, int lanes, float *wb) {
+    for (int64_t t = 0; t < taps; t++)
+        for (int l = 0; l < lanes; l++) wb[t * lanes + l] = l < nc ? w[(c0 + l) * taps + t] : 0.0f;
+}
 
 /* xb row = input row ih of channels c0.. (nc of them) at padded columns [0, pwb), column pc <-> iw = pc - pl.
  * Interior chunks are stored whole (16 columns; the columns past the input are zero, as padding must be),
@@ -154,27 +186,21 @@ AVX512 static void add_row_back(const cn_conv_geom *p, const float *xrow, int64_
     }
 }
 
-/* the block's taps as [tap][16 channels] (lanes past nc zero) */
-static void block_taps(const float *w, int64_t taps, int64_t c0, int nc, float *wb) {
-    for (int64_t t = 0; t < taps; t++)
-        for (int l = 0; l < LANES; l++) wb[t * LANES + l] = l < nc ? w[(c0 + l) * taps + t] : 0.0f;
-}
-
 AVX512 static void block_data(const cn_conv_geom *p, const band_geom *g, const float *dy, const float *w, float *dx,
                               int64_t n, int64_t c0, float *buf) {
     int64_t C = p->in_channels, KH = p->kernel[1], KW = p->kernel[2], taps = KH * KW;
     int64_t OH = p->out[1], OW = p->out[2], sh = p->stride[1], sw = p->stride[2], dh = p->dilation[1], dw = p->dilation[2];
     int64_t in_plane = prod3(p->in), out_plane = prod3(p->out);
     int nc = C - c0 < LANES ? (int)(C - c0) : LANES;
-    float *xb = buf, *ob = xb + (g->in_rows * g->pwb + xb_slack(p)) * LANES, *wb = ob + g->out_cap * LANES;
-    block_taps(w, taps, c0, nc, wb);
+    float *xb = buf, *ob = xb + xb_floats(g), *wb = ob + g->out_cap * LANES;
+    block_taps(w, taps, c0, nc, LANES, wb);
     const float *dy0 = dy + (n * C + c0) * out_plane;
     float *dx0 = dx + (n * C + c0) * in_plane;
     for (int64_t oh0 = 0; oh0 < OH; oh0 += g->band) {
         int64_t rows = OH - oh0 < g->band ? OH - oh0 : g->band;
         int64_t ih0 = oh0 * sh - p->pad_begin[1], in_rows = (rows - 1) * sh + (KH - 1) * dh + 1;
         gather_band(dy0, out_plane, oh0 * OW, rows * OW, nc, ob);
-        memset(xb, 0, (size_t)((in_rows * g->pwb + xb_slack(p)) * LANES) * sizeof(float));
+        memset(xb, 0, (size_t)((in_rows * g->pwb + g->slack) * LANES) * sizeof(float));
         for (int64_t oh = 0; oh < rows; oh++) {
             float *xr = xb + oh * sh * g->pwb * LANES;
             for (int64_t kh = 0; kh < KH; kh++)
@@ -202,7 +228,7 @@ AVX512 static void block_weights(const cn_conv_geom *p, const band_geom *g, cons
     int64_t OH = p->out[1], OW = p->out[2], sh = p->stride[1], sw = p->stride[2], dh = p->dilation[1], dil = p->dilation[2];
     int64_t in_plane = prod3(p->in), out_plane = prod3(p->out);
     int nc = C - c0 < LANES ? (int)(C - c0) : LANES;
-    float *xb = buf, *ob = xb + (g->in_rows * g->pwb + xb_slack(p)) * LANES;
+    float *xb = buf, *ob = xb + xb_floats(g);
     double *sum = (double *)(ob + g->out_cap * LANES); /* [tap + bias][16]: 64-byte aligned offsets */
     memset(sum, 0, (size_t)((taps + 1) * LANES) * sizeof(double));
     for (int64_t n = 0; n < p->batch; n++) {
@@ -249,8 +275,8 @@ AVX512 static void block_forward(const cn_conv_geom *p, const band_geom *g, cons
     int64_t OH = p->out[1], OW = p->out[2], sh = p->stride[1], sw = p->stride[2], dh = p->dilation[1], dw = p->dilation[2];
     int64_t in_plane = prod3(p->in), out_plane = prod3(p->out);
     int nc = C - c0 < LANES ? (int)(C - c0) : LANES;
-    float *xb = buf, *ob = xb + (g->in_rows * g->pwb + xb_slack(p)) * LANES, *wb = ob + g->out_cap * LANES;
-    block_taps(w, taps, c0, nc, wb);
+    float *xb = buf, *ob = xb + xb_floats(g), *wb = ob + g->out_cap * LANES;
+    block_taps(w, taps, c0, nc, LANES, wb);
     __m512 wv[CN_DEPTHWISE_MAX_TAPS];
     for (int64_t t = 0; t < taps; t++) wv[t] = _mm512_loadu_ps(wb + t * LANES);
     __m512 bias = b ? _mm512_maskz_loadu_ps((__mmask16)((1u << nc) - 1), b + c0) : _mm512_setzero_ps();
@@ -294,6 +320,249 @@ AVX512 static void block_forward(const cn_conv_geom *p, const band_geom *g, cons
     }
 }
 
+/* ---- AVX2: the same three passes on blocks of 8 channels, one 8-lane vector per position. Zen 3 pays ~15 cycles
+ * for a masked store (vmaskmovps) against ~1 for a plain one, so partial chunks are stored lane by lane; masked
+ * loads cost as much as plain ones and read the partial chunks. */
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/* rows r[0..7] -> columns: r[k][l] <- r[l][k] */
+static inline __attribute__((always_inline, target("avx2,fma"))) void transpose8(__m256 r[8]) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE); /* columns 0|4, 1|5 */
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE); /* columns 2|6, 3|7 */
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20), r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20), r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20), r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20), r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+/* the lane mask of the first cols lanes, for _mm256_maskload_ps */
+static inline __attribute__((always_inline, target("avx2,fma"))) __m256i first_lanes(int64_t cols) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)cols), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* 8 rows of cols (<= 8) floats at src + l*stride -> r[l] (rows l >= nc zero, columns past cols zero) */
+static inline __attribute__((always_inline, target("avx2,fma"))) void load_rows8(const float *src, int64_t stride,
+                                                                                 int nc, int64_t cols, __m256 r[8]) {
+    if (cols == LANES8 && nc == LANES8) {
+#pragma GCC unroll 8
+        for (int l = 0; l < LANES8; l++) r[l] = _mm256_loadu_ps(src + l * stride);
+        return;
+    }
+    __m256i m = first_lanes(cols);
+#pragma GCC unroll 8
+    for (int l = 0; l < LANES8; l++) r[l] = l < nc ? _mm256_maskload_ps(src + l * stride, m) : _mm256_setzero_ps();
+}
+
+/* r[l] -> the first cols floats at dst + l*stride, rows l < nc (accumulate: added to what is there) */
+static inline __attribute__((always_inline, target("avx2,fma"))) void store_rows8(float *dst, int64_t stride, int nc,
+                                                                                  int64_t cols, bool accumulate,
+                                                                                  __m256 r[8]) {
+    if (cols == LANES8) {
+        for (int l = 0; l < nc; l++) {
+            float *d = dst + l * stride;
+            _mm256_storeu_ps(d, accumulate ? _mm256_add_ps(_mm256_loadu_ps(d), r[l]) : r[l]);
+        }
+        return;
+    }
+    for (int l = 0; l < nc; l++) {
+        float v[LANES8], *d = dst + l * stride;
+        _mm256_storeu_ps(v, r[l]);
+        for (int64_t k = 0; k < cols; k++) d[k] = accumulate ? d[k] + v[k] : v[k];
+    }
+}
+
+/* as gather_row, 8 channels and chunks of 8 columns */
+AVX2 static void gather_row_avx2(const cn_conv_geom *p, const float *x0, int64_t plane, int nc, int64_t ih,
+                                 int64_t pwb, float *xrow) {
+    int64_t IW = p->in[2], pl = p->pad_begin[2];
+    __m256 zero = _mm256_setzero_ps();
+    if (ih < 0 || ih >= p->in[1]) {
+        for (int64_t pc = 0; pc < pwb; pc++) _mm256_storeu_ps(xrow + pc * LANES8, zero);
+        return;
+    }
+    int64_t lo = pl < pwb ? pl : pwb, hi = pl + IW < pwb ? pl + IW : pwb; /* padded columns holding input */
+    for (int64_t pc = 0; pc < lo; pc++) _mm256_storeu_ps(xrow + pc * LANES8, zero);
+    const float *src = x0 + ih * IW - pl;
+    for (int64_t pc = lo; pc < hi; pc += LANES8) {
+        __m256 r[8];
+        load_rows8(src + pc, plane, nc, hi - pc < LANES8 ? hi - pc : LANES8, r);
+        transpose8(r);
+#pragma GCC unroll 8
+        for (int k = 0; k < LANES8; k++) _mm256_storeu_ps(xrow + (pc + k) * LANES8, r[k]);
+    }
+    for (int64_t pc = hi > lo ? hi : lo; pc < pwb; pc++) _mm256_storeu_ps(xrow + pc * LANES8, zero);
+}
+
+/* as scatter_band: ob[position][8] -> planes y0 + l*plane + first, positions [0, count) */
+AVX2 static void scatter_band_avx2(const float *ob, int64_t count, int nc, float *y0, int64_t plane, int64_t first) {
+    for (int64_t q = 0; q < count; q += LANES8) {
+        __m256 r[8];
+#pragma GCC unroll 8
+        for (int k = 0; k < LANES8; k++) r[k] = _mm256_loadu_ps(ob + (q + k) * LANES8); /* ob has out_cap rows */
+        transpose8(r);
+        store_rows8(y0 + first + q, plane, nc, count - q < LANES8 ? count - q : LANES8, false, r);
+    }
+}
+
+/* as gather_band: planes y0 + l*plane + first, positions [0, count) -> ob[position][8] (lanes past nc zero) */
+AVX2 static void gather_band_avx2(const float *y0, int64_t plane, int64_t first, int64_t count, int nc, float *ob) {
+    for (int64_t q = 0; q < count; q += LANES8) {
+        __m256 r[8];
+        load_rows8(y0 + first + q, plane, nc, count - q < LANES8 ? count - q : LANES8, r);
+        transpose8(r);
+#pragma GCC unroll 8
+        for (int k = 0; k < LANES8; k++) _mm256_storeu_ps(ob + (q + k) * LANES8, r[k]); /* ob has out_cap rows */
+    }
+}
+
+/* as add_row_back: dx row ih of channels c0.. += xrow's padded columns [pl, min(pl + IW, pwb)) */
+AVX2 static void add_row_back_avx2(const cn_conv_geom *p, const float *xrow, int64_t pwb, int nc, int64_t ih,
+                                   float *dx0, int64_t plane) {
+    int64_t IW = p->in[2], pl = p->pad_begin[2];
+    int64_t hi = pl + IW < pwb ? IW : pwb - pl; /* input columns [0, hi) have a gradient */
+    for (int64_t iw = 0; iw < hi; iw += LANES8) {
+        __m256 r[8];
+#pragma GCC unroll 8
+        for (int k = 0; k < LANES8; k++) r[k] = _mm256_loadu_ps(xrow + (pl + iw + k) * LANES8); /* slack covers k >= cols */
+        transpose8(r);
+        store_rows8(dx0 + ih * IW + iw, plane, nc, hi - iw < LANES8 ? hi - iw : LANES8, true, r);
+    }
+}
+
+AVX2 static void block_forward_avx2(const cn_conv_geom *p, const band_geom *g, const float *x, const float *w,
+                                    const float *b, float *y, int64_t n, int64_t c0, float *buf) {
+    int64_t C = p->in_channels, KH = p->kernel[1], KW = p->kernel[2], taps = KH * KW;
+    int64_t OH = p->out[1], OW = p->out[2], sh = p->stride[1], sw = p->stride[2], dh = p->dilation[1], dw = p->dilation[2];
+    int64_t in_plane = prod3(p->in), out_plane = prod3(p->out);
+    int nc = C - c0 < LANES8 ? (int)(C - c0) : LANES8;
+    float *xb = buf, *ob = xb + xb_floats(g), *wb = ob + g->out_cap * LANES8;
+    block_taps(w, taps, c0, nc, LANES8, wb);
+    __m256 bias = b ? _mm256_maskload_ps(b + c0, first_lanes(nc)) : _mm256_setzero_ps();
+    const float *x0 = x + (n * C + c0) * in_plane;
+    float *y0 = y + (n * C + c0) * out_plane;
+    int64_t block_bytes = LANES8 * in_plane * (int64_t)sizeof(float); /* prefetch as block_forward */
+    if (block_bytes <= PREFETCH_MAX) {
+        const char *next = (const char *)(x0 + LANES8 * in_plane), *end = (const char *)(x + p->batch * C * in_plane);
+        for (int64_t off = 0; off < block_bytes && next + off < end; off += 64)
+            _mm_prefetch(next + off, _MM_HINT_T0);
+    }
+    for (int64_t oh0 = 0; oh0 < OH; oh0 += g->band) {
+        int64_t rows = OH - oh0 < g->band ? OH - oh0 : g->band;
+        int64_t ih0 = oh0 * sh - p->pad_begin[1], in_rows = (rows - 1) * sh + (KH - 1) * dh + 1;
+        for (int64_t r = 0; r < in_rows; r++)
+            gather_row_avx2(p, x0, in_plane, nc, ih0 + r, g->pwb, xb + r * g->pwb * LANES8);
+        for (int64_t oh = 0; oh < rows; oh++) {
+            const float *xr = xb + oh * sh * g->pwb * LANES8;
+            float *orow = ob + oh * OW * LANES8;
+            /* 4 outputs at a time, as block_forward */
+            for (int64_t ow = 0; ow < OW; ow += 4) {
+                __m256 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+                for (int64_t kh = 0; kh < KH; kh++)
+                    for (int64_t kw = 0; kw < KW; kw++) {
+                        const float *s = xr + (kh * dh * g->pwb + ow * sw + kw * dw) * LANES8;
+                        __m256 wt = _mm256_loadu_ps(wb + (kh * KW + kw) * LANES8);
+                        a0 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s), a0);
+                        a1 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s + sw * LANES8), a1);
+                        a2 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s + 2 * sw * LANES8), a2);
+                        a3 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(s + 3 * sw * LANES8), a3);
+                    }
+                _mm256_storeu_ps(orow + ow * LANES8, a0);
+                _mm256_storeu_ps(orow + (ow + 1) * LANES8, a1);
+                _mm256_storeu_ps(orow + (ow + 2) * LANES8, a2);
+                _mm256_storeu_ps(orow + (ow + 3) * LANES8, a3);
+            }
+        }
+        scatter_band_avx2(ob, rows * OW, nc, y0, out_plane, oh0 * OW);
+    }
+}
+
+AVX2 static void block_data_avx2(const cn_conv_geom *p, const band_geom *g, const float *dy, const float *w, float *dx,
+                                 int64_t n, int64_t c0, float *buf) {
+    int64_t C = p->in_channels, KH = p->kernel[1], KW = p->kernel[2], taps = KH * KW;
+    int64_t OH = p->out[1], OW = p->out[2], sh = p->stride[1], sw = p->stride[2], dh = p->dilation[1], dw = p->dilation[2];
+    int64_t in_plane = prod3(p->in), out_plane = prod3(p->out);
+    int nc = C - c0 < LANES8 ? (int)(C - c0) : LANES8;
+    float *xb = buf, *ob = xb + xb_floats(g), *wb = ob + g->out_cap * LANES8;
+    block_taps(w, taps, c0, nc, LANES8, wb);
+    const float *dy0 = dy + (n * C + c0) * out_plane;
+    float *dx0 = dx + (n * C + c0) * in_plane;
+    for (int64_t oh0 = 0; oh0 < OH; oh0 += g->band) {
+        int64_t rows = OH - oh0 < g->band ? OH - oh0 : g->band;
+        int64_t ih0 = oh0 * sh - p->pad_begin[1], in_rows = (rows - 1) * sh + (KH - 1) * dh + 1;
+        gather_band_avx2(dy0, out_plane, oh0 * OW, rows * OW, nc, ob);
+        memset(xb, 0, (size_t)((in_rows * g->pwb + g->slack) * LANES8) * sizeof(float));
+        for (int64_t oh = 0; oh < rows; oh++) {
+            float *xr = xb + oh * sh * g->pwb * LANES8;
+            for (int64_t kh = 0; kh < KH; kh++)
+                for (int64_t kw = 0; kw < KW; kw++) {
+                    __m256 wt = _mm256_loadu_ps(wb + (kh * KW + kw) * LANES8);
+                    float *d = xr + (kh * dh * g->pwb + kw * dw) * LANES8;
+                    const float *g0 = ob + oh * OW * LANES8;
+                    for (int64_t ow = 0; ow < OW; ow++) {
+                        float *dp = d + ow * sw * LANES8;
+                        _mm256_storeu_ps(dp, _mm256_fmadd_ps(wt, _mm256_loadu_ps(g0 + ow * LANES8), _mm256_loadu_ps(dp)));
+                    }
+                }
+        }
+        for (int64_t r = 0; r < in_rows; r++) {
+            int64_t ih = ih0 + r;
+            if (ih >= 0 && ih < p->in[1]) add_row_back_avx2(p, xb + r * g->pwb * LANES8, g->pwb, nc, ih, dx0, in_plane);
+        }
+    }
+}
+
+AVX2 static void block_weights_avx2(const cn_conv_geom *p, const band_geom *g, const float *x, const float *dy,
+                                    float *dw, float *db, int64_t c0, float *buf) {
+    int64_t C = p->in_channels, KH = p->kernel[1], KW = p->kernel[2], taps = KH * KW;
+    int64_t OH = p->out[1], OW = p->out[2], sh = p->stride[1], sw = p->stride[2], dh = p->dilation[1], dil = p->dilation[2];
+    int64_t in_plane = prod3(p->in), out_plane = prod3(p->out);
+    int nc = C - c0 < LANES8 ? (int)(C - c0) : LANES8;
+    float *xb = buf, *ob = xb + xb_floats(g);
+    double *sum = (double *)(ob + g->out_cap * LANES8); /* [tap + bias][8] */
+    memset(sum, 0, (size_t)((taps + 1) * LANES8) * sizeof(double));
+    for (int64_t n = 0; n < p->batch; n++) {
+        const float *x0 = x + (n * C + c0) * in_plane, *dy0 = dy + (n * C + c0) * out_plane;
+        for (int64_t oh0 = 0; oh0 < OH; oh0 += g->band) {
+            int64_t rows = OH - oh0 < g->band ? OH - oh0 : g->band;
+            int64_t ih0 = oh0 * sh - p->pad_begin[1], in_rows = (rows - 1) * sh + (KH - 1) * dh + 1;
+            for (int64_t r = 0; r < in_rows; r++)
+                gather_row_avx2(p, x0, in_plane, nc, ih0 + r, g->pwb, xb + r * g->pwb * LANES8);
+            int64_t count = rows * OW;
+            gather_band_avx2(dy0, out_plane, oh0 * OW, count, nc, ob);
+            for (int64_t t = 0; t <= taps; t++) {
+                __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+                if (t == taps) { /* bias: the sum of dy */
+                    for (int64_t q = 0; q < count; q++) a[q & 3] = _mm256_add_ps(a[q & 3], _mm256_loadu_ps(ob + q * LANES8));
+                } else {
+                    int64_t kh = t / KW, kw = t % KW;
+                    for (int64_t oh = 0; oh < rows; oh++) {
+                        const float *xr = xb + ((oh * sh + kh * dh) * g->pwb + kw * dil) * LANES8;
+                        const float *gr = ob + oh * OW * LANES8;
+                        for (int64_t ow = 0; ow < OW; ow++)
+                            a[ow & 3] = _mm256_fmadd_ps(_mm256_loadu_ps(gr + ow * LANES8),
+                                                        _mm256_loadu_ps(xr + ow * sw * LANES8), a[ow & 3]);
+                    }
+                }
+                __m256 band_sum = _mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3]));
+                double *st = sum + t * LANES8;
+                _mm256_storeu_pd(st, _mm256_add_pd(_mm256_loadu_pd(st), _mm256_cvtps_pd(_mm256_castps256_ps128(band_sum))));
+                _mm256_storeu_pd(st + 4, _mm256_add_pd(_mm256_loadu_pd(st + 4),
+                                                       _mm256_cvtps_pd(_mm256_extractf128_ps(band_sum, 1))));
+            }
+        }
+    }
+    for (int l = 0; l < nc; l++) {
+        for (int64_t t = 0; t < taps; t++) dw[(c0 + l) * taps + t] += (float)sum[t * LANES8 + l];
+        if (db) db[c0 + l] += (float)sum[taps * LANES8 + l];
+    }
+}
+
 /* The three passes over channel blocks: forward and data gradient per (sample, block), the weight gradient per
  * block (its samples in order). */
 typedef enum { PASS_FORWARD, PASS_DATA, PASS_WEIGHTS } pass_kind;
@@ -304,7 +573,8 @@ typedef struct {
 
 static void run_blocks(const cn_conv_geom *p, pass_kind pass, const pass_args *a, void *work) {
     band_geom g = band_of(p);
-    int64_t blocks = (p->in_channels + LANES - 1) / LANES, items = pass == PASS_WEIGHTS ? blocks : p->batch * blocks;
+    bool v512 = g.lanes == LANES;
+    int64_t blocks = (p->in_channels + g.lanes - 1) / g.lanes, items = pass == PASS_WEIGHTS ? blocks : p->batch * blocks;
     size_t slot = cn_conv_depthwise_thread_bytes(p);
     int team = p->threads > 1 ? p->threads : 1;
 #pragma omp parallel num_threads(team) if (team > 1)
@@ -312,11 +582,15 @@ static void run_blocks(const cn_conv_geom *p, pass_kind pass, const pass_args *a
         float *buf = (float *)((char *)work + (size_t)omp_get_thread_num() * slot);
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < items; i++) {
-            int64_t n = i / blocks, c0 = i % blocks * LANES;
+            int64_t n = i / blocks, c0 = i % blocks * g.lanes;
             switch (pass) {
-            case PASS_FORWARD: block_forward(p, &g, a->x, a->w, a->b, a->y, n, c0, buf); break;
-            case PASS_DATA: block_data(p, &g, a->dy, a->w, a->dx, n, c0, buf); break;
-            case PASS_WEIGHTS: block_weights(p, &g, a->x, a->dy, a->dw, a->db, i * LANES, buf); break;
+            case PASS_FORWARD:
+                (v512 ? block_forward : block_forward_avx2)(p, &g, a->x, a->w, a->b, a->y, n, c0, buf);
+                break;
+            case PASS_DATA: (v512 ? block_data : block_data_avx2)(p, &g, a->dy, a->w, a->dx, n, c0, buf); break;
+            case PASS_WEIGHTS:
+                (v512 ? block_weights : block_weights_avx2)(p, &g, a->x, a->dy, a->dw, a->db, i * g.lanes, buf);
+                break;
             }
         }
     }
