@@ -120,8 +120,9 @@ size_t cn_conv_first_thread_bytes(const cn_conv_geom *p);
 void cn_conv_forward_first(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
                            void *work);
 
-/* The AVX-512 forward and backward on blocks of 16 channels (conv_depthwise_blocked.c): 2D, one output channel per group,
- * strides > 1 or planes of <= 32x32 outputs; cn_conv_forward_depthwise uses it when it applies. */
+/* The AVX-512 (16 channels) and AVX2 (8) forward and backward on channel blocks (conv_depthwise_blocked.c): 2D,
+ * one output channel per group, strides > 1 or small planes (<= 32x32 outputs on AVX-512, 9x9 on AVX2);
+ * cn_conv_forward_depthwise uses it when it applies. */
 bool cn_conv_depthwise_blocked_applies(const cn_conv_geom *p);
 size_t cn_conv_depthwise_blocked_thread_bytes(const cn_conv_geom *p);
 void cn_conv_forward_depthwise_blocked(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
