@@ -615,10 +615,14 @@ static void run_problem(const cn_conv_geom *p, const wg_problem *q, const cn_rea
         if (!prepared) transform_weights(q, w, flipped, work); /* ends with the team's barrier */
         cn_real *vpack = mine, *mbuf = mine + 36 * v_floats(q);
         wg_tiles tl;
-        if (blocks >= threads) { /* a block per thread at a time */
-#pragma omp for schedule(static)
-            for (int64_t blk = 0; blk < blocks; blk++) {
-                int64_t t0 = blk * WG_TILE_BLOCK, nt = tiles - t0 < WG_TILE_BLOCK ? tiles - t0 : WG_TILE_BLOCK;
+        if (blocks >= threads) { /* each thread its own equal range of tiles, in blocks of at most WG_TILE_BLOCK:
+                                  * whole blocks dealt out would give batch-1 56x56 (196 tiles, 4 blocks) 128 tiles
+                                  * to one thread and 68 to the other. A tile's result does not depend on the block
+                                  * it is computed in (each is a column of the block's GEMMs). */
+            int t = omp_get_thread_num(), nth = omp_get_num_threads();
+            int64_t end = tiles * (t + 1) / nth;
+            for (int64_t t0 = tiles * t / nth; t0 < end; t0 += WG_TILE_BLOCK) {
+                int64_t nt = end - t0 < WG_TILE_BLOCK ? end - t0 : WG_TILE_BLOCK;
                 block_tiles(q, t0, nt, &tl);
                 input_phase(q, in, &tl, 0, q->cin, simd, vpack);
                 gemm_phase(q, upack, nt, 0, 36, vpack, mbuf);
