@@ -99,6 +99,7 @@ size_t cn_conv_depthwise_blocked_thread_bytes(const cn_conv_geom *p) {
 
 #ifndef CN_REAL_IS_DOUBLE
 #include <immintrin.h>
+#include "kernels/simd256.h"
 #include "kernels/simd512.h"
 
 #define AVX512 __attribute__((target("avx512f")))
@@ -324,27 +325,6 @@ AVX512 static void block_forward(const cn_conv_geom *p, const band_geom *g, cons
  * for a masked store (vmaskmovps) against ~1 for a plain one, so partial chunks are stored lane by lane; masked
  * loads cost as much as plain ones and read the partial chunks. */
 #define AVX2 __attribute__((target("avx2,fma")))
-
-/* rows r[0..7] -> columns: r[k][l] <- r[l][k] */
-static inline __attribute__((always_inline, target("avx2,fma"))) void transpose8(__m256 r[8]) {
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE); /* columns 0|4, 1|5 */
-    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE); /* columns 2|6, 3|7 */
-    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20), r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
-    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20), r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
-    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20), r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
-    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20), r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
-}
-
-/* the lane mask of the first cols lanes, for _mm256_maskload_ps */
-static inline __attribute__((always_inline, target("avx2,fma"))) __m256i first_lanes(int64_t cols) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)cols), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 
 /* 8 rows of cols (<= 8) floats at src + l*stride -> r[l] (rows l >= nc zero, columns past cols zero) */
 static inline __attribute__((always_inline, target("avx2,fma"))) void load_rows8(const float *src, int64_t stride,

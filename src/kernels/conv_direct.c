@@ -332,21 +332,13 @@ __attribute__((target("avx2,fma"))) static void run_tile_avx2(int W, int64_t sw,
     }
 }
 
-/* The first n < 8 lanes of v to dst, one by one: a masked store (vmaskmovps) costs about 15 cycles on Zen 3,
- * 14x a full store and 3.5x this. */
-__attribute__((target("avx2,fma"))) static inline void store_lanes(float *dst, __m256 v, int n) {
-    float tmp[8];
-    _mm256_storeu_ps(tmp, v);
-    for (int i = 0; i < n; i++) dst[i] = tmp[i];
-}
-
 /* write_tile on AVX2: 8 x 8 transposes (positions [pg, pg + 8) x channels [cg, cg + 8)). */
 __attribute__((target("avx2,fma"))) static void write_tile_avx2(const float *io, int W, int64_t nvalid, float *yrow,
                                                                int64_t positions, const float *scale,
                                                                const float *shift, bool relu, bool add) {
     for (int pg = 0; pg < W; pg += 8) {
         int np = W - pg < 8 ? W - pg : 8;
-        __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(np), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256i m = first_lanes(np);
         for (int cg = 0; cg < nvalid; cg += 8) {
             __m256 r[8];
             for (int w = 0; w < 8; w++) r[w] = w < np ? _mm256_load_ps(io + (pg + w) * OCB + cg) : _mm256_setzero_ps();
@@ -584,11 +576,10 @@ AVX512 static void run_wgrad(int W, int64_t rows, int64_t OW, const float *xp, i
 /* AVX2: transpose_block by 8 x 8 blocks */
 __attribute__((target("avx2,fma"))) static void transpose_block_avx2(const float *src, int64_t ld, int64_t rows,
                                                                     int64_t cols, float *dst, int64_t ldt) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (int64_t i0 = 0; i0 < rows; i0 += 8)
         for (int64_t j0 = 0; j0 < cols; j0 += 8) {
             int ni = (int)min64(8, rows - i0), nj = (int)min64(8, cols - j0);
-            __m256i mj = _mm256_cmpgt_epi32(_mm256_set1_epi32(nj), lane);
+            __m256i mj = first_lanes(nj);
             __m256 r[8];
             for (int i = 0; i < 8; i++)
                 r[i] = i < ni ? _mm256_maskload_ps(src + (i0 + i) * ld + j0, mj) : _mm256_setzero_ps();

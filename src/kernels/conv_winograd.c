@@ -171,6 +171,7 @@ typedef struct {
  * Offsets are 32-bit: used when the whole input and output fit (checked by the caller). */
 #ifndef CN_REAL_IS_DOUBLE
 #include <immintrin.h>
+#include "kernels/simd256.h"
 
 /* B^T z for six vectors (a column or a row of a patch) */
 __attribute__((target("avx512f"))) static inline void bt6(const __m512 z[6], __m512 t[6]) {
@@ -446,7 +447,7 @@ __attribute__((target("avx2,fma"))) static void output8(const float *src, int64_
                                                         float *out, int64_t ooff, int64_t ow, float scale,
                                                         float shift, bool relu, bool add) {
     __m256 t[24], z[6], r[4];
-    __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(pt->live), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256i live = first_lanes(pt->live);
     for (int j = 0; j < 6; j++) { /* columns: t = A^T m */
         for (int i = 0; i < 6; i++)
             z[i] = pt->live == 8 ? _mm256_loadu_ps(src + (i * 6 + j) * mfl)

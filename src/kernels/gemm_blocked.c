@@ -382,21 +382,15 @@ __attribute__((target("avx512f"))) static void pack_panel_avx512(bool contiguous
  * panel's last line is stored lane by lane (masked stores are slow on AMD cores). The scalar gather this
  * replaces cost 8 % of a 512^3 GEMM. */
 __attribute__((target("avx2,fma"))) static inline void store_line(float *dst, __m256 v, int w, bool last) {
-    if (w == 8 || !last) {
-        _mm256_storeu_ps(dst, v);
-        return;
-    }
-    float tmp[8];
-    _mm256_storeu_ps(tmp, v);
-    for (int i = 0; i < w; i++) dst[i] = tmp[i];
+    if (w == 8 || !last) _mm256_storeu_ps(dst, v);
+    else store_lanes(dst, v, w);
 }
 
 __attribute__((target("avx2,fma"))) static void pack_panel_avx2(bool contiguous_rows, const float *src, int64_t ld,
                                                                int rows, int width, int64_t kc, float *dst) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (int c0 = 0; c0 < width; c0 += 8) {
         int valid = rows - c0 < 0 ? 0 : rows - c0 > 8 ? 8 : rows - c0, w = width - c0 > 8 ? 8 : width - c0;
-        __m256i load = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid), lane);
+        __m256i load = first_lanes(valid);
         if (!contiguous_rows) {
             for (int64_t p = 0; p < kc; p++)
                 store_line(dst + p * width + c0, valid == 8 ? _mm256_loadu_ps(src + p * ld + c0)
