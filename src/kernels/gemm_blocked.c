@@ -127,6 +127,10 @@ __attribute__((target("avx2,fma"))) static void ukernel_avx2(int64_t kc, const f
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + i * ldc + 15), _MM_HINT_T0);
     }
+    /* unrolled 4 deep: 1.25 instead of 5 loop instructions per 12 FMAs. Measured (one thread, 1024^3, six
+     * alternated runs): 25.5 vs 28.5 ms; the kernel alone on L1/L2 data, median of 40: 89-95 vs 74-91 GFLOP/s of
+     * 101 (the loss shows when the machine is busy: the core's front end is shared with another tenant) */
+#pragma GCC unroll 4
     for (int64_t p = 0; p < kc; p++, a += MR_AVX2, b += 16) {
         __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
 #pragma GCC unroll 8
