@@ -264,6 +264,9 @@ static void scatter_row_add(const cn_conv_geom *p, cn_real *dx, int64_t grp, int
 static inline void copy_floats32(cn_real *restrict dst, const cn_real *restrict src) {
     for (int e = 0; e < 32; e++) dst[e] = src[e];
 }
+static inline void copy_floats16(cn_real *restrict dst, const cn_real *restrict src) {
+    for (int e = 0; e < 16; e++) dst[e] = src[e];
+}
 
 /* The columns [j0, j0+width) of group grp as a packed B operand (K x width, see gemm.h; bp and rowbuf have room
  * for width rounded up to NR): each column row is unrolled into rowbuf (zero past width) and cut into NR-wide
@@ -273,8 +276,10 @@ static void put_panel_row(cn_real *bp, int64_t r, int64_t depth, int64_t npanels
     cn_gemm_blocks blk = cn_gemm_blocking();
     int64_t p0 = r / blk.kc * blk.kc, kcb = depth - p0 < blk.kc ? depth - p0 : blk.kc, q = r - p0;
     cn_real *block = bp + p0 * npanels * blk.nr;
-    if (blk.nr == 32) /* constant trip counts: the copies vectorise inline */
+    if (blk.nr == 32) /* constant trip counts: the copies vectorise inline (AVX-512 and AVX2 panel widths) */
         for (int64_t jp = 0; jp < npanels; jp++) copy_floats32(block + (jp * kcb + q) * 32, rowbuf + jp * 32);
+    else if (blk.nr == 16)
+        for (int64_t jp = 0; jp < npanels; jp++) copy_floats16(block + (jp * kcb + q) * 16, rowbuf + jp * 16);
     else
         for (int64_t jp = 0; jp < npanels; jp++)
             for (int e = 0; e < blk.nr; e++) block[(jp * kcb + q) * blk.nr + e] = rowbuf[jp * blk.nr + e];
@@ -294,6 +299,8 @@ static void pack_columns(const cn_conv_geom *p, const cn_real *x, int64_t grp, i
             int64_t jp = 0;
             if (blk.nr == 32)
                 for (; jp < full; jp++) copy_floats32(block + (jp * kcb + q) * 32, src + jp * 32);
+            else if (blk.nr == 16)
+                for (; jp < full; jp++) copy_floats16(block + (jp * kcb + q) * 16, src + jp * 16);
             for (; jp < npanels; jp++)
                 for (int e = 0; e < blk.nr; e++)
                     block[(jp * kcb + q) * blk.nr + e] = jp * blk.nr + e < width ? src[jp * blk.nr + e] : 0;
