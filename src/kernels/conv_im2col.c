@@ -285,25 +285,42 @@ static void put_panel_row(cn_real *bp, int64_t r, int64_t depth, int64_t npanels
             for (int e = 0; e < blk.nr; e++) block[(jp * kcb + q) * blk.nr + e] = rowbuf[jp * blk.nr + e];
 }
 
+/* Columns [j, j+run) of row q of a packed block (panels of nr columns, kcb rows) from src[0, run); `ahead`: the
+ * distance to the data to prefetch (0: none). */
+static void copy_to_panels(cn_real *block, int64_t kcb, int64_t q, int nr, int64_t j, const cn_real *src,
+                           int64_t run, int64_t ahead) {
+    while (run > 0) {
+        int64_t e = j % nr, m = nr - e < run ? nr - e : run;
+        cn_real *dst = block + (j / nr * kcb + q) * nr + e;
+        if (ahead) __builtin_prefetch(src + ahead);
+        if (ahead && m > 16) __builtin_prefetch(src + ahead + 16);
+        if (m == 16) copy_floats16(dst, src);
+        else if (m == 32) copy_floats32(dst, src);
+        else
+            for (int64_t i = 0; i < m; i++) dst[i] = src[i];
+        j += m, src += m, run -= m;
+    }
+}
+
 static void pack_columns(const cn_conv_geom *p, const cn_real *x, int64_t grp, int64_t j0, int64_t width,
                          cn_real *bp, cn_real *rowbuf) {
     cn_gemm_blocks blk = cn_gemm_blocking();
     int64_t rows = column_rows(p), npanels = (width + blk.nr - 1) / blk.nr, cin_g = p->in_channels / p->groups, r = 0;
     int64_t positions = prod3(p->out), pos0 = j0 % positions;
-    if (reads_x_directly(p) && pos0 + width <= positions) { /* 1x1: each row is a piece of an input plane */
-        const cn_real *src = x + (j0 / positions * p->in_channels + grp * cin_g) * positions + pos0;
-        int64_t full = width / blk.nr;
-        for (int64_t c = 0; c < cin_g; c++, src += positions) {
+    if (reads_x_directly(p)) { /* 1x1: a column row is a piece of an input plane per sample the tile spans */
+        for (int64_t c = 0; c < cin_g; c++) {
             int64_t p0 = c / blk.kc * blk.kc, kcb = rows - p0 < blk.kc ? rows - p0 : blk.kc, q = c - p0;
             cn_real *block = bp + p0 * npanels * blk.nr;
-            int64_t jp = 0;
-            if (blk.nr == 32)
-                for (; jp < full; jp++) copy_floats32(block + (jp * kcb + q) * 32, src + jp * 32);
-            else if (blk.nr == 16)
-                for (; jp < full; jp++) copy_floats16(block + (jp * kcb + q) * 16, src + jp * 16);
-            for (; jp < npanels; jp++)
-                for (int e = 0; e < blk.nr; e++)
-                    block[(jp * kcb + q) * blk.nr + e] = jp * blk.nr + e < width ? src[jp * blk.nr + e] : 0;
+            /* the row 4 channels on is asked for while this one is copied: the planes are read from memory
+             * as 4 and more streams at once (1x1 256 -> 64 on 56x56: packing 13 -> 10 ms a batch of 32) */
+            int64_t ahead = c + 4 < cin_g ? 4 * positions : 0;
+            for (int64_t j = 0, n = j0 / positions, pos = pos0; j < width; n++, pos = 0) {
+                int64_t run = width - j < positions - pos ? width - j : positions - pos;
+                copy_to_panels(block, kcb, q, blk.nr, j, x + (n * p->in_channels + grp * cin_g + c) * positions + pos,
+                               run, ahead);
+                j += run;
+            }
+            for (int64_t j = width; j < npanels * blk.nr; j++) block[(j / blk.nr * kcb + q) * blk.nr + j % blk.nr] = 0;
         }
         return;
     }
