@@ -565,10 +565,13 @@ static void backward_weights_batched(const cn_conv_geom *p, const cn_real *x, co
             cn_gemm_packed(cout_g, rows, width, 1, s.dya, s.colt, 1, mine + grp * cout_g * rows, rows);
         }
         if (threads > 1) { /* implicit barrier above: every private gradient is complete */
+            /* the slots lie a fixed stride apart (bwdw_slot is too dear to ask once per element) */
+            const char *first = (const char *)bwdw_slot(p, work, 0).dw;
+            size_t stride = cn_conv_work_bytes_per_thread(p);
 #pragma omp for schedule(static)
             for (int64_t i = 0; i < wcount; i++) {
                 cn_real acc = 0;
-                for (int k = 0; k < threads; k++) acc += bwdw_slot(p, work, k).dw[i];
+                for (int k = 0; k < threads; k++) acc += ((const cn_real *)(first + (size_t)k * stride))[i];
                 dw[i] += acc;
             }
         }
