@@ -336,18 +336,20 @@ static void pack_columns(const cn_conv_geom *p, const cn_real *x, int64_t grp, i
 
 /* dy of group grp for the batch-wide columns [j0, j0+width) as a packed B operand (C_out/groups x width). */
 static void pack_output_grad(const cn_conv_geom *p, const cn_real *dy, int64_t grp, int64_t j0, int64_t width,
-                             cn_real *bp, cn_real *rowbuf) {
+                             cn_real *bp) {
     cn_gemm_blocks blk = cn_gemm_blocking();
     int64_t cout_g = p->out_channels / p->groups, positions = prod3(p->out), npanels = (width + blk.nr - 1) / blk.nr;
-    for (int64_t j = width; j < npanels * blk.nr; j++) rowbuf[j] = 0;
-    for (int64_t o = 0; o < cout_g; o++) {
+    for (int64_t o = 0; o < cout_g; o++) { /* straight into the panels, a run per sample, as pack_columns' 1x1 */
+        int64_t p0 = o / blk.kc * blk.kc, kcb = cout_g - p0 < blk.kc ? cout_g - p0 : blk.kc, q = o - p0;
+        cn_real *block = bp + p0 * npanels * blk.nr;
+        int64_t ahead = o + 4 < cout_g ? 4 * positions : 0;
         for (int64_t j = 0, n = j0 / positions, pos = j0 % positions; j < width; n++, pos = 0) {
             int64_t run = width - j < positions - pos ? width - j : positions - pos;
-            memcpy(rowbuf + j, dy + (n * p->out_channels + grp * cout_g + o) * positions + pos,
-                   (size_t)run * sizeof(cn_real));
+            copy_to_panels(block, kcb, q, blk.nr, j, dy + (n * p->out_channels + grp * cout_g + o) * positions + pos,
+                           run, ahead);
             j += run;
         }
-        put_panel_row(bp, o, cout_g, npanels, rowbuf);
+        for (int64_t j = width; j < npanels * blk.nr; j++) block[(j / blk.nr * kcb + q) * blk.nr + j % blk.nr] = 0;
     }
 }
 
@@ -444,13 +446,24 @@ static void backward_data_batched(const cn_conv_geom *p, const cn_real *dy, cons
         for (int64_t grp = 0; grp < p->groups; grp++)
             for (int64_t j0 = first; j0 < last; j0 += tile) {
                 int64_t width = last - j0 < tile ? last - j0 : tile, n0 = j0 / positions, pos0 = j0 % positions;
-                pack_output_grad(p, dy, grp, j0, width, dyp, rowbuf);
+                pack_output_grad(p, dy, grp, j0, width, dyp);
                 if (direct && pos0 + width <= positions) {
                     cn_real *c = dx + (n0 * p->in_channels + grp * cin_g) * positions + pos0;
                     cn_gemm_packed(rows, width, cout_g, 1, wpack + grp * wstride, dyp, 1, c, positions);
                     continue;
                 }
                 cn_gemm_packed(rows, width, cout_g, 1, wpack + grp * wstride, dyp, 0, col, width);
+                if (direct) { /* 1x1 over several samples: add each channel's row back a sample's run at a time */
+                    for (int64_t c = 0; c < cin_g; c++)
+                        for (int64_t j = 0, n = n0, pos = pos0; j < width; n++, pos = 0) {
+                            int64_t run = width - j < positions - pos ? width - j : positions - pos;
+                            cn_real *d = dx + (n * p->in_channels + grp * cin_g + c) * positions + pos;
+                            const cn_real *src = col + c * width + j;
+                            for (int64_t e = 0; e < run; e++) d[e] += src[e];
+                            j += run;
+                        }
+                    continue;
+                }
                 int64_t r = 0;
                 for (int64_t c = 0; c < cin_g; c++)
                     for (int64_t kd = 0; kd < p->kernel[0]; kd++)
