@@ -73,6 +73,20 @@ static size_t fwd_thread_bytes(const cn_conv_geom *p) { /* packed columns, one u
 
 static int slots(const cn_conv_geom *p) { return p->threads > 1 ? p->threads : 1; }
 
+/* A narrower tile (a multiple of the GEMM's NR columns) that cuts `total` columns into a multiple of `threads` tiles, when
+ * few tiles (under 8 a thread) would leave a thread one tile short: 25 tiles of 256 on two threads are 13
+ * against 12, 26 of 256 - 16 are even. The tile as it was when no such width is near. */
+static int64_t balanced_tile(int64_t total, int64_t tile, int threads) {
+    int64_t ntiles = (total + tile - 1) / tile;
+    if (threads < 2 || ntiles % threads == 0 || ntiles >= 8 * threads) return tile;
+    int64_t nr = cn_gemm_blocking().nr;
+    for (int64_t want = (ntiles + threads - 1) / threads * threads; want <= ntiles + 2 * threads; want += threads) {
+        int64_t t = ((total + want - 1) / want + nr - 1) / nr * nr;
+        if (((total + t - 1) / t) % threads == 0) return t;
+    }
+    return tile;
+}
+
 /* The weight gradient on the direct kernel: forced, or automatically where it was measured faster than the
  * GEMM (Zen 4, batch 32: 3x3 layers 1.2-2.6x, 1x1 on 28x28 and smaller planes 1.05-2.2x; Xeon: 5x5 layers
  * from 12 input and 16 output channels 1.2-2x, LeNet's 20 -> 50 among them, while 3x3 layers with fewer than
@@ -356,8 +370,9 @@ static void pack_output_grad(const cn_conv_geom *p, const cn_real *dy, int64_t g
 static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
                          void *work) {
     int64_t cout_g = p->out_channels / p->groups, rows = column_rows(p), positions = prod3(p->out);
-    int64_t total = p->batch * positions, tile = fwd_tile(p), ntiles = (total + tile - 1) / tile;
-    int64_t wstride = packed_weight_stride(p);
+    int64_t total = p->batch * positions, tile = fwd_tile(p);
+    if (p->groups == 1) tile = balanced_tile(total, tile, slots(p));
+    int64_t ntiles = (total + tile - 1) / tile, wstride = packed_weight_stride(p);
     const cn_real *wpack = p->prepared ? p->prepared : (const cn_real *)work;
     const cn_conv_epilogue *e = p->epilogue;
     int threads = slots(p);
@@ -539,11 +554,10 @@ static void backward_weights_batched(const cn_conv_geom *p, const cn_real *x, co
     int64_t ntiles = (total + tile - 1) / tile, wcount = p->out_channels * rows;
     bool direct = reads_x_directly(p);
     int threads = slots(p);
-    /* a few tiles a group: as many for every thread (batch-32 7x7 layers: 8 tiles of 196 columns, not 4 against
-     * 3 of 256 with the last one 32 wide); the tiles only get narrower, so the workspace holds */
-    if (threads > 1 && p->groups * ntiles < 8 * threads && (p->groups * ntiles) % threads) {
-        int64_t want = ((p->groups * ntiles + threads - 1) / threads * threads + p->groups - 1) / p->groups;
-        tile = ((total + want - 1) / want + 15) / 16 * 16;
+    /* as many tiles for every thread (batch-32 7x7 layers: 8 tiles of 196 columns, not 4 against 3 of 256 with
+     * the last one 32 wide); the tiles only get narrower, so the workspace holds */
+    if (p->groups == 1) {
+        tile = balanced_tile(total, tile, threads);
         ntiles = (total + tile - 1) / tile;
     }
     int64_t items = p->groups * ntiles;
