@@ -25,7 +25,7 @@
 #include "kernels/gemm.h"
 #include <omp.h>
 
-enum { OCB = 32, TW = 14, KCD = 128, BAND_TILES = 8 };
+enum { OCB = 32, TW = 14, KCD = 128, BAND_TILES = 8, GROUP_TILES = 16, GROUP_MAX = 4 };
 
 typedef struct {
     int64_t PH, PW;       /* rows and columns of the padded input a sample's outputs read */
@@ -35,6 +35,7 @@ typedef struct {
     int64_t rows_tile;    /* output rows per tile: 2 when two fit (OW <= 7), else 1 */
     int64_t band_rows;    /* output rows per band (a multiple of rows_tile unless it is the whole plane) */
     int64_t K, cout_g, cin_g, nocb;
+    int64_t group;        /* samples that share each weight block (small planes, one band of few tiles), at most */
 } dgeom;
 
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -55,6 +56,11 @@ static dgeom dgeom_of(const cn_conv_geom *p) {
     g.cin_g = p->in_channels / p->groups, g.cout_g = p->out_channels / p->groups;
     g.K = g.cin_g * p->kernel[1] * p->kernel[2];
     g.nocb = (g.cout_g + OCB - 1) / OCB;
+    /* a plane of a few tiles (7x7: 4) would stream each 32 x 128 weight block from L2 or L3 for 4 tiles: up to 4
+     * samples go through it together (GROUP_TILES tiles) */
+    int64_t tiles_sample = (OH + g.rows_tile - 1) / g.rows_tile * g.tiles_row;
+    g.group = g.band_rows >= OH && tiles_sample < GROUP_TILES
+                  ? min64(GROUP_MAX, min64(p->batch, (GROUP_TILES + tiles_sample - 1) / tiles_sample)) : 1;
     return g;
 }
 
@@ -84,9 +90,9 @@ size_t cn_conv_direct_shared_bytes(const cn_conv_geom *p) { /* the row offsets *
 
 size_t cn_conv_direct_thread_bytes(const cn_conv_geom *p) {
     if (!cn_conv_direct_applies(p)) return 0;
-    dgeom g = dgeom_of(p); /* a padded sample, the band's accumulators */
-    return (g.padded ? align64((size_t)(p->in_channels * g.plane) * sizeof(cn_real)) : 0) +
-           align64((size_t)(g.band_rows * g.tiles_row * 16 * OCB) * sizeof(cn_real));
+    dgeom g = dgeom_of(p); /* a padded sample and a band's accumulators, for each sample of a group */
+    return (size_t)g.group * ((g.padded ? align64((size_t)(p->in_channels * g.plane) * sizeof(cn_real)) : 0) +
+                              align64((size_t)(g.band_rows * g.tiles_row * 16 * OCB) * sizeof(cn_real)));
 }
 
 void cn_conv_direct_pack_weights(const cn_conv_geom *p, const cn_real *w, bool flipped, cn_real *out) {
@@ -397,14 +403,14 @@ static void band_rows_read(const cn_conv_geom *p, const dgeom *g, int64_t band, 
  * band: the first band of `next`, the next sample's input when it is read in place, or nothing): a band reads a
  * short piece of every input plane, hundreds of streams the hardware prefetchers do not follow. */
 static void band_block(const tile_ops *ops, const cn_conv_geom *p, const dgeom *g, const float *wt, const int32_t *off,
-                              const float *in, const float *next, int64_t band, int64_t ocb, const float *scale,
-                              const float *shift, bool relu, bool add, float *acc, float *y0) {
+                       const float *const *in, int S, const float *next, int64_t band, int64_t ocb, const float *scale,
+                       const float *shift, bool relu, bool add, float *acc, size_t acc_floats, float *const *y0) {
     int64_t OH = p->out[1], OW = p->out[2], positions = OH * OW, sh = p->stride[1], sw = p->stride[2];
     int64_t oh0 = band * g->band_rows, oh1 = min64(OH, oh0 + g->band_rows);
     const float *a = wt + ocb * OCB * g->K;
     int64_t R = g->rows_tile, tiles = (oh1 - oh0 + R - 1) / R * g->tiles_row;
-    int64_t pf_start = 0, pf_lines = 0, pf_next = 0, pf_per = 0, units = ((g->K + KCD - 1) / KCD) * tiles;
-    const float *pf = oh1 < OH ? in : next;
+    int64_t pf_start = 0, pf_lines = 0, pf_next = 0, pf_per = 0, units = ((g->K + KCD - 1) / KCD) * tiles * S;
+    const float *pf = oh1 < OH ? in[0] : next;
     if (ocb == 0 && pf) {
         int64_t end;
         band_rows_read(p, g, oh1 < OH ? band + 1 : 0, &pf_start, &end);
@@ -414,36 +420,43 @@ static void band_block(const tile_ops *ops, const cn_conv_geom *p, const dgeom *
     int lanes = (int)min64(OCB, g->cout_g - ocb * OCB);
     for (int64_t p0 = 0; p0 < g->K; p0 += KCD) {
         int64_t kc = min64(g->K - p0, KCD);
-        float *io = acc;
-        for (int64_t oh = oh0; oh < oh1; oh += R)
-            for (int64_t ow = 0; ow < OW; ow += TW, io += 16 * OCB) {
-                for (int64_t i = 0; i < pf_per && pf_next < pf_lines * g->cin_g; i++, pf_next++)
-                    _mm_prefetch((const char *)(pf + pf_next / pf_lines * g->plane + pf_start + pf_next % pf_lines * 16),
-                                 _MM_HINT_T1);
-                const float *src = in + oh * sh * g->PW + ow * sw;
-                int W = tile_positions(g, OW, oh, oh1, ow);
-                ops->run_tile(W, sw, W > OW ? sh * g->PW : 0, kc, a + p0 * OCB, src, off + p0, io, p0 > 0, lanes);
-            }
+        for (int si = 0; si < S; si++) { /* the samples of a group share the weight block while it is in L1 */
+            float *io = acc + si * acc_floats;
+            for (int64_t oh = oh0; oh < oh1; oh += R)
+                for (int64_t ow = 0; ow < OW; ow += TW, io += 16 * OCB) {
+                    for (int64_t i = 0; i < pf_per && pf_next < pf_lines * g->cin_g; i++, pf_next++)
+                        _mm_prefetch((const char *)(pf + pf_next / pf_lines * g->plane + pf_start + pf_next % pf_lines * 16),
+                                     _MM_HINT_T1);
+                    const float *src = in[si] + oh * sh * g->PW + ow * sw;
+                    int W = tile_positions(g, OW, oh, oh1, ow);
+                    ops->run_tile(W, sw, W > OW ? sh * g->PW : 0, kc, a + p0 * OCB, src, off + p0, io, p0 > 0, lanes);
+                }
+        }
     }
     int64_t nvalid = min64(OCB, g->cout_g - ocb * OCB), o0 = ocb * OCB;
-    float *io = acc;
-    for (int64_t oh = oh0; oh < oh1; oh += R) /* two rows of a tile are contiguous in y */
-        for (int64_t ow = 0; ow < OW; ow += TW, io += 16 * OCB)
-            ops->write_tile(io, tile_positions(g, OW, oh, oh1, ow), nvalid, y0 + o0 * positions + oh * OW + ow, positions,
-                       scale ? scale + o0 : NULL, shift ? shift + o0 : NULL, relu, add);
+    for (int si = 0; si < S; si++) {
+        float *io = acc + si * acc_floats;
+        for (int64_t oh = oh0; oh < oh1; oh += R) /* two rows of a tile are contiguous in y */
+            for (int64_t ow = 0; ow < OW; ow += TW, io += 16 * OCB)
+                ops->write_tile(io, tile_positions(g, OW, oh, oh1, ow), nvalid, y0[si] + o0 * positions + oh * OW + ow,
+                                positions, scale ? scale + o0 : NULL, shift ? shift + o0 : NULL, relu, add);
+    }
 }
 
-/* Item it = (group, band, channel block) of one sample: in and yn are the sample's input and output. */
+/* Item it = (group, band, channel block) of S samples: in[s] and yn[s] are sample s's input and output. */
 static void run_item(const tile_ops *ops, const cn_conv_geom *p, const dgeom *g, int64_t it, int64_t nbands, const float *wt,
-                            const int32_t *off, const float *in, const float *next, const float *b, bool add,
-                            float *acc, float *yn) {
+                     const int32_t *off, const float *const *in, int S, const float *next, const float *b, bool add,
+                     float *acc, size_t acc_floats, float *const *yn) {
     const cn_conv_epilogue *e = p->epilogue;
     int64_t grp = it / (nbands * g->nocb), band = it / g->nocb % nbands, ocb = it % g->nocb;
     const float *scale = e ? e->scale + grp * g->cout_g : NULL;
     const float *shift = e ? e->shift + grp * g->cout_g : b ? b + grp * g->cout_g : NULL;
-    band_block(ops, p, g, wt + grp * g->nocb * OCB * g->K, off, in + grp * g->cin_g * g->plane,
-               next && grp + 1 == p->groups ? next : NULL, band, ocb, scale, shift, e && e->relu, add, acc,
-               yn + grp * g->cout_g * p->out[1] * p->out[2]);
+    const float *ins[GROUP_MAX];
+    float *ys[GROUP_MAX];
+    for (int si = 0; si < S; si++)
+        ins[si] = in[si] + grp * g->cin_g * g->plane, ys[si] = yn[si] + grp * g->cout_g * p->out[1] * p->out[2];
+    band_block(ops, p, g, wt + grp * g->nocb * OCB * g->K, off, ins, S, next && grp + 1 == p->groups ? next : NULL,
+               band, ocb, scale, shift, e && e->relu, add, acc, acc_floats, ys);
 }
 
 /* wt: cn_conv_direct_pack_weights's layout (prepared, or packed by the caller into `work`'s front). */
@@ -459,35 +472,49 @@ void cn_conv_forward_direct(const cn_conv_geom *p, const cn_real *x, const cn_re
     char *slots = (char *)work + cn_conv_direct_shared_bytes(p);
     size_t slot = cn_conv_direct_thread_bytes(p);
     size_t pad_bytes = g.padded ? align64((size_t)(p->in_channels * g.plane) * sizeof(cn_real)) : 0;
+    size_t acc_floats = align64((size_t)(g.band_rows * g.tiles_row * 16 * OCB) * sizeof(cn_real)) / sizeof(float);
     int64_t nbands = (p->out[1] + g.band_rows - 1) / g.band_rows, items = p->groups * nbands * g.nocb;
     int threads = p->threads > 1 ? p->threads : 1;
     bool whole = p->batch >= threads; /* each thread takes whole samples */
+    int S = whole ? (int)g.group : 1;   /* samples a thread runs together */
     tile_ops ops = tile_ops_of_isa();
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
-        char *mine = slots + (size_t)omp_get_thread_num() * slot;
-        float *acc = (float *)(mine + pad_bytes);
-        float *padbuf = whole ? (float *)mine : (float *)slots; /* the team shares slot 0's padded sample */
+        int t = omp_get_thread_num();
+        char *mine = slots + (size_t)t * slot;
+        float *acc = (float *)(mine + (size_t)S * pad_bytes);
         for (int64_t n = 0; n < p->batch; n++) {
-            if (whole && n % threads != omp_get_thread_num()) continue;
-            const float *x0 = x + n * p->in_channels * in_plane;
-            if (g.padded) {
-                if (whole) {
-                    pad_channels(p, &g, x0, 0, p->in_channels, padbuf);
-                } else {
+            /* whole samples: this thread's n-th, (n + threads)-th, ... in groups of S */
+            if (whole && (n % threads != t || n / threads % S != 0)) continue;
+            const float *in[GROUP_MAX];
+            float *yn[GROUP_MAX];
+            int cnt = 0;
+            for (int64_t m = n; m < p->batch && cnt < S; m += threads, cnt++) {
+                const float *x0 = x + m * p->in_channels * in_plane;
+                /* the team shares slot 0's padded sample when it splits one */
+                float *padbuf = whole ? (float *)(mine + (size_t)cnt * pad_bytes) : (float *)slots;
+                if (g.padded) {
+                    if (whole) {
+                        pad_channels(p, &g, x0, 0, p->in_channels, padbuf);
+                    } else {
 #pragma omp for schedule(static)
-                    for (int64_t c = 0; c < p->in_channels; c++) pad_channels(p, &g, x0, c, c + 1, padbuf);
+                        for (int64_t c = 0; c < p->in_channels; c++) pad_channels(p, &g, x0, c, c + 1, padbuf);
+                    }
                 }
+                in[cnt] = g.padded ? padbuf : x0;
+                yn[cnt] = y + m * p->out_channels * positions;
+                if (!whole) { cnt++; break; }
             }
-            const float *in = g.padded ? padbuf : x0;
-            float *yn = y + n * p->out_channels * positions;
             if (whole) {
                 /* in place, the last band prefetches this thread's next sample */
-                const float *next = !g.padded && n + threads < p->batch ? x0 + threads * p->in_channels * in_plane : NULL;
-                for (int64_t it = 0; it < items; it++) run_item(&ops, p, &g, it, nbands, wt, off, in, next, b, add, acc, yn);
+                int64_t after = n + (int64_t)cnt * threads;
+                const float *next = !g.padded && after < p->batch ? x + after * p->in_channels * in_plane : NULL;
+                for (int64_t it = 0; it < items; it++)
+                    run_item(&ops, p, &g, it, nbands, wt, off, in, cnt, next, b, add, acc, acc_floats, yn);
             } else {
 #pragma omp for schedule(static)
-                for (int64_t it = 0; it < items; it++) run_item(&ops, p, &g, it, nbands, wt, off, in, NULL, b, add, acc, yn);
+                for (int64_t it = 0; it < items; it++)
+                    run_item(&ops, p, &g, it, nbands, wt, off, in, 1, NULL, b, add, acc, acc_floats, yn);
             } /* implicit barrier: the shared padded sample is free again */
         }
     }
