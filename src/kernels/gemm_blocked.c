@@ -53,6 +53,22 @@ void cn_gemm_packed_rows(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1
     if (scale) cn_gemm_packed_epilogue(r1 - r0, n, k, ap + r0 * k, bp, c + r0 * ldc, ldc, scale + r0, shift + r0, relu);
     else cn_gemm_packed(r1 - r0, n, k, 1, ap + r0 * k, bp, 0, c + r0 * ldc, ldc);
 }
+bool cn_gemm_strided_b_ok(int64_t k, int64_t n) {
+    CN_UNUSED(k), CN_UNUSED(n);
+    return false;
+}
+void cn_gemm_packed_rows_strided_b(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1, const cn_real *ap,
+                                   const cn_real *b, int64_t ldb, cn_real *c, int64_t ldc, const cn_real *scale,
+                                   const cn_real *shift, bool relu) {
+    CN_UNUSED(m);
+    for (int64_t i = r0; i < r1; i++)
+        for (int64_t j = 0; j < n; j++) {
+            cn_real v = 0;
+            for (int64_t q = 0; q < k; q++) v += ap[i * k + q] * b[q * ldb + j];
+            if (scale) v = scale[i] * v + shift[i];
+            c[i * ldc + j] = scale && relu && !(v > 0) ? 0 : v;
+        }
+}
 cn_status cn_kernels_select(const char *isa) {
     return strcmp(isa, "ref") == 0 ? CN_OK : cn_error(CN_ERR_UNSUPPORTED, "the double build has only the reference kernels");
 }
@@ -117,9 +133,11 @@ static void ukernel_portable(int64_t kc, const float *a, const float *b, float *
 
 /* ---- AVX2 + FMA: 6 x 16, twelve ymm accumulators (+ 2 for B and 1 broadcast: 15 of 16 registers) */
 enum { MR_AVX2 = 6 };
-__attribute__((target("avx2,fma"))) static void ukernel_avx2(int64_t kc, const float *a, const float *b, float *c,
-                                                             int64_t ldc, float alpha, float beta, int m, int n,
-                                                             const gemm_epi *e) {
+/* bstep: floats from one depth row of B to the next (16 in a packed panel; a row stride when B is read in
+ * place, cn_gemm_packed_rows_strided_b) */
+__attribute__((target("avx2,fma"), always_inline)) static inline void ukernel_avx2_body(
+    int64_t kc, const float *a, const float *b, int64_t bstep, float *c, int64_t ldc, float alpha, float beta, int m,
+    int n, const gemm_epi *e) {
     __m256 acc[MR_AVX2][2];
 #pragma GCC unroll 8
     for (int i = 0; i < MR_AVX2; i++) {
@@ -131,8 +149,10 @@ __attribute__((target("avx2,fma"))) static void ukernel_avx2(int64_t kc, const f
      * alternated runs): 25.5 vs 28.5 ms; the kernel alone on L1/L2 data, median of 40: 89-95 vs 74-91 GFLOP/s of
      * 101 (the loss shows when the machine is busy: the core's front end is shared with another tenant) */
 #pragma GCC unroll 4
-    for (int64_t p = 0; p < kc; p++, a += MR_AVX2, b += 16) {
-        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+    for (int64_t p = 0; p < kc; p++, a += MR_AVX2, b += bstep) {
+        /* a packed panel is 32-byte aligned; B read in place need not be */
+        __m256 b0 = bstep == 16 ? _mm256_load_ps(b) : _mm256_loadu_ps(b);
+        __m256 b1 = bstep == 16 ? _mm256_load_ps(b + 8) : _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 8
         for (int i = 0; i < MR_AVX2; i++) {
             __m256 av = _mm256_broadcast_ss(a + i);
@@ -176,6 +196,16 @@ __attribute__((target("avx2,fma"))) static void ukernel_avx2(int64_t kc, const f
         _mm256_store_ps(tile + i * 16 + 8, acc[i][1]);
     }
     store_tile(tile, 16, c, ldc, alpha, beta, m, n, e);
+}
+__attribute__((target("avx2,fma"))) static void ukernel_avx2(int64_t kc, const float *a, const float *b, float *c,
+                                                             int64_t ldc, float alpha, float beta, int m, int n,
+                                                             const gemm_epi *e) {
+    ukernel_avx2_body(kc, a, b, 16, c, ldc, alpha, beta, m, n, e);
+}
+__attribute__((target("avx2,fma"))) static void ukernel_avx2_ldb(int64_t kc, const float *a, const float *b,
+                                                                 int64_t ldb, float *c, int64_t ldc, int m,
+                                                                 const gemm_epi *e) {
+    ukernel_avx2_body(kc, a, b, ldb, c, ldc, 1.0f, 0.0f, m, 16, e);
 }
 
 /* ---- AVX-512: MR_AVX512 x 32, 2*MR_AVX512 zmm accumulators (+ 2 for B, 1 broadcast, of 32 registers).
@@ -661,6 +691,23 @@ void cn_gemm_packed_epilogue(int64_t m, int64_t n, int64_t k, const cn_real *ap,
         return;
     }
     gemm_packed(m, n, k, 1, ap, bp, 0, c, ldc, scale, shift, relu, 0, m);
+}
+
+bool cn_gemm_strided_b_ok(int64_t k, int64_t n) { return active_isa == &isa_avx2 && k <= isa_avx2.kc && n % 16 == 0; }
+
+/* B micro-panel by micro-panel (each stays in L1 while every A panel of the rows passes it), read in place */
+void cn_gemm_packed_rows_strided_b(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1, const cn_real *ap,
+                                   const cn_real *b, int64_t ldb, cn_real *c, int64_t ldc, const cn_real *scale,
+                                   const cn_real *shift, bool relu) {
+    if (r1 > m) r1 = m;
+    if (r1 <= r0 || n <= 0) return;
+    const int mr = MR_AVX2;
+    for (int64_t jp = 0; jp < n / 16; jp++)
+        for (int64_t ip = r0 / mr; ip < (r1 + mr - 1) / mr; ip++) {
+            gemm_epi e = {scale ? scale + ip * mr : NULL, shift ? shift + ip * mr : NULL, relu};
+            ukernel_avx2_ldb(k, ap + ip * mr * k, b + jp * 16, ldb, c + ip * mr * ldc + jp * 16, ldc,
+                             (int)min64(r1 - ip * mr, mr), scale ? &e : NULL);
+        }
 }
 
 void cn_gemm_packed_rows(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1, const cn_real *ap,
