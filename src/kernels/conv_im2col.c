@@ -393,9 +393,19 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
          * samples' pieces spread over the threads. Batch 32, two threads, against packing: 64->64 on 56x56
          * 6.9 -> 5.8 ms, 32->64 on 112x112 18.9 -> 16.6, 128->128 on 56x56 23.3 -> 20.8, 128->256 on 28x28
          * 12.7 -> 9.5, 256->64 on 56x56 23.3 -> 19.5, 256->256 on 28x28 even. */
-        int64_t chunk = positions, nchunks = 1;
-        while (chunk > 512) nchunks++, chunk = (positions / nchunks + 15) / 16 * 16;
-        nchunks = (positions + chunk - 1) / chunk;
+        int64_t chunk = 0;
+        for (int64_t k = 1; k * 16 <= positions; k++) { /* the widest at most 512 that gives every thread as many */
+            int64_t c = (positions + k - 1) / k, w = (c + 15) / 16 * 16;
+            if (w > 512) continue;
+            if (!chunk) chunk = w; /* the fallback: the widest at most 512 */
+            if ((p->batch * ((positions + w - 1) / w)) % threads == 0) {
+                chunk = w;
+                break;
+            }
+            if (w <= 64) break;
+        }
+        if (!chunk) chunk = positions; /* positions <= 512 and not cut */
+        int64_t nchunks = (positions + chunk - 1) / chunk;
         int64_t pieces = p->batch * nchunks;
 #pragma omp parallel num_threads(threads) if (threads > 1)
         {
