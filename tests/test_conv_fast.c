@@ -187,10 +187,11 @@ static const conv_case cases[] = {
     /* Winograd forward on 7x7 planes (64 tiles in the batch) with the direct kernel's data gradient */
     {2, 16, 33, 40, 1, {7, 7, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     /* 1x1 with planes of a multiple of 16 positions (AVX2 reads them unpacked): a partial weight panel (13),
-     * a plane cut into two pieces (768 positions), the most input channels it takes (256) */
+     * a plane cut into two pieces (768 positions), one depth block (256 channels) and two (300) */
     {2, 3, 7, 13, 1, {4, 8, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
     {2, 2, 5, 9, 1, {16, 48, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 0},
     {2, 2, 256, 7, 1, {4, 4, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
+    {2, 2, 300, 8, 1, {4, 8, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
 };
 
 int main(void) {

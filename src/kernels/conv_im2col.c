@@ -38,7 +38,7 @@ static size_t weight_bytes(const cn_conv_geom *p) {
  * (cn_gemm_pack_a); each tile's columns are unrolled straight into packed-B panel order, so they are copied
  * once and stay in L2 while every output channel uses them. A tile may span samples (small late layers):
  * its product then goes to a scratch block and is scattered. */
-enum { FWD_TILE_FLOATS = 1 << 17, FWD_NR_MAX = 32, FWD_MR_PAD = 16, STRIDED_B_MAX_ROWS = 256 };
+enum { FWD_TILE_FLOATS = 1 << 17, FWD_NR_MAX = 32, FWD_MR_PAD = 16, STRIDED_B_MAX_ROWS = 1024 };
 
 /* Columns per forward tile: about FWD_TILE_FLOATS of packed columns, a multiple of 32 (every kernel set's NR
  * divides it), at least 32 and at most 1024, and narrow enough for 8 tiles when the batch is small (work for
@@ -387,12 +387,13 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
     }
     if (p->groups == 1 && reads_x_directly(p) && rows <= STRIDED_B_MAX_ROWS && positions % 16 == 0 &&
         cn_gemm_strided_b_ok(rows, 16)) {
-        /* up to 256 input channels (AVX2): the GEMM reads each input plane as it lies, no packing of B (a
-         * packed float serves only C_out multiply-adds, 64 for 64 -> 64). A 16-column piece (at most 256 lines)
-         * is re-read for every weight panel from L1/L2. Pieces of a sample of up to 512 columns, so the
-         * samples' pieces spread over the threads. Batch 32, two threads, against packing: 64->64 on 56x56
-         * 6.9 -> 5.8 ms, 32->64 on 112x112 18.9 -> 16.6, 128->128 on 56x56 23.3 -> 20.8, 128->256 on 28x28
-         * 12.7 -> 9.5, 256->64 on 56x56 23.3 -> 19.5, 256->256 on 28x28 even. */
+        /* up to 1024 input channels (AVX2): the GEMM reads each input plane as it lies, no packing of B (a
+         * packed float serves only C_out multiply-adds, 64 for 64 -> 64). A 16-column piece of a depth block
+         * (256 lines) is re-read for every weight panel from L1/L2. Pieces of a sample of up to 512 columns,
+         * as many for every thread. Batch 32, two threads, against packing: 64->64 on 56x56 6.9 -> 5.8 ms,
+         * 32->64 on 112x112 18.9 -> 16.6, 128->128 on 56x56 23.3 -> 20.8, 128->256 on 28x28 12.7 -> 9.5,
+         * 256->64 on 56x56 23.3 -> 19.5, 256->256 on 28x28 even, 512->128 on 28x28 20.6 -> 19.1, 512->256
+         * 38.9 -> 36.6, 1024->256 75.2 -> 71.5. */
         int64_t chunk = 0;
         for (int64_t k = 1; k * 16 <= positions; k++) { /* the widest at most 512 that gives every thread as many */
             int64_t c = (positions + k - 1) / k, w = (c + 15) / 16 * 16;

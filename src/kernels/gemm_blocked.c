@@ -203,9 +203,9 @@ __attribute__((target("avx2,fma"))) static void ukernel_avx2(int64_t kc, const f
     ukernel_avx2_body(kc, a, b, 16, c, ldc, alpha, beta, m, n, e);
 }
 __attribute__((target("avx2,fma"))) static void ukernel_avx2_ldb(int64_t kc, const float *a, const float *b,
-                                                                 int64_t ldb, float *c, int64_t ldc, int m,
+                                                                 int64_t ldb, float *c, int64_t ldc, float beta, int m,
                                                                  const gemm_epi *e) {
-    ukernel_avx2_body(kc, a, b, ldb, c, ldc, 1.0f, 0.0f, m, 16, e);
+    ukernel_avx2_body(kc, a, b, ldb, c, ldc, 1.0f, beta, m, 16, e);
 }
 
 /* ---- AVX-512: MR_AVX512 x 32, 2*MR_AVX512 zmm accumulators (+ 2 for B, 1 broadcast, of 32 registers).
@@ -693,21 +693,29 @@ void cn_gemm_packed_epilogue(int64_t m, int64_t n, int64_t k, const cn_real *ap,
     gemm_packed(m, n, k, 1, ap, bp, 0, c, ldc, scale, shift, relu, 0, m);
 }
 
-bool cn_gemm_strided_b_ok(int64_t k, int64_t n) { return active_isa == &isa_avx2 && k <= isa_avx2.kc && n % 16 == 0; }
+bool cn_gemm_strided_b_ok(int64_t k, int64_t n) { return active_isa == &isa_avx2 && k > 0 && n % 16 == 0; }
 
-/* B micro-panel by micro-panel (each stays in L1 while every A panel of the rows passes it), read in place */
+/* Depth block by depth block (the packed A's blocks), B micro-panel by micro-panel (each stays in L1 while every
+ * A panel of the rows passes it), read in place; the epilogue with the last depth block */
 void cn_gemm_packed_rows_strided_b(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1, const cn_real *ap,
                                    const cn_real *b, int64_t ldb, cn_real *c, int64_t ldc, const cn_real *scale,
                                    const cn_real *shift, bool relu) {
     if (r1 > m) r1 = m;
     if (r1 <= r0 || n <= 0) return;
     const int mr = MR_AVX2;
-    for (int64_t jp = 0; jp < n / 16; jp++)
-        for (int64_t ip = r0 / mr; ip < (r1 + mr - 1) / mr; ip++) {
-            gemm_epi e = {scale ? scale + ip * mr : NULL, shift ? shift + ip * mr : NULL, relu};
-            ukernel_avx2_ldb(k, ap + ip * mr * k, b + jp * 16, ldb, c + ip * mr * ldc + jp * 16, ldc,
-                             (int)min64(r1 - ip * mr, mr), scale ? &e : NULL);
-        }
+    const int64_t mpanels = (m + mr - 1) / mr;
+    for (int64_t p0 = 0; p0 < k; p0 += isa_avx2.kc) {
+        int64_t kcb = min64(k - p0, isa_avx2.kc);
+        const float *ablock = ap + p0 * mpanels * mr;
+        bool last = p0 + kcb >= k;
+        for (int64_t jp = 0; jp < n / 16; jp++)
+            for (int64_t ip = r0 / mr; ip < (r1 + mr - 1) / mr; ip++) {
+                gemm_epi e = {scale ? scale + ip * mr : NULL, shift ? shift + ip * mr : NULL, relu};
+                ukernel_avx2_ldb(kcb, ablock + ip * mr * kcb, b + p0 * ldb + jp * 16, ldb,
+                                 c + ip * mr * ldc + jp * 16, ldc, p0 ? 1.0f : 0.0f, (int)min64(r1 - ip * mr, mr),
+                                 scale && last ? &e : NULL);
+            }
+    }
 }
 
 void cn_gemm_packed_rows(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1, const cn_real *ap,
