@@ -503,8 +503,7 @@ void cn_conv_forward_direct(const cn_conv_geom *p, const cn_real *x, const cn_re
                 }
                 in[cnt] = g.padded ? padbuf : x0;
                 yn[cnt] = y + m * p->out_channels * positions;
-                if (!whole) { cnt++; break; }
-            }
+            } /* (S is 1 when the team splits a sample) */
             if (whole) {
                 /* in place, the last band prefetches this thread's next sample */
                 int64_t after = n + (int64_t)cnt * threads;

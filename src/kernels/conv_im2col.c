@@ -316,26 +316,35 @@ static void copy_to_panels(cn_real *block, int64_t kcb, int64_t q, int nr, int64
     }
 }
 
+/* Channels [c0, c0 + count) of an NCHW tensor t (`channels` per sample, planes of `positions`) for the
+ * batch-wide columns [j0, j0 + width) as a packed B operand (count x width): each row straight into the panels,
+ * a run per sample the columns span, zeros past width. The plane 4 channels on is asked for while one is
+ * copied: the planes are read from memory as 4 and more streams at once (1x1 256 -> 64 on 56x56: packing 13 ->
+ * 10 ms a batch of 32). */
+static void pack_planes(const cn_real *t, int64_t channels, int64_t c0, int64_t count, int64_t positions, int64_t j0,
+                        int64_t width, cn_real *bp) {
+    cn_gemm_blocks blk = cn_gemm_blocking();
+    int64_t npanels = (width + blk.nr - 1) / blk.nr;
+    for (int64_t c = 0; c < count; c++) {
+        int64_t p0 = c / blk.kc * blk.kc, kcb = count - p0 < blk.kc ? count - p0 : blk.kc, q = c - p0;
+        cn_real *block = bp + p0 * npanels * blk.nr;
+        int64_t ahead = c + 4 < count ? 4 * positions : 0;
+        for (int64_t j = 0, n = j0 / positions, pos = j0 % positions; j < width; n++, pos = 0) {
+            int64_t run = width - j < positions - pos ? width - j : positions - pos;
+            copy_to_panels(block, kcb, q, blk.nr, j, t + (n * channels + c0 + c) * positions + pos, run, ahead);
+            j += run;
+        }
+        for (int64_t j = width; j < npanels * blk.nr; j++) block[(j / blk.nr * kcb + q) * blk.nr + j % blk.nr] = 0;
+    }
+}
+
 static void pack_columns(const cn_conv_geom *p, const cn_real *x, int64_t grp, int64_t j0, int64_t width,
                          cn_real *bp, cn_real *rowbuf) {
     cn_gemm_blocks blk = cn_gemm_blocking();
     int64_t rows = column_rows(p), npanels = (width + blk.nr - 1) / blk.nr, cin_g = p->in_channels / p->groups, r = 0;
-    int64_t positions = prod3(p->out), pos0 = j0 % positions;
+    int64_t positions = prod3(p->out);
     if (reads_x_directly(p)) { /* 1x1: a column row is a piece of an input plane per sample the tile spans */
-        for (int64_t c = 0; c < cin_g; c++) {
-            int64_t p0 = c / blk.kc * blk.kc, kcb = rows - p0 < blk.kc ? rows - p0 : blk.kc, q = c - p0;
-            cn_real *block = bp + p0 * npanels * blk.nr;
-            /* the row 4 channels on is asked for while this one is copied: the planes are read from memory
-             * as 4 and more streams at once (1x1 256 -> 64 on 56x56: packing 13 -> 10 ms a batch of 32) */
-            int64_t ahead = c + 4 < cin_g ? 4 * positions : 0;
-            for (int64_t j = 0, n = j0 / positions, pos = pos0; j < width; n++, pos = 0) {
-                int64_t run = width - j < positions - pos ? width - j : positions - pos;
-                copy_to_panels(block, kcb, q, blk.nr, j, x + (n * p->in_channels + grp * cin_g + c) * positions + pos,
-                               run, ahead);
-                j += run;
-            }
-            for (int64_t j = width; j < npanels * blk.nr; j++) block[(j / blk.nr * kcb + q) * blk.nr + j % blk.nr] = 0;
-        }
+        pack_planes(x, p->in_channels, grp * cin_g, cin_g, positions, j0, width, bp);
         return;
     }
     for (int64_t j = width; j < npanels * blk.nr; j++) rowbuf[j] = 0;
@@ -351,20 +360,8 @@ static void pack_columns(const cn_conv_geom *p, const cn_real *x, int64_t grp, i
 /* dy of group grp for the batch-wide columns [j0, j0+width) as a packed B operand (C_out/groups x width). */
 static void pack_output_grad(const cn_conv_geom *p, const cn_real *dy, int64_t grp, int64_t j0, int64_t width,
                              cn_real *bp) {
-    cn_gemm_blocks blk = cn_gemm_blocking();
-    int64_t cout_g = p->out_channels / p->groups, positions = prod3(p->out), npanels = (width + blk.nr - 1) / blk.nr;
-    for (int64_t o = 0; o < cout_g; o++) { /* straight into the panels, a run per sample, as pack_columns' 1x1 */
-        int64_t p0 = o / blk.kc * blk.kc, kcb = cout_g - p0 < blk.kc ? cout_g - p0 : blk.kc, q = o - p0;
-        cn_real *block = bp + p0 * npanels * blk.nr;
-        int64_t ahead = o + 4 < cout_g ? 4 * positions : 0;
-        for (int64_t j = 0, n = j0 / positions, pos = j0 % positions; j < width; n++, pos = 0) {
-            int64_t run = width - j < positions - pos ? width - j : positions - pos;
-            copy_to_panels(block, kcb, q, blk.nr, j, dy + (n * p->out_channels + grp * cout_g + o) * positions + pos,
-                           run, ahead);
-            j += run;
-        }
-        for (int64_t j = width; j < npanels * blk.nr; j++) block[(j / blk.nr * kcb + q) * blk.nr + j % blk.nr] = 0;
-    }
+    int64_t cout_g = p->out_channels / p->groups;
+    pack_planes(dy, p->out_channels, grp * cout_g, cout_g, prod3(p->out), j0, width, bp);
 }
 
 static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
@@ -419,16 +416,11 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
                 int64_t n = it / nchunks, j0 = it % nchunks * chunk, width = positions - j0 < chunk ? positions - j0 : chunk;
                 const cn_real *bx = x + n * p->in_channels * positions + j0;
                 cn_real *c = y + n * p->out_channels * positions + j0;
-                if (e) {
-                    cn_gemm_packed_rows_strided_b(cout_g, width, rows, 0, cout_g, wpack, bx, positions, c, positions,
-                                                  e->scale, e->shift, e->relu);
-                } else {
-                    cn_gemm_packed_rows_strided_b(cout_g, width, rows, 0, cout_g, wpack, bx, positions, c, positions,
-                                                  NULL, NULL, false);
-                    if (b)
-                        for (int64_t o = 0; o < cout_g; o++)
-                            for (int64_t j = 0; j < width; j++) c[o * positions + j] += b[o];
-                }
+                cn_gemm_packed_rows_strided_b(cout_g, width, rows, 0, cout_g, wpack, bx, positions, c, positions,
+                                              e ? e->scale : NULL, e ? e->shift : NULL, e && e->relu);
+                if (b && !e)
+                    for (int64_t o = 0; o < cout_g; o++)
+                        for (int64_t j = 0; j < width; j++) c[o * positions + j] += b[o];
             }
         }
         return;

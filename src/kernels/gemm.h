@@ -53,8 +53,8 @@ void cn_gemm_packed_rows(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1
                          bool relu);
 
 /* cn_gemm_packed_rows with B read in place, B[q][j] = b[q * ldb + j] (no packed B): only where
- * cn_gemm_strided_b_ok(k, n) (the AVX2 set, K within one depth block, N a multiple of 16). A 1x1 convolution
- * with few input channels reads its input planes this way instead of packing them. */
+ * cn_gemm_strided_b_ok(k, n) (the AVX2 set, N a multiple of 16; any K, depth block by depth block). A 1x1
+ * convolution reads its input planes this way instead of packing them. */
 bool cn_gemm_strided_b_ok(int64_t k, int64_t n);
 void cn_gemm_packed_rows_strided_b(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1, const cn_real *a_packed,
                                    const cn_real *b, int64_t ldb, cn_real *c, int64_t ldc, const cn_real *scale,
