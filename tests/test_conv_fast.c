@@ -192,6 +192,20 @@ static const conv_case cases[] = {
     {2, 2, 5, 9, 1, {16, 48, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 0},
     {2, 2, 256, 7, 1, {4, 4, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
     {2, 2, 300, 8, 1, {4, 8, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
+    /* depthwise on narrow planes (AVX2, one or two 8-lane vectors per row): MobileNet's 14x14 and 7x7 "same",
+     * 28x28 -> 14x14 and 14x14 -> 7x7 stride 2 (batch 9: weight sums flushed after 8 samples), 5x5 with rows of
+     * 11 and of exactly 16 columns and asymmetric padding, 5x5 stride 2 with uneven padding, planes of fewer than
+     * 8 floats, 7x7 without padding (5 outputs a row from 7 inputs) */
+    {2, 2, 5, 5, 5, {14, 14, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    {2, 3, 9, 9, 9, {7, 7, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    {2, 3, 4, 4, 4, {28, 28, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 0},
+    {2, 9, 3, 3, 3, {14, 14, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    {2, 2, 4, 4, 4, {9, 11, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
+    {2, 1, 2, 2, 2, {6, 16, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {0, 2, 0}, {2, 0, 0}, CN_PAD_ZEROS, 1},
+    {2, 2, 3, 3, 3, {13, 16, 0}, {5, 5, 0}, {2, 2, 0}, {1, 1, 0}, {2, 2, 0}, {1, 2, 0}, CN_PAD_ZEROS, 1},
+    {2, 5, 3, 3, 3, {2, 3, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    {2, 2, 2, 2, 2, {3, 2, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 0},
+    {2, 2, 6, 6, 6, {7, 7, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
 };
 
 int main(void) {
@@ -248,8 +262,15 @@ int main(void) {
     for (int i = 37; vector && i <= 48; i++) { /* the small-plane depthwise kernel runs the cases written for it */
         cn_conv_geom g = conv_case_geom(&cases[i]);
         if (g.stride[1] == 2) continue;
-        CHECK(strcmp(cn_conv_algorithm(&g, &why), "depthwise-direct") == 0 && strstr(why, "16 positions of one plane"),
+        const char *want = cn_conv_depthwise_rows_pays(&g) ? "narrow plane" : "16 positions of one plane";
+        CHECK(strcmp(cn_conv_algorithm(&g, &why), "depthwise-direct") == 0 && strstr(why, want),
               "case %d: small-plane depthwise chosen (%s)", i, why);
+    }
+    int ncases = (int)(sizeof cases / sizeof cases[0]);
+    for (int i = ncases - 10; v256 && i < ncases; i++) { /* and the narrow-plane kernel the cases written for it */
+        cn_conv_geom g = conv_case_geom(&cases[i]);
+        CHECK(strcmp(cn_conv_algorithm(&g, &why), "depthwise-direct") == 0 && strstr(why, "narrow plane"),
+              "case %d: narrow-plane depthwise chosen (%s)", i, why);
     }
     return cn_test_finish();
 }

@@ -351,6 +351,10 @@ void cn_conv_forward_depthwise(const cn_conv_geom *p, const cn_real *x, const cn
 
 void cn_conv_backward_data_depthwise(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
                                      void *work) {
+    if (cn_conv_depthwise_rows_pays(p)) {
+        cn_conv_backward_data_depthwise_rows(p, dy, w, dx);
+        return;
+    }
     if (cn_conv_depthwise_plane_applies(p)) {
         cn_conv_backward_data_depthwise_plane(p, dy, w, dx);
         return;
@@ -394,6 +398,10 @@ void cn_conv_backward_data_depthwise(const cn_conv_geom *p, const cn_real *dy, c
 
 void cn_conv_backward_weights_depthwise(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
                                         cn_real *db, void *work) {
+    if (cn_conv_depthwise_rows_pays(p)) {
+        cn_conv_backward_weights_depthwise_rows(p, x, dy, dw, db);
+        return;
+    }
     if (cn_conv_depthwise_plane_applies(p)) {
         cn_conv_backward_weights_depthwise_plane(p, x, dy, dw, db);
         return;

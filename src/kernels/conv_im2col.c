@@ -721,7 +721,10 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
         why = "forced";
     } else if (cn_conv_depthwise_applies(p) && p->groups > 1) {
         a = CN_CONV_DEPTHWISE;
-        why = cn_conv_depthwise_plane_applies(p)
+        why = cn_conv_depthwise_rows_pays(p)
+                  ? "one input channel per group (depthwise), zero padding, stride 1 or 2, a narrow plane: direct, "
+                    "each output row one or two 8-lane vectors, each tap a shifted row of a zero-padded copy of the plane"
+              : cn_conv_depthwise_plane_applies(p)
                   ? "one input channel per group (depthwise), zero padding, stride 1, a plane of at most 16384 "
                     "outputs: direct, 16 positions of one plane per step (one AVX-512 vector, two AVX2 ones), each tap a shifted "
                     "masked load"
@@ -803,6 +806,10 @@ void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_re
                             cn_real *y, void *work) {
     switch (choose(p, NULL)) {
     case CN_CONV_DEPTHWISE:
+        if (cn_conv_depthwise_rows_pays(p)) { /* fuses the epilogue */
+            cn_conv_forward_depthwise_rows(p, x, w, b, y);
+            return;
+        }
         if (cn_conv_depthwise_plane_applies(p)) { /* fuses the epilogue */
             cn_conv_forward_depthwise_plane(p, x, w, b, y);
             return;
