@@ -168,6 +168,13 @@ void cn_conv_forward_winograd(const cn_conv_geom *p, const cn_real *x, const cn_
 void cn_conv_backward_data_winograd(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
                                     void *work);
 size_t cn_conv_winograd_prepared_bytes(const cn_conv_geom *p); /* the forward's U, packed */
+/* The weight gradient through the Winograd domain (AVX2 kernels): dw += G^T [sum over tiles (A dy A^T) ⊙ (B^T x B)] G;
+ * the bias gradient is the caller's. Workspace: cn_conv_winograd_wgrad_bytes (dU, a block of V and M, GEMM
+ * panels per thread). */
+bool cn_conv_winograd_wgrad_applies(const cn_conv_geom *p);
+size_t cn_conv_winograd_wgrad_bytes(const cn_conv_geom *p);
+void cn_conv_backward_weights_winograd(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
+                                       void *work);
 void cn_conv_winograd_prepare(const cn_conv_geom *p, const cn_real *w, cn_real *out);
 
 /* The algorithm the fast kernels use for this geometry (forward pass) and why, e.g. "gemm-1x1" because

@@ -168,6 +168,7 @@ size_t cn_conv_work_bytes(const cn_conv_geom *p) {
     }
     if (!cn_conv_winograd_applies(p)) return gemm;
     size_t wino = cn_conv_winograd_shared_bytes(p) + (size_t)slots(p) * cn_conv_winograd_thread_bytes(p);
+    if (cn_conv_winograd_wgrad_applies(p) && cn_conv_winograd_wgrad_bytes(p) > wino) wino = cn_conv_winograd_wgrad_bytes(p);
     return gemm > wino ? gemm : wino;
 }
 
@@ -861,6 +862,17 @@ void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, co
                                      cn_real *db, void *work) {
     switch (choose(p, NULL)) {
     case CN_CONV_DEPTHWISE: cn_conv_backward_weights_depthwise(p, x, dy, dw, db, work); return;
+    case CN_CONV_WINOGRAD:
+        if (cn_conv_winograd_wgrad_applies(p)) {
+            cn_conv_backward_weights_winograd(p, x, dy, dw, work);
+            if (db) {
+                int threads = slots(p);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+                bias_grad(p, dy, db);
+            }
+            return;
+        }
+        /* fall through */
     default:
         /* a single input channel (LeNet's conv1) is a depthwise layer with a channel multiplier: its weight
          * gradient ran 1.7-2x faster there than as a GEMM of depth C_in x taps = taps (Zen 3, one thread, 1 -> 20
