@@ -655,6 +655,14 @@ static void backward_weights_batched(const cn_conv_geom *p, const cn_real *x, co
     }
 }
 
+/* db += the bias gradient on the layer's team (the weight-gradient kernels that leave it to the caller) */
+static void bias_grad_team(const cn_conv_geom *p, const cn_real *dy, cn_real *db) {
+    if (!db) return;
+    int threads = slots(p);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    bias_grad(p, dy, db);
+}
+
 /* ---- the dispatch */
 
 /* Winograd when it applies and wins (measured on Zen 4, docs/BENCHMARKS.md): enough channels to amortise the
@@ -865,11 +873,7 @@ void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, co
     case CN_CONV_WINOGRAD:
         if (cn_conv_winograd_wgrad_applies(p)) {
             cn_conv_backward_weights_winograd(p, x, dy, dw, work);
-            if (db) {
-                int threads = slots(p);
-#pragma omp parallel num_threads(threads) if (threads > 1)
-                bias_grad(p, dy, db);
-            }
+            bias_grad_team(p, dy, db);
             return;
         }
         /* fall through */
@@ -883,11 +887,7 @@ void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, co
         }
         if (weight_grad_direct(p)) {
             cn_conv_backward_weights_direct(p, x, dy, dw, work);
-            if (db) {
-                int threads = slots(p);
-#pragma omp parallel num_threads(threads) if (threads > 1)
-                bias_grad(p, dy, db);
-            }
+            bias_grad_team(p, dy, db);
             return;
         }
         backward_weights_batched(p, x, dy, dw, db, work);
