@@ -184,7 +184,8 @@ static const conv_case cases[] = {
     {2, 3, 33, 35, 1, {13, 11, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 0, 0}, CN_PAD_ZEROS, 1},
     {2, 2, 34, 40, 1, {17, 16, 0}, {5, 5, 0}, {3, 3, 0}, {1, 1, 0}, {2, 1, 0}, {2, 3, 0}, CN_PAD_ZEROS, 0},
     {2, 3, 45, 66, 1, {9, 10, 0}, {1, 1, 0}, {2, 2, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
-    /* Winograd forward on 7x7 planes (64 tiles in the batch) with the direct kernel's data gradient */
+    /* Winograd forward on 7x7 planes (64 tiles in the batch) with the direct kernel's data gradient (AVX-512;
+     * AVX2 takes Winograd's) */
     {2, 16, 33, 40, 1, {7, 7, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     /* 1x1 with planes of a multiple of 16 positions (AVX2 reads them unpacked): a partial weight panel (13),
      * a plane cut into two pieces (768 positions), one depth block (256 channels) and two (300) */

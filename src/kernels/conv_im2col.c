@@ -845,9 +845,12 @@ void cn_conv_backward_data_im2col(const cn_conv_geom *p, const cn_real *dy, cons
     switch (choose(p, NULL)) {
     case CN_CONV_DEPTHWISE: cn_conv_backward_data_depthwise(p, dy, w, dx, work); return;
     case CN_CONV_WINOGRAD:
-        /* 7x7 planes and smaller (at most 4 tiles a sample): the direct kernel beats Winograd's data gradient,
-         * whose flipped weights are transformed per call (Zen 4, 512 channels at batch 32: 38 against 53 ms) */
-        if (p->algorithm == CN_CONV_WINOGRAD || ((p->out[1] + 3) / 4) * ((p->out[2] + 3) / 4) > 4) {
+        /* 7x7 planes and smaller (at most 4 tiles a sample): on AVX-512 the direct kernel beats Winograd's data
+         * gradient, whose flipped weights are transformed per call (Zen 4, 512 channels at batch 32: 38 against
+         * 53 ms); on AVX2 Winograd wins wherever the forward takes it (Zen 3, 512 channels on 7x7, since the
+         * vectorised weight transform: batch 4 7.6 against 7.9 ms, 8 11.1 / 14.9, 32 22.9 / 47.2) */
+        if (p->algorithm == CN_CONV_WINOGRAD || ((p->out[1] + 3) / 4) * ((p->out[2] + 3) / 4) > 4 ||
+            strcmp(cn_kernels_isa(), "avx2") == 0) {
             cn_conv_backward_data_winograd(p, dy, w, dx, work);
             return;
         }
