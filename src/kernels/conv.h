@@ -141,7 +141,7 @@ void cn_conv_backward_data_depthwise_plane(const cn_conv_geom *p, const cn_real 
 void cn_conv_backward_weights_depthwise_plane(const cn_conv_geom *p, const cn_real *x, const cn_real *dy,
                                               cn_real *dw, cn_real *db);
 /* The AVX2 kernels for narrow planes (conv_depthwise_rows.c): 2D, one output channel per group, stride 1 or 2,
- * dilation 1, up to 5x5 taps, output rows of at most 16 columns; one or two 8-lane vectors per output row, each
+ * dilation 1, square 3x3 or 5x5 kernels, output rows of at most 16 columns; one or two 8-lane vectors per output row, each
  * tap a shifted row of a zero-padded copy of the plane. _pays: where it beats the plane and blocked kernels. The
  * forward pass fuses p->epilogue. No workspace. */
 bool cn_conv_depthwise_rows_applies(const cn_conv_geom *p);

@@ -85,19 +85,15 @@ bool cn_conv_depthwise_rows_pays(const cn_conv_geom *p) {
 
 #ifndef CN_REAL_IS_DOUBLE
 #include <immintrin.h>
+#include "kernels/simd256.h" /* first_lanes: any n, none set for n <= 0, all for n >= 8 */
 #define AVX2 __attribute__((target("avx2,fma")))
 #define INLINE static inline __attribute__((always_inline, target("avx2,fma")))
-
-/* lanes [0, n) set (n may be <= 0 or >= 8) */
-INLINE __m256i first_lanes8(int64_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n < 0 ? 0 : n > 8 ? 8 : n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 
 /* 8 floats at p with lanes [n, 8) zeroed, reading only [begin, end): a plain load and a mask where the vector ends
  * inside the plane, else the 8 floats ending at `end` moved down by a lane permute. Masked loads cost far more on
  * Zen 3 (the copy of MobileNet's 28x28 planes ran 3x slower with one per row; one per plane still 1.5x). */
 INLINE __m256 row_load(const float *p, int64_t n, const float *begin, const float *end) {
-    __m256i m = first_lanes8(n);
+    __m256i m = first_lanes(n);
     if (n <= 0) return _mm256_setzero_ps();
     if (p + 8 <= end) return _mm256_and_ps(_mm256_loadu_ps(p), _mm256_castsi256_ps(m));
     if (end - begin < 8) return _mm256_maskload_ps(p, m);
@@ -141,7 +137,7 @@ INLINE void fill_plane(const int S, const int NV, const int64_t RW, const float 
     float *even = buf + top * S * RW + (S == 1 ? left : (left & 1) * RW + (left >> 1));
     float *odd = buf + top * S * RW + (S == 1 ? 0 : ((left + 1) & 1) * RW + ((left + 1) >> 1));
     __m256 mask[4], in[4];
-    for (int c = 0; c < NC; c++) mask[c] = _mm256_castsi256_ps(first_lanes8(cols - 8 * c));
+    for (int c = 0; c < NC; c++) mask[c] = _mm256_castsi256_ps(first_lanes(cols - 8 * c));
     const float *row = src;
     for (int64_t r = 0; r < (used < rows ? used : rows); r++, row += cols, even += S * RW, odd += S * RW) {
         for (int c = 0; c < NC; c++) in[c] = plane_row(row, c, cols, mask[c], r < fast, src, plane_end);
@@ -185,7 +181,7 @@ INLINE void fill_dy(const rgeom *g, const int NV, const int64_t RW, const float 
     fill_plane(1, NV, RW, dyo, g->OH, g->OW, g->fast_out, RW_DY_PAD, RW_DY_PAD, g->OH, dyb);
 }
 
-/* dx plane += the data gradient from dyb */
+/* z = the data gradient of one input plane from dyb (rows stored whole; add_plane adds z into dx) */
 INLINE void data_plane(const rgeom *g, const int K, const int S, const int NV, const int64_t RW,
                        const float *dyb, const float *w, float *z) {
     __m256 wv[RW_MAX_K * RW_MAX_K];
@@ -242,7 +238,7 @@ INLINE void add_plane(float *dx, const float *z, int64_t n) {
         return;
     }
     if (n % 8) {
-        __m256 old = _mm256_loadu_ps(dx + n - 8), mine = _mm256_castsi256_ps(first_lanes8(8 - n % 8));
+        __m256 old = _mm256_loadu_ps(dx + n - 8), mine = _mm256_castsi256_ps(first_lanes(8 - n % 8));
         _mm256_storeu_ps(dx + n - 8, _mm256_blendv_ps(_mm256_add_ps(old, _mm256_loadu_ps(z + n - 8)), old, mine));
     }
     for (int64_t k = 0; k + 8 <= n; k += 8)
@@ -254,7 +250,7 @@ INLINE void weight_plane(const rgeom *g, const int K, const int S, const int NV,
                          const float *xb,
                          const float *dyo, __m256 *s, __m256 *sb) {
     int64_t fast = g->fast_out;
-    __m256 mask[2] = {_mm256_castsi256_ps(first_lanes8(g->OW)), _mm256_castsi256_ps(first_lanes8(g->OW - 8))};
+    __m256 mask[2] = {_mm256_castsi256_ps(first_lanes(g->OW)), _mm256_castsi256_ps(first_lanes(g->OW - 8))};
     for (int64_t oh = 0; oh < g->OH; oh++) {
         __m256 d[2];
         for (int v = 0; v < NV; v++) {

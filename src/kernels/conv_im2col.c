@@ -168,7 +168,8 @@ size_t cn_conv_work_bytes(const cn_conv_geom *p) {
     }
     if (!cn_conv_winograd_applies(p)) return gemm;
     size_t wino = cn_conv_winograd_shared_bytes(p) + (size_t)slots(p) * cn_conv_winograd_thread_bytes(p);
-    if (cn_conv_winograd_wgrad_applies(p) && cn_conv_winograd_wgrad_bytes(p) > wino) wino = cn_conv_winograd_wgrad_bytes(p);
+    size_t wgrad = cn_conv_winograd_wgrad_applies(p) ? cn_conv_winograd_wgrad_bytes(p) : 0;
+    if (wgrad > wino) wino = wgrad;
     return gemm > wino ? gemm : wino;
 }
 

@@ -12,8 +12,8 @@
  * The data gradient of such a conv is the same kind of conv of dy with the weights flipped and transposed
  * (C_in x C_out) and padding 2 - pad: it runs through the same code, adding into dx. The weight gradient
  * (AVX2 kernels) goes through the same domain: dw = G^T [sum over tiles (A dy A^T) ⊙ (B^T x B)] G, 36 GEMMs
- * with the tiles as depth (see cn_conv_backward_weights_winograd); elsewhere through im2col + GEMM. The input and output transforms run across tiles, one tile per lane: 16 per
- * vector with the AVX-512 kernels (masked gathers and scatters), 8 with the AVX2+FMA kernels (masked 4-float
+ * with the tiles as depth (see cn_conv_backward_weights_winograd); elsewhere through im2col + GEMM. The input
+ * and output transforms run across tiles, one tile per lane: 16 per vector with the AVX-512 kernels (masked gathers and scatters), 8 with the AVX2+FMA kernels (masked 4-float
  * loads of patch rows and 4-float stores of output rows, transposed in registers), one at a time in scalar C
  * otherwise.
  * Results do not depend on the thread count (each tile's arithmetic is the same whoever runs it); they differ
@@ -96,13 +96,7 @@ static void transform_filter(const cn_real *g, int64_t sa, int64_t sb, double u[
     }
 }
 
-/* U[xi] (cout x cin) for every xi, written straight into packed-A order (gemm.h). Forward: filter (o, c) is
- * w[o][c]. Data gradient: filter (o, c) is w[c][o] rotated by 180 degrees. Work goes by packed panels of MR output
- * channels and runs of up to WG_UCHUNK input channels: their 36 transforms are gathered in a small buffer, then
- * each xi's run (contiguous in the packed layout) is written at once, not one float per xi 36 planes apart
- * (512 x 512 filters: about 19 ms -> 2 ms on Zen 3, once per training pass). Panels are split over the calling
- * team's threads. */
-enum { WG_UCHUNK = 16, WG_MR_MAX = 16 };
+enum { WG_UCHUNK = 16, WG_MR_MAX = 16 }; /* input channels per run of transform_weights; the largest MR */
 
 #ifndef CN_REAL_IS_DOUBLE
 #include <immintrin.h>
@@ -249,7 +243,6 @@ typedef struct {
  * M[xi] (consecutive in mbuf), applies A^T m A and the bias / fused epilogue and scatters the 4x4 results.
  * Offsets are 32-bit: used when the whole input and output fit (checked by the caller). */
 #ifndef CN_REAL_IS_DOUBLE
-#include <immintrin.h>
 #include "kernels/simd256.h"
 
 /* B^T z for six vectors (a column or a row of a patch) */
