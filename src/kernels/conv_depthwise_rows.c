@@ -2,7 +2,9 @@
  * vectors, each tap one FMA with a shifted row of a small zero-padded copy of the plane. MobileNet's layers from
  * 28x28 down (7x7 and 14x14 "same", 14x14 -> 7x7 and 28x28 -> 14x14 stride 2), where the 8-channel blocks of
  * conv_depthwise_blocked.c spend as long transposing planes in and out as computing, and the plane kernel of
- * conv_depthwise_plane.c masks every load (a 7-column row wraps into the next every 7 lanes).
+ * conv_depthwise_plane.c masks every load (a 7-column row wraps into the next every 7 lanes). The 3x3 forward onto
+ * rows of 4 to 8 columns (7x7 "same", 14x14 -> 7x7) reads the plane in place instead (see inplace_plane): no copy
+ * in or out.
  *
  * Per plane (one sample, one channel), with s the stride (1 or 2) and the padded input split into s column phases:
  *   copy     xb[pr][phase][slot] = the padded input at row pr, column s*slot + phase (zero outside the input):
@@ -341,6 +343,111 @@ ROWS_PASSES(k5s1v2, 5, 1, 2, 24)
 ROWS_PASSES(k5s2v1, 5, 2, 1, 16)
 ROWS_PASSES(k5s2v2, 5, 2, 2, 24)
 
+/* ---- 3x3, stride 1, padding 1 on planes 4 to 8 columns wide (MobileNet's 7x7): no copies. Each input row is
+ * loaded once as three vectors, its columns shifted by -1, 0 and +1 (plain loads from the plane as it lies, the
+ * lane that falls on the padding zeroed by a mask; lanes past the row read its neighbour and compute nothing
+ * that is kept), and goes into the three output rows it touches. Output rows are stored whole in order, each
+ * store's lanes past the row rewritten by the next; the last row is stored as the 8 floats ending at the plane's
+ * end (its lanes behind the tail of the row before), so nothing is written outside the plane. Loads reach one
+ * float before the plane and 9 - W after it: the first and the last plane of the tensor are read from a padded
+ * copy. Against the copies (batch 32, Zen 3, medians of 10 interleaved runs): 1024@7x7 0.75 -> 0.34 ms on two
+ * threads, 1.22 -> 0.59 on one; 512@14x14 -> 7x7 0.50 -> 0.33 on two, 0.89 -> 0.75 on one. */
+static bool inplace_applies(const rgeom *g) {
+    if (g->kh != 3 || g->pt != 1 || g->pl != 1) return false;
+    if (g->s == 1) return g->OH == g->H && g->OW == g->W && g->W >= 4 && g->W <= 8 && g->H >= 2;
+    return g->W % 2 == 0 && g->W >= 10 && g->W <= 16 && g->OW == g->W / 2 && g->H % 2 == 0 && g->OH == g->H / 2 &&
+           g->OH >= 2;
+}
+
+INLINE __m256 finish_row(__m256 acc, const float *scale, const float *shift, bool relu) {
+    if (scale) acc = _mm256_fmadd_ps(acc, _mm256_set1_ps(*scale), _mm256_set1_ps(*shift));
+    if (relu) acc = _mm256_max_ps(acc, _mm256_setzero_ps());
+    return acc;
+}
+
+/* The last output row (OW of 4 to 8 columns, OH >= 2) as the 8 floats ending at the plane's end: its lanes behind
+ * the tail of the row before (`above`, as stored) */
+INLINE void store_last_row(float *y, int64_t OH, int64_t OW, __m256 row, __m256 above) {
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i from_row = _mm256_sub_epi32(lane, _mm256_set1_epi32((int)(8 - OW)));
+    __m256i from_above = _mm256_add_epi32(lane, _mm256_set1_epi32((int)(2 * OW - 8)));
+    __m256 out = _mm256_blendv_ps(_mm256_permutevar8x32_ps(row, from_row), _mm256_permutevar8x32_ps(above, from_above),
+                                  _mm256_castsi256_ps(first_lanes(8 - OW)));
+    _mm256_storeu_ps(y + OH * OW - 8, out);
+}
+
+INLINE void inplace_plane(const float *x, int64_t H, int64_t W, const float *w, float init, const float *scale,
+                          const float *shift, bool relu, float *y) {
+    __m256 wv[9];
+    for (int t = 0; t < 9; t++) wv[t] = _mm256_set1_ps(w[t]);
+    const __m256 m0 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_setzero_si256()));
+    const __m256 m2 = _mm256_castsi256_ps(first_lanes(W - 1));
+    const __m256 start = _mm256_set1_ps(init);
+    __m256 above = start, here = start, last = start; /* output rows r - 1, r; the last one stored */
+    for (int64_t r = 0; r < H; r++) {
+        const float *row = x + r * W;
+        __m256 v0 = _mm256_and_ps(_mm256_loadu_ps(row - 1), m0), v1 = _mm256_loadu_ps(row);
+        __m256 v2 = _mm256_and_ps(_mm256_loadu_ps(row + 1), m2);
+        __m256 below = _mm256_fmadd_ps(wv[2], v2, _mm256_fmadd_ps(wv[1], v1, _mm256_fmadd_ps(wv[0], v0, start)));
+        here = _mm256_fmadd_ps(wv[5], v2, _mm256_fmadd_ps(wv[4], v1, _mm256_fmadd_ps(wv[3], v0, here)));
+        if (r > 0) {
+            above = _mm256_fmadd_ps(wv[8], v2, _mm256_fmadd_ps(wv[7], v1, _mm256_fmadd_ps(wv[6], v0, above)));
+            last = finish_row(above, scale, shift, relu);
+            _mm256_storeu_ps(y + (r - 1) * W, last);
+        }
+        above = here, here = below;
+    }
+    store_last_row(y, H, W, finish_row(above, scale, shift, relu), last);
+}
+
+/* Stride 2 (W even, 10 to 16 columns, OW = W / 2, OH = H / 2; MobileNet's 14x14 -> 7x7): an input row's 16
+ * floats split into even and odd columns (taps 1 and 2), the odd ones moved up a lane for tap 0; the odd input
+ * row 2 oh + 1 serves output rows oh (kernel row 2) and oh + 1 (kernel row 0). Loads reach 16 - W floats past
+ * the plane. */
+INLINE void inplace_plane_s2(const float *x, int64_t OH, int64_t W, const float *w, float init, const float *scale,
+                             const float *shift, bool relu, float *y) {
+    __m256 wv[9];
+    for (int t = 0; t < 9; t++) wv[t] = _mm256_set1_ps(w[t]);
+    const __m256 m0 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_setzero_si256()));
+    const __m256i up = _mm256_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6);
+    const int64_t OW = W / 2;
+    __m256 next = _mm256_set1_ps(init), last = next;
+    for (int64_t oh = 0; oh < OH; oh++) {
+        __m256 acc = next;
+        for (int k = 1; k <= 2; k++) { /* input rows 2 oh (kernel row 1) and 2 oh + 1 (kernel row 2) */
+            const float *row = x + (2 * oh + k - 1) * W;
+            __m256 lo = _mm256_loadu_ps(row), hi = _mm256_loadu_ps(row + 8);
+            __m256 e = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xD8));
+            __m256 o = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0xDD)), 0xD8));
+            __m256 o0 = _mm256_and_ps(_mm256_permutevar8x32_ps(o, up), m0);
+            acc = _mm256_fmadd_ps(wv[3 * k + 2], o, _mm256_fmadd_ps(wv[3 * k + 1], e, _mm256_fmadd_ps(wv[3 * k], o0, acc)));
+            if (k == 2)
+                next = _mm256_fmadd_ps(wv[2], o, _mm256_fmadd_ps(wv[1], e, _mm256_fmadd_ps(wv[0], o0, _mm256_set1_ps(init))));
+        }
+        __m256 out = finish_row(acc, scale, shift, relu);
+        if (oh + 1 < OH) _mm256_storeu_ps(y + oh * OW, out), last = out;
+        else store_last_row(y, OH, OW, out, last);
+    }
+}
+
+AVX2 static void k3_inplace_forward(const rgeom *g, const rows_job *j, int64_t lo, int64_t hi, float *buf[4]) {
+    int64_t plane = g->H * g->W, out_plane = g->OH * g->OW, total = j->batch * j->C;
+    float *pad = buf[0]; /* the first and last planes: one zero before, 16 after */
+    for (int64_t i = lo, c = lo % j->C; i < hi; i++, c = c + 1 == j->C ? 0 : c + 1) {
+        const float *xin = j->x + i * plane;
+        if (i == 0 || i == total - 1) {
+            memset(pad, 0, (size_t)(plane + 17) * sizeof(float));
+            memcpy(pad + 1, xin, (size_t)plane * sizeof(float));
+            xin = pad + 1;
+        }
+        const float *w = j->w + c * 9, *scale = j->e ? j->e->scale + c : NULL, *shift = j->e ? j->e->shift + c : NULL;
+        float init = j->e || !j->b ? 0.0f : j->b[c];
+        bool relu = j->e && j->e->relu;
+        if (g->s == 1) inplace_plane(xin, g->H, g->W, w, init, scale, shift, relu, j->y + i * out_plane);
+        else inplace_plane_s2(xin, g->OH, g->W, w, init, scale, shift, relu, j->y + i * out_plane);
+    }
+}
+
 typedef void (*rows_pass)(const rgeom *, const rows_job *, int64_t, int64_t, float *[4]);
 typedef struct {
     rows_pass forward, data, weights;
@@ -375,6 +482,10 @@ void cn_conv_forward_depthwise_rows(const cn_conv_geom *p, const cn_real *x, con
                                     cn_real *y) {
     rgeom g = rgeom_of(p);
     rows_job j = {.x = x, .w = w, .b = b, .e = p->epilogue, .y = y, .C = p->out_channels, .batch = p->batch};
+    if (inplace_applies(&g)) {
+        run_pass(p, &g, k3_inplace_forward, &j, p->batch * p->out_channels, g.H * g.W + 17);
+        return;
+    }
     run_pass(p, &g, rows_functions(&g).forward, &j, p->batch * p->out_channels, g.prow * g.s * g.rw);
 }
 
