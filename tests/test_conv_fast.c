@@ -214,6 +214,9 @@ static const conv_case cases[] = {
     {2, 1, 1, 1, 1, {2, 6, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     {2, 2, 3, 3, 3, {16, 16, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     {2, 3, 4, 4, 4, {10, 12, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    /* and its in-place stride-2 data gradient on dy rows of two vectors: 9 and 16 columns */
+    {2, 2, 3, 3, 3, {6, 18, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    {2, 2, 2, 2, 2, {4, 32, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 0},
 };
 
 int main(void) {
@@ -275,7 +278,7 @@ int main(void) {
               "case %d: small-plane depthwise chosen (%s)", i, why);
     }
     int ncases = (int)(sizeof cases / sizeof cases[0]);
-    for (int i = ncases - 15; v256 && i < ncases; i++) { /* and the narrow-plane kernel the cases written for it */
+    for (int i = ncases - 17; v256 && i < ncases; i++) { /* and the narrow-plane kernel the cases written for it */
         cn_conv_geom g = conv_case_geom(&cases[i]);
         if (cases[i].cin == 1) continue; /* a single input channel goes to the first-layer kernel unless forced */
         CHECK(strcmp(cn_conv_algorithm(&g, &why), "depthwise-direct") == 0 && strstr(why, "narrow plane"),

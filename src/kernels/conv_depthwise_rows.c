@@ -352,11 +352,11 @@ ROWS_PASSES(k5s2v2, 5, 2, 2, 24)
  * float before the plane and 9 - W after it: the first and the last plane of the tensor are read from a padded
  * copy. Against the copies (batch 32, Zen 3, medians of 10 interleaved runs): 1024@7x7 0.75 -> 0.34 ms on two
  * threads, 1.22 -> 0.59 on one; 512@14x14 -> 7x7 0.50 -> 0.33 on two, 0.89 -> 0.75 on one. */
-static bool inplace_applies(const rgeom *g) {
+static bool inplace_applies(const rgeom *g, bool data) {
     if (g->kh != 3 || g->pt != 1 || g->pl != 1) return false;
     if (g->s == 1) return g->OH == g->H && g->OW == g->W && g->W >= 4 && g->W <= 8 && g->H >= 2;
-    return g->W % 2 == 0 && g->W >= 10 && g->W <= 16 && g->OW == g->W / 2 && g->H % 2 == 0 && g->OH == g->H / 2 &&
-           g->OH >= 2;
+    return g->W % 2 == 0 && g->W >= 10 && g->W <= (data ? 32 : 16) && g->OW == g->W / 2 && g->H % 2 == 0 &&
+           g->OH == g->H / 2 && g->OH >= 2;
 }
 
 INLINE __m256 finish_row(__m256 acc, const float *scale, const float *shift, bool relu) {
@@ -462,39 +462,54 @@ AVX2 static void k3_inplace_forward(const rgeom *g, const rows_job *j, int64_t l
     }
 }
 
-/* The data gradient of stride 2 (the forward's geometry: W even, 10 to 16 columns, OW = W / 2, H = 2 OH): dy row
- * oh feeds dx rows 2 oh - 1 (kernel row 0), 2 oh (row 1) and 2 oh + 1 (row 2); within a dx row the even columns
- * 2m take tap 1 of dy column m, the odd ones 2m + 1 taps 0 and 2 of dy columns m + 1 and m. Each row is added as
- * the 8 floats from its start and the 8 ending at its end (the overlap's lanes zero in the second, which is
- * stored first), both loaded before either is stored. Loads reach 9 - OW floats past the dy plane. */
-INLINE void add_row_s2(float *dst, int64_t W, __m256 even, __m256 odd, __m256i up, __m256 keep) {
-    __m256 lo = _mm256_unpacklo_ps(even, odd), hi = _mm256_unpackhi_ps(even, odd);
-    __m256 first = _mm256_permute2f128_ps(lo, hi, 0x20), second = _mm256_permute2f128_ps(lo, hi, 0x31);
-    __m256 tail = _mm256_and_ps(_mm256_permutevar8x32_ps(second, up), keep); /* columns W - 8 .. W - 1, new ones */
-    __m256 a = _mm256_loadu_ps(dst), b = _mm256_loadu_ps(dst + W - 8);
-    _mm256_storeu_ps(dst + W - 8, _mm256_add_ps(b, tail));
-    _mm256_storeu_ps(dst, _mm256_add_ps(a, first));
+/* The data gradient of stride 2 (3x3, padding 1, W even, 10 to 32 columns, OW = W / 2, H = 2 OH): dy row oh
+ * feeds dx rows 2 oh - 1 (kernel row 0), 2 oh (row 1) and 2 oh + 1 (row 2); within a dx row the even columns 2m
+ * take tap 1 of dy column m, the odd ones 2m + 1 taps 0 and 2 of dy columns m + 1 and m. A dy row is one or two
+ * vectors (NV), a dx row their even and odd lanes interleaved: whole vectors from the row's start and, when W is
+ * not a multiple of 8, the 8 floats ending at its end, stored first (the lanes it shares with the last whole
+ * vector are then stored over by that vector's own sum); every vector of the row is loaded before any is stored. Loads reach 9 - OW % 8 floats past the dy plane
+ * (at most 8 + 1). */
+INLINE void add_row_s2(float *dst, int64_t W, const int NV, const __m256 *even, const __m256 *odd, __m256i up) {
+    __m256 v[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}, a[4];
+    for (int k = 0; k < NV; k++) {
+        __m256 lo = _mm256_unpacklo_ps(even[k], odd[k]), hi = _mm256_unpackhi_ps(even[k], odd[k]);
+        v[2 * k] = _mm256_permute2f128_ps(lo, hi, 0x20), v[2 * k + 1] = _mm256_permute2f128_ps(lo, hi, 0x31);
+    }
+    const int64_t full = W / 8;
+    for (int k = 0; k < full; k++) a[k] = _mm256_loadu_ps(dst + 8 * k);
+    if (W % 8) {
+        __m256 tail = _mm256_permutevar8x32_ps(v[full], up); /* its lanes below W % 8: stored over next */
+        _mm256_storeu_ps(dst + W - 8, _mm256_add_ps(_mm256_loadu_ps(dst + W - 8), tail));
+    }
+    for (int k = 0; k < full; k++) _mm256_storeu_ps(dst + 8 * k, _mm256_add_ps(a[k], v[k]));
 }
 
-INLINE void inplace_data_s2(const float *dy, int64_t OH, int64_t W, const float *w, float *dx) {
+INLINE void inplace_data_s2(const float *dy, int64_t OH, int64_t W, const int NV, const float *w, float *dx) {
     __m256 wv[9];
     for (int t = 0; t < 9; t++) wv[t] = _mm256_set1_ps(w[t]);
     const int64_t OW = W / 2;
-    const __m256 shifted = _mm256_castsi256_ps(first_lanes(OW - 1));
-    const __m256i up = _mm256_sub_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)(16 - W)));
-    const __m256 keep = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                                               _mm256_set1_epi32((int)(15 - W))));
-    __m256 ce = _mm256_setzero_ps(), co = ce; /* dx row 2 oh - 1: kernel row 2's part, from dy row oh - 1 */
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256 shifted[2]; /* dy column m + 1: zero past the row */
+    for (int k = 0; k < NV; k++) shifted[k] = _mm256_castsi256_ps(first_lanes(OW - 1 - 8 * k));
+    const __m256i up = _mm256_sub_epi32(lane, _mm256_set1_epi32((int)(8 - W % 8)));
+    __m256 ce[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, co[2] = {ce[0], ce[0]}; /* dx row 2 oh - 1, kernel row 2 */
     for (int64_t oh = 0; oh < OH; oh++) {
-        __m256 d = _mm256_loadu_ps(dy + oh * OW), ds = _mm256_and_ps(_mm256_loadu_ps(dy + oh * OW + 1), shifted);
-        if (oh > 0)
-            add_row_s2(dx + (2 * oh - 1) * W, W, _mm256_fmadd_ps(wv[1], d, ce),
-                       _mm256_fmadd_ps(wv[2], d, _mm256_fmadd_ps(wv[0], ds, co)), up, keep);
-        add_row_s2(dx + 2 * oh * W, W, _mm256_mul_ps(wv[4], d), _mm256_fmadd_ps(wv[5], d, _mm256_mul_ps(wv[3], ds)),
-                   up, keep);
-        ce = _mm256_mul_ps(wv[7], d), co = _mm256_fmadd_ps(wv[8], d, _mm256_mul_ps(wv[6], ds));
+        __m256 d[2], ds[2], e[2], o[2];
+        for (int k = 0; k < NV; k++)
+            d[k] = _mm256_loadu_ps(dy + oh * OW + 8 * k),
+            ds[k] = _mm256_and_ps(_mm256_loadu_ps(dy + oh * OW + 1 + 8 * k), shifted[k]);
+        if (oh > 0) {
+            for (int k = 0; k < NV; k++)
+                e[k] = _mm256_fmadd_ps(wv[1], d[k], ce[k]), o[k] = _mm256_fmadd_ps(wv[2], d[k], _mm256_fmadd_ps(wv[0], ds[k], co[k]));
+            add_row_s2(dx + (2 * oh - 1) * W, W, NV, e, o, up);
+        }
+        for (int k = 0; k < NV; k++)
+            e[k] = _mm256_mul_ps(wv[4], d[k]), o[k] = _mm256_fmadd_ps(wv[5], d[k], _mm256_mul_ps(wv[3], ds[k]));
+        add_row_s2(dx + 2 * oh * W, W, NV, e, o, up);
+        for (int k = 0; k < NV; k++)
+            ce[k] = _mm256_mul_ps(wv[7], d[k]), co[k] = _mm256_fmadd_ps(wv[8], d[k], _mm256_mul_ps(wv[6], ds[k]));
     }
-    add_row_s2(dx + (2 * OH - 1) * W, W, ce, co, up, keep);
+    add_row_s2(dx + (2 * OH - 1) * W, W, NV, ce, co, up);
 }
 
 /* Against the copies (batch 32, Zen 3, two threads, medians of 10 interleaved runs), forward+backward ms:
@@ -510,7 +525,8 @@ AVX2 static void k3_inplace_data(const rgeom *g, const rows_job *j, int64_t lo, 
             dyin = pad + 1;
         }
         if (g->s == 2) {
-            inplace_data_s2(dyin, g->OH, g->W, w, j->dx + i * plane);
+            if (g->OW > 8) inplace_data_s2(dyin, g->OH, g->W, 2, w, j->dx + i * plane);
+            else inplace_data_s2(dyin, g->OH, g->W, 1, w, j->dx + i * plane);
             continue;
         }
         float flipped[9]; /* stride 1: the forward's correlation with the kernel turned by 180 degrees */
@@ -553,7 +569,7 @@ void cn_conv_forward_depthwise_rows(const cn_conv_geom *p, const cn_real *x, con
                                     cn_real *y) {
     rgeom g = rgeom_of(p);
     rows_job j = {.x = x, .w = w, .b = b, .e = p->epilogue, .y = y, .C = p->out_channels, .batch = p->batch};
-    if (inplace_applies(&g)) {
+    if (inplace_applies(&g, false)) {
         run_pass(p, &g, k3_inplace_forward, &j, p->batch * p->out_channels, g.H * g.W + 17);
         return;
     }
@@ -563,7 +579,7 @@ void cn_conv_forward_depthwise_rows(const cn_conv_geom *p, const cn_real *x, con
 void cn_conv_backward_data_depthwise_rows(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx) {
     rgeom g = rgeom_of(p);
     rows_job j = {.dy = dy, .w = w, .dx = dx, .C = p->in_channels, .batch = p->batch};
-    if (inplace_applies(&g)) {
+    if (inplace_applies(&g, true) && !getenv("CN_NO_INPLACE")) {
         run_pass(p, &g, k3_inplace_data, &j, p->batch * p->in_channels, g.OH * g.OW + 17);
         return;
     }
