@@ -56,6 +56,10 @@ typedef struct cn_op_def {
     /* ADD dL/d(input) into each input's gradient (graph_in_grad, NULL when that input needs none) and
      * dL/d(param) into each parameter's gradient, from dL/d(output) (graph_out_grad). NULL: no backward. */
     void (*backward)(cn_graph *g, cn_node *n);
+    /* true: backward SETS an input's gradient where graph_in_grad_fresh says it holds nothing yet (the graph
+     * then skips zeroing it for this, its first writer), writing every element. Memory-bound backward passes
+     * save a pass over the buffer and the read of it. */
+    bool sets_fresh_grads;
     /* Multiply-adds for one forward pass at the node's current shapes (analysis). NULL means 0. */
     int64_t (*macs)(const cn_graph *g, const cn_node *n);
     /* List the node's attributes (cn_node_attrs) into out, which has room for CN_MAX_ATTRS, with the
@@ -90,6 +94,7 @@ struct cn_node {
     /* set by the memory plan */
     cn_real *out;
     cn_real *grad;          /* dL/d(out); train mode only */
+    bool grad_fresh;        /* grad holds nothing yet: its first writer (an op that sets_fresh_grads) sets it */
     void *scratch;
     void *workspace;        /* shared; valid only during this node's forward/backward */
     size_t workspace_size;  /* bytes at workspace (the largest any node asked for) */
@@ -111,6 +116,7 @@ const cn_node *graph_node(const cn_graph *g, int id);
 const cn_shape *graph_in_shape(const cn_graph *g, const cn_node *n, int i);
 const cn_real *graph_in(const cn_graph *g, const cn_node *n, int i);
 cn_real *graph_in_grad(const cn_graph *g, const cn_node *n, int i);  /* NULL when no gradient is wanted */
+bool graph_in_grad_fresh(const cn_graph *g, const cn_node *n, int i); /* set it, do not add (sets_fresh_grads) */
 cn_real *graph_out_grad(const cn_graph *g, const cn_node *n);
 cn_tensor *graph_param(const cn_graph *g, const cn_node *n, int k);       /* k-th parameter's value */
 cn_tensor *graph_param_grad(const cn_graph *g, const cn_node *n, int k);  /* NULL for buffers */

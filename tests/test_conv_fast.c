@@ -15,6 +15,7 @@ typedef struct {
     cn_conv_geom p;
     int64_t nx, ny, nw;
     cn_real *x, *w, *b, *dy, *y_ref, *dx_ref, *dw_ref, *db_ref, *dx0, *dw0, *db0;
+    cn_real *dx_set; /* the data gradient alone (from zero): what a fresh dx must be set to */
 } case_data;
 
 static case_data prepare(const conv_case *c, int index) {
@@ -35,13 +36,15 @@ static case_data prepare(const conv_case *c, int index) {
     memcpy(d.db_ref, d.db0, (size_t)p->out_channels * sizeof(cn_real));
     cn_conv_forward_ref(p, d.x, d.w, d.b, d.y_ref, NULL);
     cn_conv_backward_data_ref(p, d.dy, d.w, d.dx_ref, NULL);
+    d.dx_set = calloc((size_t)d.nx, sizeof(cn_real));
+    cn_conv_backward_data_ref(p, d.dy, d.w, d.dx_set, NULL);
     cn_conv_backward_weights_ref(p, d.x, d.dy, d.dw_ref, d.db_ref, NULL);
     return d;
 }
 
 static void release(case_data *d) {
     free(d->x), free(d->w), free(d->b), free(d->dy), free(d->y_ref), free(d->dx_ref), free(d->dw_ref);
-    free(d->db_ref), free(d->dx0), free(d->dw0), free(d->db0);
+    free(d->db_ref), free(d->dx0), free(d->dw0), free(d->db0), free(d->dx_set);
 }
 
 /* tol: relative to the largest reference value (Winograd's transforms round more than a direct sum) */
@@ -66,6 +69,14 @@ static void compare(const char *isa, const case_data *d, int index, cn_conv_algo
     CHECK(ey <= tol && ex <= tol && ew <= tol && eb <= tol,
           "%s %s (forced %d) vs reference, case %d (%d threads): y %.3g dx %.3g dw %.3g db %.3g (tol %g)", isa, name,
           (int)algo, index, threads, ey, ex, ew, eb, tol);
+    /* a fresh dx (the graph's first writer): set, whatever it held (NaN here) */
+    p.dx_fresh = true;
+    memset(dx, 0xff, (size_t)d->nx * sizeof(cn_real));
+    cn_conv_backward_data_im2col(&p, d->dy, d->w, dx, work);
+    double es = cn_rel_error(dx, d->dx_set, d->nx);
+    CHECK(es <= tol, "%s %s (forced %d), case %d (%d threads): fresh dx %.3g (tol %g)", isa, name, (int)algo, index,
+          threads, es, tol);
+    p.dx_fresh = false;
     /* inference: weights prepared once (cn_conv_prepare_weights), then the forward pass with and without the
      * fused epilogue (eval conv -> BN -> ReLU): y = relu?(scale * (conv without bias) + shift) */
     p.inference = true; /* the choice for inference (prepared weights) may differ: Winograd from 16 tiles */

@@ -495,6 +495,16 @@ cn_real *cn_node_grad(const cn_graph *g, int node) {
     return g->nodes[node].grad;
 }
 
+/* Whether step j's backward will set node id's gradient (born at j) rather than add into it: its op says so,
+ * it runs, and id is one of its inputs once (a second use would add into what the first set). */
+static bool sets_fresh(const cn_graph *g, int j, int from, int id) {
+    const cn_node *n = &g->nodes[j];
+    if (j > from || !n->grad || !n->op->backward || !n->op->sets_fresh_grads) return false;
+    int uses = 0;
+    for (int i = 0; i < n->n_inputs; i++) uses += n->inputs[i] == id;
+    return uses == 1;
+}
+
 cn_status cn_backward(cn_graph *g, int from, const cn_real *seed) {
     if (!g || from < 0 || from >= g->n_nodes) return cn_error(CN_ERR_INVALID, "backward: node %d does not exist", from);
     if (!g->plan_valid || g->plan_mode != CN_TRAIN || !g->forward_ran)
@@ -507,7 +517,8 @@ cn_status cn_backward(cn_graph *g, int from, const cn_real *seed) {
         return cn_error(CN_ERR_INVALID, "backward: %s depends on no trainable parameter and no input that wants a "
                         "gradient", top->name);
     /* Walk the backward steps of every node, last first: at each, zero the gradients that step creates (the
-     * first backward to add into them), then run it if it lies at or below from. */
+     * first backward to add into them), then run it if it lies at or below from. A step whose op sets fresh
+     * gradients (sets_fresh_grads) and will run is left them unzeroed (grad_fresh) when they are its input once. */
     const int *birth = g->plans[CN_TRAIN].grad_birth, *zero = g->plans[CN_TRAIN].zero_order;
     const int *re_at = g->plans[CN_TRAIN].recompute_at, *re = g->plans[CN_TRAIN].recompute_order;
     const size_t *re_offset = g->plans[CN_TRAIN].recompute_offset;
@@ -515,7 +526,9 @@ cn_status cn_backward(cn_graph *g, int from, const cn_real *seed) {
     for (int j = g->n_nodes - 1; j >= 0; j--) {
         for (; z < g->n_nodes && zero[z] >= 0 && birth[zero[z]] == j; z++) {
             cn_node *nd = &g->nodes[zero[z]];
-            if (zero[z] <= from) cn_fill_par(nd->grad, NULL, cn_shape_numel(&nd->shape));
+            if (zero[z] > from) continue;
+            if (sets_fresh(g, j, from, zero[z])) nd->grad_fresh = true;
+            else cn_fill_par(nd->grad, NULL, cn_shape_numel(&nd->shape));
         }
         for (; r < g->n_nodes && re[r] >= 0 && re_at[re[r]] == j; r++) { /* outputs dropped after forward */
             cn_node *nd = &g->nodes[re[r]];
@@ -534,6 +547,7 @@ cn_status cn_backward(cn_graph *g, int from, const cn_real *seed) {
         }
         double t0 = profile_start(g, j);
         if (n->grad && n->op->backward) n->op->backward(g, n);
+        for (int i = 0; i < n->n_inputs; i++) g->nodes[n->inputs[i]].grad_fresh = false;
         profile_add(g, j, 1, t0);
     }
     for (r = 0; r < g->n_nodes && re[r] >= 0; r++) /* back to where forward writes them */

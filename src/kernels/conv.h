@@ -57,6 +57,9 @@ typedef struct {
      * packed once, not per call), or NULL (packed into `work` by every call) */
     const cn_real *prepared;
     bool inference; /* forward only, weights prepared once (a cache): the algorithm choice may differ */
+    /* backward data: dx holds nothing yet (the graph left it unzeroed for its first writer): the kernels set it
+     * instead of adding into it (those that only add zero it first) */
+    bool dx_fresh;
 } cn_conv_geom;
 
 /* Weights prepared once for the fast forward pass (GEMM A panels of every group, or Winograd's transformed
@@ -146,6 +149,8 @@ void cn_conv_backward_weights_depthwise_plane(const cn_conv_geom *p, const cn_re
  * forward pass fuses p->epilogue. No workspace. */
 bool cn_conv_depthwise_rows_applies(const cn_conv_geom *p);
 bool cn_conv_depthwise_rows_pays(const cn_conv_geom *p);
+/* Whether the data gradient the dispatch would run here sets dx (p->dx_fresh) rather than adding into it */
+bool cn_conv_depthwise_rows_sets_dx(const cn_conv_geom *p);
 void cn_conv_forward_depthwise_rows(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
                                     cn_real *y);
 void cn_conv_backward_data_depthwise_rows(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx);

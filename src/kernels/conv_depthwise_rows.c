@@ -85,6 +85,22 @@ bool cn_conv_depthwise_rows_pays(const cn_conv_geom *p) {
     return cn_conv_depthwise_rows_applies(p) && p->out[1] * p->out[2] <= 16 * 16;
 }
 
+/* Where the in-place 3x3 kernels (inplace_plane, inplace_plane_s2, inplace_data_s2 below) run: padding 1;
+ * stride 1 on rows of 4 to 8 columns; stride 2 halving the plane, rows of 10 to 16 columns (the data gradient:
+ * to 32) */
+static bool inplace_applies(const rgeom *g, bool data) {
+    if (g->kh != 3 || g->pt != 1 || g->pl != 1) return false;
+    if (g->s == 1) return g->OH == g->H && g->OW == g->W && g->W >= 4 && g->W <= 8 && g->H >= 2;
+    return g->W % 2 == 0 && g->W >= 10 && g->W <= (data ? 32 : 16) && g->OW == g->W / 2 && g->H % 2 == 0 &&
+           g->OH == g->H / 2 && g->OH >= 2;
+}
+/* the in-place data gradient sets dx when asked (p->dx_fresh); the passes through plane copies only add */
+bool cn_conv_depthwise_rows_sets_dx(const cn_conv_geom *p) {
+    if (!cn_conv_depthwise_rows_pays(p)) return false;
+    rgeom g = rgeom_of(p);
+    return inplace_applies(&g, true);
+}
+
 #ifndef CN_REAL_IS_DOUBLE
 #include <immintrin.h>
 #include "kernels/simd256.h" /* first_lanes: any n, none set for n <= 0, all for n >= 8 */
@@ -280,6 +296,7 @@ typedef struct {
     const cn_conv_epilogue *e;
     float *y, *dx, *dw, *db;
     int64_t C, batch;
+    bool set_dx; /* the data gradient sets dx (p->dx_fresh) instead of adding */
 } rows_job;
 
 /* Each pass runs over a range of planes (channels for the weight gradient) with two plane buffers: the next plane
@@ -352,12 +369,6 @@ ROWS_PASSES(k5s2v2, 5, 2, 2, 24)
  * float before the plane and 9 - W after it: the first and the last plane of the tensor are read from a padded
  * copy. Against the copies (batch 32, Zen 3, medians of 10 interleaved runs): 1024@7x7 0.75 -> 0.34 ms on two
  * threads, 1.22 -> 0.59 on one; 512@14x14 -> 7x7 0.50 -> 0.33 on two, 0.89 -> 0.75 on one. */
-static bool inplace_applies(const rgeom *g, bool data) {
-    if (g->kh != 3 || g->pt != 1 || g->pl != 1) return false;
-    if (g->s == 1) return g->OH == g->H && g->OW == g->W && g->W >= 4 && g->W <= 8 && g->H >= 2;
-    return g->W % 2 == 0 && g->W >= 10 && g->W <= (data ? 32 : 16) && g->OW == g->W / 2 && g->H % 2 == 0 &&
-           g->OH == g->H / 2 && g->OH >= 2;
-}
 
 INLINE __m256 finish_row(__m256 acc, const float *scale, const float *shift, bool relu) {
     if (scale) acc = _mm256_fmadd_ps(acc, _mm256_set1_ps(*scale), _mm256_set1_ps(*shift));
@@ -469,22 +480,24 @@ AVX2 static void k3_inplace_forward(const rgeom *g, const rows_job *j, int64_t l
  * not a multiple of 8, the 8 floats ending at its end, stored first (the lanes it shares with the last whole
  * vector are then stored over by that vector's own sum); every vector of the row is loaded before any is stored. Loads reach 9 - OW % 8 floats past the dy plane
  * (at most 8 + 1). */
-INLINE void add_row_s2(float *dst, int64_t W, const int NV, const __m256 *even, const __m256 *odd, __m256i up) {
+INLINE void add_row_s2(float *dst, int64_t W, const int NV, const __m256 *even, const __m256 *odd, __m256i up,
+                       const bool ADD) {
     __m256 v[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}, a[4];
     for (int k = 0; k < NV; k++) {
         __m256 lo = _mm256_unpacklo_ps(even[k], odd[k]), hi = _mm256_unpackhi_ps(even[k], odd[k]);
         v[2 * k] = _mm256_permute2f128_ps(lo, hi, 0x20), v[2 * k + 1] = _mm256_permute2f128_ps(lo, hi, 0x31);
     }
     const int64_t full = W / 8;
-    for (int k = 0; k < full; k++) a[k] = _mm256_loadu_ps(dst + 8 * k);
+    for (int k = 0; ADD && k < full; k++) a[k] = _mm256_loadu_ps(dst + 8 * k);
     if (W % 8) {
         __m256 tail = _mm256_permutevar8x32_ps(v[full], up); /* its lanes below W % 8: stored over next */
-        _mm256_storeu_ps(dst + W - 8, _mm256_add_ps(_mm256_loadu_ps(dst + W - 8), tail));
+        _mm256_storeu_ps(dst + W - 8, ADD ? _mm256_add_ps(_mm256_loadu_ps(dst + W - 8), tail) : tail);
     }
-    for (int k = 0; k < full; k++) _mm256_storeu_ps(dst + 8 * k, _mm256_add_ps(a[k], v[k]));
+    for (int k = 0; k < full; k++) _mm256_storeu_ps(dst + 8 * k, ADD ? _mm256_add_ps(a[k], v[k]) : v[k]);
 }
 
-INLINE void inplace_data_s2(const float *dy, int64_t OH, int64_t W, const int NV, const float *w, float *dx) {
+INLINE void inplace_data_s2(const float *dy, int64_t OH, int64_t W, const int NV, const float *w, float *dx,
+                            const bool ADD) {
     __m256 wv[9];
     for (int t = 0; t < 9; t++) wv[t] = _mm256_set1_ps(w[t]);
     const int64_t OW = W / 2;
@@ -501,15 +514,15 @@ INLINE void inplace_data_s2(const float *dy, int64_t OH, int64_t W, const int NV
         if (oh > 0) {
             for (int k = 0; k < NV; k++)
                 e[k] = _mm256_fmadd_ps(wv[1], d[k], ce[k]), o[k] = _mm256_fmadd_ps(wv[2], d[k], _mm256_fmadd_ps(wv[0], ds[k], co[k]));
-            add_row_s2(dx + (2 * oh - 1) * W, W, NV, e, o, up);
+            add_row_s2(dx + (2 * oh - 1) * W, W, NV, e, o, up, ADD);
         }
         for (int k = 0; k < NV; k++)
             e[k] = _mm256_mul_ps(wv[4], d[k]), o[k] = _mm256_fmadd_ps(wv[5], d[k], _mm256_mul_ps(wv[3], ds[k]));
-        add_row_s2(dx + 2 * oh * W, W, NV, e, o, up);
+        add_row_s2(dx + 2 * oh * W, W, NV, e, o, up, ADD);
         for (int k = 0; k < NV; k++)
             ce[k] = _mm256_mul_ps(wv[7], d[k]), co[k] = _mm256_fmadd_ps(wv[8], d[k], _mm256_mul_ps(wv[6], ds[k]));
     }
-    add_row_s2(dx + (2 * OH - 1) * W, W, NV, ce, co, up);
+    add_row_s2(dx + (2 * OH - 1) * W, W, NV, ce, co, up, ADD);
 }
 
 /* Against the copies (batch 32, Zen 3, two threads, medians of 10 interleaved runs), forward+backward ms:
@@ -524,14 +537,16 @@ AVX2 static void k3_inplace_data(const rgeom *g, const rows_job *j, int64_t lo, 
             memcpy(pad + 1, dyin, (size_t)out_plane * sizeof(float));
             dyin = pad + 1;
         }
-        if (g->s == 2) {
-            if (g->OW > 8) inplace_data_s2(dyin, g->OH, g->W, 2, w, j->dx + i * plane);
-            else inplace_data_s2(dyin, g->OH, g->W, 1, w, j->dx + i * plane);
+        float *dx = j->dx + i * plane;
+        if (g->s == 2) { /* NV and ADD as constants */
+            if (g->OW > 8) j->set_dx ? inplace_data_s2(dyin, g->OH, g->W, 2, w, dx, false) : inplace_data_s2(dyin, g->OH, g->W, 2, w, dx, true);
+            else j->set_dx ? inplace_data_s2(dyin, g->OH, g->W, 1, w, dx, false) : inplace_data_s2(dyin, g->OH, g->W, 1, w, dx, true);
             continue;
         }
         float flipped[9]; /* stride 1: the forward's correlation with the kernel turned by 180 degrees */
         for (int t = 0; t < 9; t++) flipped[t] = w[8 - t];
-        inplace_plane(dyin, g->H, g->W, flipped, 0.0f, NULL, NULL, false, j->dx + i * plane, true);
+        if (j->set_dx) inplace_plane(dyin, g->H, g->W, flipped, 0.0f, NULL, NULL, false, dx, false);
+        else inplace_plane(dyin, g->H, g->W, flipped, 0.0f, NULL, NULL, false, dx, true);
     }
 }
 
@@ -578,8 +593,8 @@ void cn_conv_forward_depthwise_rows(const cn_conv_geom *p, const cn_real *x, con
 
 void cn_conv_backward_data_depthwise_rows(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx) {
     rgeom g = rgeom_of(p);
-    rows_job j = {.dy = dy, .w = w, .dx = dx, .C = p->in_channels, .batch = p->batch};
-    if (inplace_applies(&g, true) && !getenv("CN_NO_INPLACE")) {
+    rows_job j = {.dy = dy, .w = w, .dx = dx, .C = p->in_channels, .batch = p->batch, .set_dx = p->dx_fresh};
+    if (inplace_applies(&g, true)) {
         run_pass(p, &g, k3_inplace_data, &j, p->batch * p->in_channels, g.OH * g.OW + 17);
         return;
     }

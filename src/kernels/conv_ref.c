@@ -84,6 +84,7 @@ void cn_conv_backward_data_ref(const cn_conv_geom *p, const cn_real *dy, const c
     CN_UNUSED(work);
     int64_t cin_g = p->in_channels / p->groups, cout_g = p->out_channels / p->groups;
     int64_t in_plane = prod3(p->in), taps = prod3(p->kernel);
+    if (p->dx_fresh) memset(dx, 0, (size_t)(p->batch * p->in_channels * in_plane) * sizeof(cn_real));
     for (int64_t n = 0; n < p->batch; n++)
         for (int64_t o = 0; o < p->out_channels; o++) {
             cn_real *dxg = dx + (n * p->in_channels + o / cout_g * cin_g) * in_plane;

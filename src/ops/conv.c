@@ -228,6 +228,7 @@ static void conv_backward(cn_graph *g, cn_node *n) {
     cn_real *db = a->bias ? graph_param_grad(g, n, 1)->data : NULL;
     cn_conv_backward_weights(&p, graph_in(g, n, 0), dy, graph_param_grad(g, n, 0)->data, db, n->workspace);
     cn_real *dx = graph_in_grad(g, n, 0);
+    p.dx_fresh = dx && graph_in_grad_fresh(g, n, 0); /* set, not added (sets_fresh_grads) */
     if (dx) cn_conv_backward_data(&p, dy, graph_param(g, n, 0)->data, dx, n->workspace);
 }
 
@@ -272,7 +273,8 @@ static int conv_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
 static const cn_op_def op_conv = {.name = "Conv", .prefix = "conv", .shape = conv_shape, .init_params = conv_init,
                                   .workspace_bytes = conv_workspace_bytes, .cache_bytes = conv_cache_bytes,
                                   .fuses_relu = true, .forward = conv_forward, .backward = conv_backward,
-                                  .macs = conv_macs, .attrs = conv_attrs, .backward_reads = CN_READS_INPUTS};
+                                  .macs = conv_macs, .attrs = conv_attrs, .backward_reads = CN_READS_INPUTS,
+                                  .sets_fresh_grads = true};
 
 cn_conv_attr cn_conv_attr_make(int out_channels, int k, int s, int p) {
     cn_conv_attr a = {.out_channels = out_channels, .groups = 1, .bias = 1, .pad_mode = CN_PAD_ZEROS};
