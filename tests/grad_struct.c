@@ -1,5 +1,6 @@
 /* Numerical gradient checks (double precision) for add and concat, including fan-out: a node that feeds
- * both inputs of add, or several inputs of concat, and a residual block y = fc2(fc1(x)) + x. */
+ * both inputs of add, or several inputs of concat, a residual block y = fc2(fc1(x)) + x, and two convolutions
+ * reading the same input. */
 #include "cn_test.h"
 
 static void check_add(cn_shape shape, uint64_t seed) {
@@ -51,6 +52,21 @@ static void check_residual(void) {
     cn_graph_free(g);
 }
 
+/* Convolutions sharing their input: the last reader's backward (the depthwise conv) sets dL/dx, which the
+ * graph leaves unzeroed for it (sets_fresh_grads), then the other conv adds into it. */
+static void check_conv_fan_out(void) {
+    cn_graph *g = cn_graph_create();
+    int x = cn_input(g, "x", cn_shape4(2, 3, 7, 7));
+    cn_conv_attr dw = cn_conv_attr_make(3, 3, 1, 1);
+    dw.groups = 3;
+    int full = cn_conv2d(g, "full", x, 3, 3, 1, 1), depthwise = cn_conv(g, "depthwise", x, &dw);
+    int y = cn_concat(g, "cat", (int[]){cn_add(g, "sum", full, depthwise), full}, 2);
+    CHECK(y >= 0, "builds: %s", cn_last_error());
+    cn_test_fill_input(g, x, 23, -1, 1);
+    cn_gradcheck(g, y, &x, 1, 1e-6, 1e-6, 200);
+    cn_graph_free(g);
+}
+
 int main(void) {
     check_add(cn_shape_make(2, (int64_t[]){3, 7}), 1);
     check_add(cn_shape4(2, 3, 5, 7), 2);
@@ -61,5 +77,6 @@ int main(void) {
     check_concat(4, (int64_t[]){1, 2, 3, 1}, 1, (int64_t[]){7}, 7);
     check_fan_out();
     check_residual();
+    check_conv_fan_out();
     return cn_test_finish();
 }
