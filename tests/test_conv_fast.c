@@ -228,6 +228,9 @@ static const conv_case cases[] = {
     /* and its in-place stride-2 data gradient on dy rows of two vectors: 9 and 16 columns */
     {2, 2, 3, 3, 3, {6, 18, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     {2, 2, 2, 2, 2, {4, 32, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 0},
+    /* and stride 1 on rows of two vectors, in two passes: 9 and 16 columns */
+    {2, 2, 3, 3, 3, {3, 9, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    {2, 1, 4, 4, 4, {16, 16, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
 };
 
 int main(void) {
@@ -289,7 +292,7 @@ int main(void) {
               "case %d: small-plane depthwise chosen (%s)", i, why);
     }
     int ncases = (int)(sizeof cases / sizeof cases[0]);
-    for (int i = ncases - 17; v256 && i < ncases; i++) { /* and the narrow-plane kernel the cases written for it */
+    for (int i = ncases - 19; v256 && i < ncases; i++) { /* and the narrow-plane kernel the cases written for it */
         cn_conv_geom g = conv_case_geom(&cases[i]);
         if (cases[i].cin == 1) continue; /* a single input channel goes to the first-layer kernel unless forced */
         CHECK(strcmp(cn_conv_algorithm(&g, &why), "depthwise-direct") == 0 && strstr(why, "narrow plane"),

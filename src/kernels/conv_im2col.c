@@ -739,8 +739,8 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
         a = CN_CONV_DEPTHWISE;
         why = cn_conv_depthwise_rows_pays(p)
                   ? "one input channel per group (depthwise), zero padding, stride 1 or 2, a narrow plane: direct, "
-                    "each output row one or two 8-lane vectors, each tap a shifted row of the plane (3x3 onto rows of 4-8 "
-                    "columns: read in place; else from a zero-padded copy)"
+                    "each output row one or two 8-lane vectors, each tap a shifted row of the plane (3x3 with padding 1 onto "
+                    "rows of up to 16 columns: read in place; else from a zero-padded copy)"
               : cn_conv_depthwise_plane_applies(p)
                   ? "one input channel per group (depthwise), zero padding, stride 1, a plane of at most 16384 "
                     "outputs: direct, 16 positions of one plane per step (one AVX-512 vector, two AVX2 ones), each tap a shifted "
