@@ -231,6 +231,12 @@ static const conv_case cases[] = {
     /* and stride 1 on rows of two vectors, in two passes: 9 and 16 columns */
     {2, 2, 3, 3, 3, {3, 9, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     {2, 1, 4, 4, 4, {16, 16, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    /* Winograd F(2x2,5x5): odd planes over two tile blocks (3 x 7 x 6 tiles), uneven padding, a plane smaller
+     * than the kernel's reach, and the automatic choice's shape (32 -> 64 channels) */
+    {2, 3, 5, 6, 1, {13, 11, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
+    {2, 2, 3, 7, 1, {8, 9, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {1, 3, 0}, {3, 0, 0}, CN_PAD_ZEROS, 0},
+    {2, 1, 4, 3, 1, {3, 4, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
+    {2, 3, 32, 64, 1, {9, 9, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
 };
 
 int main(void) {
@@ -292,11 +298,15 @@ int main(void) {
               "case %d: small-plane depthwise chosen (%s)", i, why);
     }
     int ncases = (int)(sizeof cases / sizeof cases[0]);
-    for (int i = ncases - 19; v256 && i < ncases; i++) { /* and the narrow-plane kernel the cases written for it */
+    for (int i = ncases - 23; v256 && i < ncases - 4; i++) { /* and the narrow-plane kernel the cases written for it */
         cn_conv_geom g = conv_case_geom(&cases[i]);
         if (cases[i].cin == 1) continue; /* a single input channel goes to the first-layer kernel unless forced */
         CHECK(strcmp(cn_conv_algorithm(&g, &why), "depthwise-direct") == 0 && strstr(why, "narrow plane"),
               "case %d: narrow-plane depthwise chosen (%s)", i, why);
+    }
+    if (v256) { /* F(2x2,5x5) where it pays (the last case: 32 -> 64 channels, 75 tiles) */
+        cn_conv_geom g = conv_case_geom(&cases[ncases - 1]);
+        CHECK(strcmp(cn_conv_algorithm(&g, &why), "winograd-f2x5") == 0, "5x5 Winograd chosen (%s)", why);
     }
     return cn_test_finish();
 }

@@ -672,6 +672,17 @@ static void bias_grad_team(const cn_conv_geom *p, const cn_real *dy, cn_real *db
 
 /* ---- the dispatch */
 
+/* F(2x2,5x5), AVX2 kernels only (the AVX-512 ones have no vector output transform for 2x2 tiles). Against the
+ * direct kernel (Zen 3, two threads, weights transformed per call; bench_passes): AlexNet conv2 (64 -> 192 on
+ * 27x27) batch 32 forward 81 -> 45 ms and data gradient 84 -> 49, batch 1 2.9 -> 2.0; GoogLeNet's 32 -> 96 on
+ * 28x28 22 -> 16, 32 -> 128 on 14x14 7.4 -> 5.3 (batch 8: 1.9 -> 1.5), 48 -> 128 on 7x7 2.9 -> 2.3; even at 24
+ * -> 64 and 16 -> 48 on 14x14, slower at 16 -> 32 on 28x28 (6.3 against 4.0) and on 16 tiles (batch-1 7x7). */
+static bool winograd5_pays(const cn_conv_geom *p) {
+    if (strcmp(cn_kernels_isa(), "avx2") != 0 || p->in_channels < 32 || p->out_channels < 64) return false;
+    int64_t th = (p->out[1] + 1) / 2, tw = (p->out[2] + 1) / 2;
+    return p->batch * th * tw >= 64;
+}
+
 /* Winograd when it applies and wins (measured on Zen 4, docs/BENCHMARKS.md): enough channels to amortise the
  * tile transforms, enough tiles to amortise the weight transform (done once per pass: batch-1 14x14 layers
  * ran 2.5x slower than im2col, 7x7 layers at batch 32 1.5x faster; for inference the weights are transformed
@@ -682,6 +693,7 @@ static void bias_grad_team(const cn_conv_geom *p, const cn_real *dy, cn_real *db
  * 5x5 planes (2.56x) 1.15x faster; the limit is 2.6x. */
 static bool winograd_pays(const cn_conv_geom *p) {
     if (!cn_conv_winograd_applies(p) || p->in_channels < 16 || p->out_channels < 16) return false;
+    if (p->kernel[1] == 5) return winograd5_pays(p);
     int64_t th = (p->out[1] + 3) / 4, tw = (p->out[2] + 3) / 4;
     /* AVX2 (Zen 3, 2026-12-06): the direct kernel's 8-lane tiles are no match; 16 tiles (batch-1 14x14) ran
      * 1.9x faster than direct even with the weights transformed every pass, 4 tiles (batch-1 7x7) 1.9x slower */
@@ -731,8 +743,10 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
         a = CN_CONV_DIRECT, why = "forced";
     } else if (p->algorithm == CN_CONV_AUTO && winograd_pays(p)) {
         a = CN_CONV_WINOGRAD;
-        why = "3x3, stride 1, groups 1, zero padding, enough channels and tiles: Winograd F(4x4,3x3) "
-              "(2.25 multiplies per output instead of 9)";
+        why = p->kernel[1] == 5 ? "5x5, stride 1, groups 1, zero padding, enough channels and tiles: Winograd "
+                                  "F(2x2,5x5) (9 multiplies per output instead of 25)"
+                                : "3x3, stride 1, groups 1, zero padding, enough channels and tiles: Winograd "
+                                  "F(4x4,3x3) (2.25 multiplies per output instead of 9)";
     } else if (p->algorithm == CN_CONV_GEMM) {
         why = "forced";
     } else if (cn_conv_depthwise_applies(p) && p->groups > 1) {
@@ -782,7 +796,7 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
 const char *cn_conv_algorithm(const cn_conv_geom *p, const char **reason) {
     switch (choose(p, reason)) {
     case CN_CONV_DEPTHWISE: return "depthwise-direct";
-    case CN_CONV_WINOGRAD: return "winograd-f4x3";
+    case CN_CONV_WINOGRAD: return p->kernel[1] == 5 ? "winograd-f2x5" : "winograd-f4x3";
     case CN_CONV_FIRST: return "first-direct";
     case CN_CONV_DIRECT: return "direct";
     default: return reads_x_directly(p) ? "gemm-1x1" : "im2col-gemm";

@@ -1,5 +1,7 @@
 /* conv_winograd.c — Winograd F(4x4, 3x3) for 2D 3x3 convolutions with stride 1, dilation 1, groups 1 and zero
- * padding (Lavin & Gray 2015). The output is cut into 4x4 tiles, each computed from a 6x6 input patch d:
+ * padding (Lavin & Gray 2015), and F(2x2, 5x5) for 5x5 ones (below: the same 6x6 patches and B^T, the points 0,
+ * ±1, ±2 and infinity; G5 (6 x 5) and A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 1], 9 multiplies per output instead of 25;
+ * forward and data gradient, with the 2x2 output transform vectorised on AVX2 and scalar elsewhere). The output is cut into 4x4 tiles, each computed from a 6x6 input patch d:
  *   Y = A^T [ U ⊙ V ] A,   U = G g G^T (per output/input channel pair),   V = B^T d B (per input channel, tile)
  * and the sum over input channels becomes, for each of the 36 points xi of the 6x6 transform domain, one GEMM
  *   M[xi] (C_out x tiles) = U[xi] (C_out x C_in) V[xi] (C_in x tiles)
@@ -28,25 +30,34 @@ enum { WG_TILE_BLOCK = 64 }; /* tiles per GEMM block: a multiple of every kernel
 static size_t align64f(size_t floats) { return (floats + 15) / 16 * 16; } /* floats, to 64 bytes */
 
 bool cn_conv_winograd_applies(const cn_conv_geom *p) {
-    return p->in[0] == 1 && p->kernel[0] == 1 && p->kernel[1] == 3 && p->kernel[2] == 3 && p->stride[1] == 1 &&
+    return p->in[0] == 1 && p->kernel[0] == 1 && (p->kernel[1] == 3 || p->kernel[1] == 5) &&
+           p->kernel[2] == p->kernel[1] && p->stride[1] == 1 &&
            p->stride[2] == 1 && p->dilation[1] == 1 && p->dilation[2] == 1 && p->groups == 1 &&
            p->pad_mode == CN_PAD_ZEROS && p->pad_begin[0] == 0;
 }
 
-/* One direction of the problem: `in` (N, cin, ih, iw) -> `out` (N, cout, oh, ow) with pad_begin (ph, pw). */
+/* One direction of the problem: `in` (N, cin, ih, iw) -> `out` (N, cout, oh, ow) with pad_begin (ph, pw); r x r
+ * filters, m x m output tiles (F(4x4,3x3) or F(2x2,5x5): both 6x6 patches, the same B^T). */
 typedef struct {
     int64_t batch, cin, cout, ih, iw, oh, ow, ph, pw;
+    int r, m;
 } wg_problem;
 
 static wg_problem forward_problem(const cn_conv_geom *p) {
+    int r = (int)p->kernel[1];
     return (wg_problem){p->batch, p->in_channels, p->out_channels, p->in[1], p->in[2], p->out[1], p->out[2],
-                        p->pad_begin[1], p->pad_begin[2]};
+                        p->pad_begin[1], p->pad_begin[2], r, r == 3 ? 4 : 2};
 }
 
-/* dx = conv(dy, flipped transposed w), padding 2 - pad_begin */
+/* dx = conv(dy, flipped transposed w), padding r - 1 - pad_begin */
 static wg_problem data_problem(const cn_conv_geom *p) {
+    int r = (int)p->kernel[1];
     return (wg_problem){p->batch, p->out_channels, p->in_channels, p->out[1], p->out[2], p->in[1], p->in[2],
-                        2 - p->pad_begin[1], 2 - p->pad_begin[2]};
+                        r - 1 - p->pad_begin[1], r - 1 - p->pad_begin[2], r, r == 3 ? 4 : 2};
+}
+
+static int64_t tiles_of(const wg_problem *q) {
+    return q->batch * ((q->oh + q->m - 1) / q->m) * ((q->ow + q->m - 1) / q->m);
 }
 
 static size_t u_floats(const wg_problem *q) { return align64f((size_t)((q->cout + 16) * q->cin)) + 16; } /* one xi */
@@ -96,6 +107,28 @@ static void transform_filter(const cn_real *g, int64_t sa, int64_t sb, double u[
     }
 }
 
+/* F(2x2,5x5): G (6 x 5) from the same points 0, 1, -1, 2, -2 and infinity: row k is a^j / prod_(b != a)(a - b) */
+static const double G5[6][5] = {{1.0 / 4, 0, 0, 0, 0},
+                                {-1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                {-1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                {1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 3, 2.0 / 3},
+                                {1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3},
+                                {0, 0, 0, 0, 1}};
+
+/* u (6x6) = G g G^T for one 5x5 filter g (element (a, b) at g[a*sa + b*sb]) */
+static void transform_filter5(const cn_real *g, int64_t sa, int64_t sb, double u[36]) {
+    double t[6][5] = {{0}}; /* G g */
+    for (int i = 0; i < 6; i++)
+        for (int a = 0; a < 5; a++)
+            for (int b = 0; b < 5; b++) t[i][b] += G5[i][a] * (double)g[a * sa + b * sb];
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+            double acc = 0;
+            for (int b = 0; b < 5; b++) acc += t[i][b] * G5[j][b];
+            u[i * 6 + j] = acc;
+        }
+}
+
 enum { WG_UCHUNK = 16, WG_MR_MAX = 16 }; /* input channels per run of transform_weights; the largest MR */
 
 #ifndef CN_REAL_IS_DOUBLE
@@ -113,6 +146,21 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void g3x8(__m25
     t[5] = z2;
 }
 
+/* G z for five 8-lane vectors -> six (F(2x2,5x5)) */
+__attribute__((target("avx2,fma"), always_inline)) static inline void g5x8(const __m256 z[5], __m256 t[6]) {
+    const __m256 q4 = _mm256_set1_ps(1.0f / 4), q6 = _mm256_set1_ps(1.0f / 6), q24 = _mm256_set1_ps(1.0f / 24);
+    __m256 even = _mm256_add_ps(_mm256_add_ps(z[0], z[2]), z[4]), odd = _mm256_add_ps(z[1], z[3]);
+    /* rows 3 and 4: (z0 + 2 z1 + 4 z2 + 8 z3 + 16 z4) / 24 and with the odd terms negated */
+    __m256 e4 = _mm256_fmadd_ps(_mm256_set1_ps(4), z[2], _mm256_fmadd_ps(_mm256_set1_ps(16), z[4], z[0]));
+    __m256 o4 = _mm256_fmadd_ps(_mm256_set1_ps(2), z[1], _mm256_mul_ps(_mm256_set1_ps(8), z[3]));
+    t[0] = _mm256_mul_ps(z[0], q4);
+    t[1] = _mm256_mul_ps(_mm256_add_ps(even, odd), _mm256_sub_ps(_mm256_setzero_ps(), q6));
+    t[2] = _mm256_mul_ps(_mm256_sub_ps(odd, even), q6);
+    t[3] = _mm256_mul_ps(_mm256_add_ps(e4, o4), q24);
+    t[4] = _mm256_mul_ps(_mm256_sub_ps(e4, o4), q24);
+    t[5] = z[4];
+}
+
 /* The transforms of the filters (op*mr + r, c), r < mr <= 8, one per lane, in float (the scalar path below is in
  * double; the difference is float rounding of U), into run[xi][(c - c0) * mr + r] (8 floats written per xi: the
  * two past mr are overwritten by the next c, and run has room after the last). */
@@ -122,22 +170,24 @@ __attribute__((target("avx2,fma"))) static void transform_lanes8(const wg_proble
     int64_t live = q->cout - op * mr < mr ? q->cout - op * mr : mr;
     __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)live), lanes);
-    /* lane r reads filter (op*mr + r, c): forward w[o][c] (lanes cin * 9 apart), data gradient w[c][o] rotated
-     * (lanes 9 apart, taps in reverse) */
-    __m256i step = _mm256_mullo_epi32(lanes, _mm256_set1_epi32((int)(flipped ? 9 : q->cin * 9)));
+    /* lane r reads filter (op*mr + r, c): forward w[o][c] (lanes cin * taps apart), data gradient w[c][o]
+     * rotated (lanes `taps` apart, taps in reverse) */
+    const int R = q->r, taps = R * R;
+    __m256i step = _mm256_mullo_epi32(lanes, _mm256_set1_epi32((int)(flipped ? taps : q->cin * taps)));
     for (int64_t c = c0; c < c1; c++) {
-        const float *base = flipped ? w + (c * q->cout + op * mr) * 9 + 8 : w + (op * mr * q->cin + c) * 9;
-        __m256 g[9], t[6][3], u[6];
-        for (int k = 0; k < 9; k++)
+        const float *base = flipped ? w + (c * q->cout + op * mr) * taps + taps - 1 : w + (op * mr * q->cin + c) * taps;
+        __m256 g[25], t[6][5], u[6], col[6];
+        for (int k = 0; k < taps; k++)
             g[k] = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), flipped ? base - k : base + k, step,
                                             _mm256_castsi256_ps(mask), 4);
-        for (int b = 0; b < 3; b++) { /* G g, column b */
-            __m256 col[6];
-            g3x8(g[b], g[3 + b], g[6 + b], col);
+        for (int b = 0; b < R; b++) { /* G g, column b */
+            if (R == 3) g3x8(g[b], g[3 + b], g[6 + b], col);
+            else g5x8((__m256[5]){g[b], g[5 + b], g[10 + b], g[15 + b], g[20 + b]}, col);
             for (int i = 0; i < 6; i++) t[i][b] = col[i];
         }
         for (int i = 0; i < 6; i++) { /* (G g) G^T, row i */
-            g3x8(t[i][0], t[i][1], t[i][2], u);
+            if (R == 3) g3x8(t[i][0], t[i][1], t[i][2], u);
+            else g5x8(t[i], u);
             for (int j = 0; j < 6; j++) _mm256_storeu_ps(&run[i * 6 + j][(c - c0) * mr], u[j]);
         }
     }
@@ -172,9 +222,12 @@ static void transform_weights(const wg_problem *q, const cn_real *w, bool flippe
                     for (int64_t r = 0; r < mr; r++) {
                         int64_t o = op * mr + r;
                         double u[36] = {0};
-                        if (o < q->cout) {
+                        if (o < q->cout && q->r == 3) {
                             if (!flipped_transposed) transform_filter(w + (o * q->cin + c) * 9, 3, 1, u);
                             else transform_filter(w + (c * q->cout + o) * 9 + 8, -3, -1, u);
+                        } else if (o < q->cout) {
+                            if (!flipped_transposed) transform_filter5(w + (o * q->cin + c) * 25, 5, 1, u);
+                            else transform_filter5(w + (c * q->cout + o) * 25 + 24, -5, -1, u);
                         }
                         for (int xi = 0; xi < 36; xi++) run[xi][(c - c0) * mr + r] = (cn_real)u[xi];
                     }
@@ -226,6 +279,22 @@ static inline void transform_output(const cn_real m[36], cn_real y[16]) {
         y[i * 4 + 1] = z[1] - z[2] + 2 * z[3] - 2 * z[4];
         y[i * 4 + 2] = z[1] + z[2] + 4 * z[3] + 4 * z[4];
         y[i * 4 + 3] = z[1] - z[2] + 8 * z[3] - 8 * z[4] + z[5];
+    }
+}
+
+/* m (6x6) -> y (2x2) = A^T m A, A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 1] (F(2x2,5x5)) */
+static inline void transform_output2(const cn_real m[36], cn_real y[4]) {
+    cn_real t[12];
+    for (int j = 0; j < 6; j++) {
+        cn_real m0 = m[0 * 6 + j], m1 = m[1 * 6 + j], m2 = m[2 * 6 + j], m3 = m[3 * 6 + j], m4 = m[4 * 6 + j],
+                m5 = m[5 * 6 + j];
+        t[0 * 6 + j] = m0 + m1 + m2 + m3 + m4;
+        t[1 * 6 + j] = m1 - m2 + 2 * m3 - 2 * m4 + m5;
+    }
+    for (int i = 0; i < 2; i++) {
+        const cn_real *z = t + i * 6;
+        y[i * 2 + 0] = z[0] + z[1] + z[2] + z[3] + z[4];
+        y[i * 2 + 1] = z[1] - z[2] + 2 * z[3] - 2 * z[4] + z[5];
     }
 }
 
@@ -545,6 +614,46 @@ __attribute__((target("avx2,fma"))) static void output8(const float *src, int64_
     }
 }
 
+/* A^T m for six 8-lane vectors -> two (F(2x2,5x5)) */
+__attribute__((target("avx2,fma"))) static inline void at6x8_2(const __m256 m[6], __m256 y[2]) {
+    __m256 s12 = _mm256_add_ps(m[1], m[2]), s34 = _mm256_add_ps(m[3], m[4]);
+    __m256 d12 = _mm256_sub_ps(m[1], m[2]), d34 = _mm256_sub_ps(m[3], m[4]);
+    y[0] = _mm256_add_ps(_mm256_add_ps(m[0], s12), s34);
+    y[1] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(2), d34, d12), m[5]);
+}
+
+/* output8 for 2x2 tiles: row i of tile l is the pair (y0[l], y1[l]) */
+__attribute__((target("avx2,fma"))) static void output8_2(const float *src, int64_t mfl, const wg_outputs8 *pt,
+                                                          float *out, int64_t ooff, int64_t ow, float scale,
+                                                          float shift, bool relu, bool add) {
+    __m256 t[12], z[6], r[2];
+    __m256i live = first_lanes(pt->live);
+    for (int j = 0; j < 6; j++) { /* columns: t = A^T m */
+        for (int i = 0; i < 6; i++)
+            z[i] = pt->live == 8 ? _mm256_loadu_ps(src + (i * 6 + j) * mfl)
+                                 : _mm256_maskload_ps(src + (i * 6 + j) * mfl, live);
+        at6x8_2(z, r);
+        t[j] = r[0], t[6 + j] = r[1];
+    }
+    __m256 sc = _mm256_set1_ps(scale), sh = _mm256_set1_ps(shift), zero = _mm256_setzero_ps();
+    for (int i = 0; i < 2; i++) {
+        at6x8_2(t + i * 6, r);
+        for (int j = 0; j < 2 && !add; j++) {
+            r[j] = _mm256_fmadd_ps(sc, r[j], sh);
+            if (relu) r[j] = _mm256_max_ps(r[j], zero);
+        }
+        float pairs[16]; /* unpacklo: tiles 0, 1 | 4, 5; unpackhi: 2, 3 | 6, 7 */
+        _mm256_storeu_ps(pairs, _mm256_unpacklo_ps(r[0], r[1]));
+        _mm256_storeu_ps(pairs + 8, _mm256_unpackhi_ps(r[0], r[1]));
+        for (int l = 0; l < pt->live; l++) {
+            if (i >= pt->rows[l]) continue;
+            const float *v = pairs + (l & 2 ? 8 : 0) + (l & 4 ? 4 : 0) + (l & 1 ? 2 : 0);
+            float *dst = out + ooff + pt->off[l] + i * ow;
+            for (int k = 0; k < pt->cols[l]; k++) dst[k] = add ? dst[k] + v[k] : v[k];
+        }
+    }
+}
+
 /* The AVX2 output transform of output channels [o0, o1) of a block. */
 __attribute__((target("avx2,fma"))) static void output_phase8(const wg_problem *q, const float *bias,
                                                               const cn_conv_epilogue *e, bool add, const wg_tiles *tl,
@@ -556,13 +665,14 @@ __attribute__((target("avx2,fma"))) static void output_phase8(const wg_problem *
         for (int l = 0; l < pt.live; l++) {
             int64_t t = g0 + l, ty = tl->ty0[t] + q->ph, tx = tl->tx0[t] + q->pw;
             pt.off[l] = tl->tn[t] * q->cout * out_plane + ty * q->ow + tx;
-            pt.rows[l] = q->oh - ty < 4 ? (int)(q->oh - ty) : 4;
-            pt.cols[l] = q->ow - tx < 4 ? (int)(q->ow - tx) : 4;
+            pt.rows[l] = q->oh - ty < q->m ? (int)(q->oh - ty) : q->m;
+            pt.cols[l] = q->ow - tx < q->m ? (int)(q->ow - tx) : q->m;
         }
         for (int64_t o = o0; o < o1; o++) {
             float sc = 1, sh = bias ? bias[o] : 0;
             if (e) sc = e->scale[o], sh = e->shift[o];
-            output8(mbuf + o * nt + g0, mfl, &pt, out, o * out_plane, q->ow, sc, sh, e && e->relu, add);
+            if (q->m == 4) output8(mbuf + o * nt + g0, mfl, &pt, out, o * out_plane, q->ow, sc, sh, e && e->relu, add);
+            else output8_2(mbuf + o * nt + g0, mfl, &pt, out, o * out_plane, q->ow, sc, sh, e && e->relu, add);
         }
     }
 }
@@ -640,12 +750,12 @@ __attribute__((target("avx2,fma"))) static void grad_plain8(const wg_problem *q,
 #endif
 
 static void block_tiles(const wg_problem *q, int64_t t0, int64_t nt, wg_tiles *tl) {
-    int64_t tw = (q->ow + 3) / 4, per_sample = ((q->oh + 3) / 4) * tw;
+    int64_t tw = (q->ow + q->m - 1) / q->m, per_sample = ((q->oh + q->m - 1) / q->m) * tw;
     tl->nt = nt;
     for (int64_t t = 0; t < nt; t++) {
         int64_t g = t0 + t;
-        tl->tn[t] = g / per_sample, tl->ty0[t] = g % per_sample / tw * 4 - q->ph;
-        tl->tx0[t] = g % per_sample % tw * 4 - q->pw;
+        tl->tn[t] = g / per_sample, tl->ty0[t] = g % per_sample / tw * q->m - q->ph;
+        tl->tx0[t] = g % per_sample % tw * q->m - q->pw;
     }
 }
 
@@ -709,7 +819,7 @@ static void gemm_phase(const wg_problem *q, const cn_real *upack, int64_t nt, in
 static void output_phase(const wg_problem *q, const cn_real *bias, const cn_conv_epilogue *e, bool add,
                          const wg_tiles *tl, int64_t o0, int64_t o1, wg_simd simd, const cn_real *mbuf, cn_real *out) {
 #ifndef CN_REAL_IS_DOUBLE
-    if (simd == WG_AVX512) {
+    if (simd == WG_AVX512 && q->m == 4) { /* 2x2 tiles: the scalar transform below */
         output_phase16(q, bias, e, add, tl, o0, o1, mbuf, out);
         return;
     }
@@ -724,16 +834,18 @@ static void output_phase(const wg_problem *q, const cn_real *bias, const cn_conv
     for (int64_t o = o0; o < o1; o++)
         for (int64_t t = 0; t < nt; t++) {
             cn_real m[36], yv[16];
+            const int M = q->m;
             for (int xi = 0; xi < 36; xi++) m[xi] = mbuf[xi * mfl + o * nt + t];
-            transform_output(m, yv);
-            int64_t ty = (tl->ty0[t] + q->ph) / 4, tx = (tl->tx0[t] + q->pw) / 4;
+            if (M == 4) transform_output(m, yv);
+            else transform_output2(m, yv);
+            int64_t ty = (tl->ty0[t] + q->ph) / M, tx = (tl->tx0[t] + q->pw) / M;
             cn_real *plane = out + (tl->tn[t] * q->cout + o) * q->oh * q->ow, b = bias ? bias[o] : 0, sc = 1;
             if (e) sc = e->scale[o], b = e->shift[o];
-            for (int i = 0; i < 4 && ty * 4 + i < q->oh; i++)
-                for (int j = 0; j < 4 && tx * 4 + j < q->ow; j++) {
-                    cn_real *dst = plane + (ty * 4 + i) * q->ow + tx * 4 + j, v = sc * yv[i * 4 + j] + b;
+            for (int i = 0; i < M && ty * M + i < q->oh; i++)
+                for (int j = 0; j < M && tx * M + j < q->ow; j++) {
+                    cn_real *dst = plane + (ty * M + i) * q->ow + tx * M + j, v = sc * yv[i * M + j] + b;
                     if (e && e->relu) v = v > 0 ? v : 0;
-                    *dst = add ? *dst + yv[i * 4 + j] : v;
+                    *dst = add ? *dst + yv[i * M + j] : v;
                 }
         }
 }
@@ -743,7 +855,7 @@ static void run_problem(const cn_conv_geom *p, const wg_problem *q, const cn_rea
                         bool flipped, const cn_real *prepared, const cn_real *bias, const cn_conv_epilogue *e,
                         bool add, cn_real *out, void *work) {
     int threads = p->threads > 1 ? p->threads : 1;
-    int64_t tiles = q->batch * ((q->oh + 3) / 4) * ((q->ow + 3) / 4), blocks = (tiles + WG_TILE_BLOCK - 1) / WG_TILE_BLOCK;
+    int64_t tiles = tiles_of(q), blocks = (tiles + WG_TILE_BLOCK - 1) / WG_TILE_BLOCK;
     const cn_real *upack = prepared ? prepared : work;
     /* the 16-lane transforms: AVX-512 kernels, offsets that fit 32 bits; the 8-lane ones: AVX2 kernels */
     wg_simd simd = WG_SCALAR;
@@ -830,7 +942,7 @@ bool cn_conv_winograd_wgrad_applies(const cn_conv_geom *p) {
     (void)p;
     return false;
 #else
-    return cn_conv_winograd_applies(p) && strcmp(cn_kernels_isa(), "avx2") == 0;
+    return cn_conv_winograd_applies(p) && p->kernel[1] == 3 && strcmp(cn_kernels_isa(), "avx2") == 0;
 #endif
 }
 
