@@ -1,7 +1,7 @@
 /* conv_winograd.c — Winograd F(4x4, 3x3) for 2D 3x3 convolutions with stride 1, dilation 1, groups 1 and zero
  * padding (Lavin & Gray 2015), and F(2x2, 5x5) for 5x5 ones (below: the same 6x6 patches and B^T, the points 0,
  * ±1, ±2 and infinity; G5 (6 x 5) and A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 1], 9 multiplies per output instead of 25;
- * forward and data gradient, with the 2x2 output transform vectorised on AVX2 and scalar elsewhere). The output is cut into 4x4 tiles, each computed from a 6x6 input patch d:
+ * forward, data and (AVX2) weight gradient, the 2x2 output transform vectorised on AVX2 and scalar elsewhere). The output is cut into 4x4 tiles, each computed from a 6x6 input patch d:
  *   Y = A^T [ U ⊙ V ] A,   U = G g G^T (per output/input channel pair),   V = B^T d B (per input channel, tile)
  * and the sum over input channels becomes, for each of the 36 points xi of the 6x6 transform domain, one GEMM
  *   M[xi] (C_out x tiles) = U[xi] (C_out x C_in) V[xi] (C_in x tiles)
@@ -707,6 +707,44 @@ __attribute__((target("avx2,fma"))) static inline void a4x8(const __m256 z[4], _
     t[5] = z[3];
 }
 
+/* A z for two 8-lane vectors -> six (F(2x2,5x5): A = [1 0; 1 1; 1 -1; 1 2; 1 -2; 0 1]) */
+__attribute__((target("avx2,fma"))) static inline void a2x8(__m256 z0, __m256 z1, __m256 t[6]) {
+    __m256 two = _mm256_add_ps(z1, z1);
+    t[0] = z0;
+    t[1] = _mm256_add_ps(z0, z1);
+    t[2] = _mm256_sub_ps(z0, z1);
+    t[3] = _mm256_add_ps(z0, two);
+    t[4] = _mm256_sub_ps(z0, two);
+    t[5] = z1;
+}
+
+/* grad_plain8 for 2x2 tiles (8 from g0; off: their origins in dy, channel 0): the tiles' values gathered into
+ * lanes one by one (rows and columns past the output read as 0) */
+__attribute__((target("avx2,fma"))) static void grad_plain8_2(const wg_problem *q, const float *dy, const wg_tiles *tl,
+                                                              int64_t g0, const int64_t off[8], int64_t o0, int64_t o1,
+                                                              float *m, int64_t ld, int64_t mstride) {
+    int64_t out_plane = q->oh * q->ow;
+    int rows[8], cols[8];
+    for (int l = 0; l < 8; l++) {
+        int64_t t = g0 + l, ty = t < tl->nt ? tl->ty0[t] + q->ph : 0, tx = t < tl->nt ? tl->tx0[t] + q->pw : 0;
+        rows[l] = t < tl->nt ? (int)(q->oh - ty < 2 ? q->oh - ty : 2) : 0;
+        cols[l] = (int)(q->ow - tx < 2 ? q->ow - tx : 2);
+    }
+    for (int64_t o = o0; o < o1; o++) {
+        const float *base = dy + o * out_plane;
+        float v[2][2][8]; /* [row][column][tile] */
+        for (int l = 0; l < 8; l++)
+            for (int i = 0; i < 2; i++)
+                for (int j = 0; j < 2; j++) v[i][j][l] = i < rows[l] && j < cols[l] ? base[off[l] + i * q->ow + j] : 0.0f;
+        __m256 r[2][6], t6[6];
+        for (int i = 0; i < 2; i++) a2x8(_mm256_loadu_ps(v[i][0]), _mm256_loadu_ps(v[i][1]), r[i]); /* dy A^T */
+        for (int j = 0; j < 6; j++) { /* A (dy A^T): column j */
+            a2x8(r[0][j], r[1][j], t6);
+            for (int i = 0; i < 6; i++) _mm256_storeu_ps(m + (i * 6 + j) * mstride + o * ld + g0, t6[i]);
+        }
+    }
+}
+
 /* The output-gradient transform m = A dy A^T of output channels [o0, o1) of a block: 8 tiles at a time, each
  * 4x4 tile of dy read as four rows (rows and columns past the output read as 0) and transposed into lanes. */
 __attribute__((target("avx2,fma"))) static void grad_plain8(const wg_problem *q, const float *dy, const wg_tiles *tl,
@@ -724,6 +762,10 @@ __attribute__((target("avx2,fma"))) static void grad_plain8(const wg_problem *q,
             for (int i = 0; i < 4; i++)
                 mask[i][l] = _mm_setr_epi32(i < rows && cols > 0 ? -1 : 0, i < rows && cols > 1 ? -1 : 0,
                                             i < rows && cols > 2 ? -1 : 0, i < rows && cols > 3 ? -1 : 0);
+        }
+        if (q->m == 2) {
+            grad_plain8_2(q, dy, tl, g0, off, o0, o1, m, ld, mstride);
+            continue;
         }
         for (int64_t o = o0; o < o1; o++) {
             const float *base = dy + o * out_plane;
@@ -925,7 +967,8 @@ typedef struct {
 static wg_wgrad_layout wgrad_layout(const cn_conv_geom *p) {
     wg_wgrad_layout L;
     int64_t cin = p->in_channels, cout = p->out_channels;
-    int64_t tiles = p->batch * ((p->out[1] + 3) / 4) * ((p->out[2] + 3) / 4);
+    wg_problem q = forward_problem(p);
+    int64_t tiles = tiles_of(&q);
     L.tb = (int64_t)WG_WGRAD_BYTES / (36 * (int64_t)sizeof(cn_real) * (cin + cout)) / 8 * 8;
     if (L.tb > WG_WGRAD_MAX_BLOCK) L.tb = WG_WGRAD_MAX_BLOCK;
     if (L.tb < 16) L.tb = 16;
@@ -942,7 +985,7 @@ bool cn_conv_winograd_wgrad_applies(const cn_conv_geom *p) {
     (void)p;
     return false;
 #else
-    return cn_conv_winograd_applies(p) && p->kernel[1] == 3 && strcmp(cn_kernels_isa(), "avx2") == 0;
+    return cn_conv_winograd_applies(p) && strcmp(cn_kernels_isa(), "avx2") == 0;
 #endif
 }
 
@@ -973,6 +1016,50 @@ static void transform_filter_grad(const cn_real *d, int64_t stride, cn_real *dw)
 #endif
 
 #ifndef CN_REAL_IS_DOUBLE
+/* dw[o][c] += G5^T D G5 (5x5) for the 6x6 D = dU[.][o][c] */
+static void transform_filter_grad5(const cn_real *d, int64_t stride, cn_real *dw) {
+    double t[6][5] = {{0}}; /* D G5 */
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+            double v = (double)d[(i * 6 + j) * stride];
+            for (int b = 0; b < 5; b++) t[i][b] += v * G5[j][b];
+        }
+    for (int a = 0; a < 5; a++)
+        for (int b = 0; b < 5; b++) {
+            double acc = 0;
+            for (int i = 0; i < 6; i++) acc += G5[i][a] * t[i][b];
+            dw[a * 5 + b] += (cn_real)acc;
+        }
+}
+
+/* G5^T d for six 8-lane vectors -> five */
+__attribute__((target("avx2,fma"), always_inline)) static inline void gt6x8_5(const __m256 d[6], __m256 o[5]) {
+    const __m256 q4 = _mm256_set1_ps(1.0f / 4), q6 = _mm256_set1_ps(1.0f / 6), q12 = _mm256_set1_ps(1.0f / 12);
+    const __m256 q24 = _mm256_set1_ps(1.0f / 24), q3 = _mm256_set1_ps(1.0f / 3), q23 = _mm256_set1_ps(2.0f / 3);
+    __m256 s12 = _mm256_mul_ps(_mm256_add_ps(d[1], d[2]), q6), d21 = _mm256_mul_ps(_mm256_sub_ps(d[2], d[1]), q6);
+    __m256 s34 = _mm256_add_ps(d[3], d[4]), d34 = _mm256_sub_ps(d[3], d[4]);
+    o[0] = _mm256_fmadd_ps(d[0], q4, _mm256_fmsub_ps(s34, q24, s12));
+    o[1] = _mm256_fmadd_ps(d34, q12, d21);
+    o[2] = _mm256_fmsub_ps(s34, q6, s12);
+    o[3] = _mm256_fmadd_ps(d34, q3, d21);
+    o[4] = _mm256_add_ps(_mm256_fmsub_ps(s34, q23, s12), d[5]);
+}
+
+/* transform_filter_grad5 for 8 filters (one per lane), in float */
+__attribute__((target("avx2,fma"))) static void transform_filter_grad8_5(const float *d, int64_t stride, float *dw) {
+    __m256 m[36], t[6][5], col[6], r[5];
+    for (int xi = 0; xi < 36; xi++) m[xi] = _mm256_loadu_ps(d + xi * stride);
+    for (int i = 0; i < 6; i++) gt6x8_5(m + i * 6, t[i]); /* D G: row i -> 5 */
+    float out[25][8];
+    for (int b = 0; b < 5; b++) { /* G^T (D G): column b -> 5 */
+        for (int i = 0; i < 6; i++) col[i] = t[i][b];
+        gt6x8_5(col, r);
+        for (int a = 0; a < 5; a++) _mm256_storeu_ps(out[a * 5 + b], r[a]);
+    }
+    for (int l = 0; l < 8; l++)
+        for (int k = 0; k < 25; k++) dw[l * 25 + k] += out[k][l];
+}
+
 /* G^T d for six 8-lane vectors -> three (d: a column or a row of 6x6 matrices, one per lane) */
 __attribute__((target("avx2,fma"), always_inline)) static inline void gt6x8(const __m256 d[6], __m256 o[3]) {
     const __m256 q4 = _mm256_set1_ps(1.0f / 4), q6 = _mm256_set1_ps(1.0f / 6), q12 = _mm256_set1_ps(1.0f / 12);
@@ -1007,7 +1094,7 @@ void cn_conv_backward_weights_winograd(const cn_conv_geom *p, const cn_real *x, 
 #else
     wg_problem q = forward_problem(p);
     wg_wgrad_layout L = wgrad_layout(p);
-    int64_t cin = q.cin, cout = q.cout, tiles = q.batch * ((q.oh + 3) / 4) * ((q.ow + 3) / 4);
+    int64_t cin = q.cin, cout = q.cout, tiles = tiles_of(&q), taps = (int64_t)q.r * q.r;
     cn_real *du = work, *v = du + L.du, *m = v + L.v;
     char *gws = (char *)(m + L.m);
     int threads = p->threads > 1 ? p->threads : 1;
@@ -1033,9 +1120,13 @@ void cn_conv_backward_weights_winograd(const cn_conv_geom *p, const cn_real *x, 
 #pragma omp for schedule(static)
         for (int64_t oc8 = 0; oc8 < (cout * cin + 7) / 8; oc8++) {
             int64_t oc = oc8 * 8;
-            if (oc + 8 <= cout * cin) transform_filter_grad8(du + oc, cout * cin, dw + oc * 9);
+            if (oc + 8 <= cout * cin && taps == 9) transform_filter_grad8(du + oc, cout * cin, dw + oc * 9);
+            else if (oc + 8 <= cout * cin) transform_filter_grad8_5(du + oc, cout * cin, dw + oc * 25);
             else
-                for (; oc < cout * cin; oc++) transform_filter_grad(du + oc, cout * cin, dw + oc * 9);
+                for (; oc < cout * cin; oc++) {
+                    if (taps == 9) transform_filter_grad(du + oc, cout * cin, dw + oc * 9);
+                    else transform_filter_grad5(du + oc, cout * cin, dw + oc * 25);
+                }
         }
     }
 #endif
