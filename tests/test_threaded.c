@@ -30,10 +30,18 @@ static void activations(int threads) {
             memcpy(d2, d1, n * sizeof(cn_real));
             cn_act_forward_ref(acts[a], 0.1f, x, y1, n);
             cn_act_forward_par(acts[a], 0.1f, x, y2, n);
-            cn_act_backward_ref(acts[a], 0.1f, x, y1, dy, d1, n);
-            cn_act_backward_par(acts[a], 0.1f, x, y2, dy, d2, n);
+            cn_act_backward_ref(acts[a], 0.1f, x, y1, dy, d1, n, false);
+            cn_act_backward_par(acts[a], 0.1f, x, y2, dy, d2, n, false);
             CHECK(same(y1, y2, n) && same(d1, d2, n), "activation %d, n %lld, %d threads: bits differ", (int)acts[a],
                   (long long)n, threads);
+            /* set (a fresh gradient): what adding into zeros gives, whatever dx held */
+            cn_real *zeros = calloc((size_t)n, sizeof(cn_real));
+            for (int64_t i = 0; i < n; i++) d2[i] = NAN;
+            cn_act_backward_ref(acts[a], 0.1f, x, y1, dy, zeros, n, false);
+            cn_act_backward_par(acts[a], 0.1f, x, y2, dy, d2, n, true);
+            CHECK(same(zeros, d2, n), "activation %d, n %lld, %d threads: set differs from added to zero", (int)acts[a],
+                  (long long)n, threads);
+            free(zeros);
             free(x), free(dy), free(y1), free(y2), free(d1), free(d2);
         }
 }

@@ -13,9 +13,10 @@
 
 /* y = f(x) elementwise; alpha is LeakyReLU's negative slope or ELU's alpha (ignored by the others). */
 typedef void (*cn_act_forward_fn)(cn_act act, cn_real alpha, const cn_real *x, cn_real *y, int64_t n);
-/* dx += f'(x) * dy. x is the input, y the saved output (Sigmoid and Tanh use y, the others x). */
+/* dx += f'(x) * dy, or dx = f'(x) * dy when set (a gradient the graph left unzeroed for its first writer). x is
+ * the input, y the saved output (Sigmoid and Tanh use y, the others x). */
 typedef void (*cn_act_backward_fn)(cn_act act, cn_real alpha, const cn_real *x, const cn_real *y,
-                                   const cn_real *dy, cn_real *dx, int64_t n);
+                                   const cn_real *dy, cn_real *dx, int64_t n, bool set);
 
 /* x, y, dy, dx are (outer, channels, inner); w and dw have n_weights (1 or channels) elements.
  * y = x > 0 ? x : w_c x      dx += x > 0 ? dy : w_c dy      dw_c += sum over x <= 0 of x dy.
@@ -44,7 +45,7 @@ typedef void (*cn_dropout_backward_fn)(const uint8_t *mask, cn_real keep_prob, c
 
 void cn_act_forward_ref(cn_act act, cn_real alpha, const cn_real *x, cn_real *y, int64_t n);
 void cn_act_backward_ref(cn_act act, cn_real alpha, const cn_real *x, const cn_real *y, const cn_real *dy,
-                         cn_real *dx, int64_t n);
+                         cn_real *dx, int64_t n, bool set);
 void cn_prelu_forward_ref(const cn_real *x, const cn_real *w, cn_real *y, int64_t outer, int64_t channels,
                           int64_t inner, int64_t n_weights);
 void cn_prelu_backward_ref(const cn_real *x, const cn_real *w, const cn_real *dy, cn_real *dx, cn_real *dw,
@@ -59,7 +60,7 @@ void cn_dropout_backward_ref(const uint8_t *mask, cn_real keep_prob, const cn_re
 /* Threaded versions (threaded.c, bit-identical to the _ref functions): the default dispatch. */
 void cn_act_forward_par(cn_act act, cn_real alpha, const cn_real *x, cn_real *y, int64_t n);
 void cn_act_backward_par(cn_act act, cn_real alpha, const cn_real *x, const cn_real *y, const cn_real *dy, cn_real *dx,
-                         int64_t n);
+                         int64_t n, bool set);
 
 extern cn_act_forward_fn cn_act_forward;
 extern cn_act_backward_fn cn_act_backward;

@@ -60,43 +60,47 @@ void cn_act_forward_ref(cn_act act, cn_real alpha, const cn_real *x, cn_real *y,
  * GELU        dx += (Phi(x) + x phi(x)) dy,  phi(x) = exp(-x^2/2) / sqrt(2 pi)
  * GELU tanh   with u = sqrt(2/pi) (x + 0.044715 x^3), t = tanh(u):
  *             dx += (1/2 (1 + t) + x/2 (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2)) dy */
+/* f'(x) * g per activation. g is an argument, so every loop reads dy[i] whatever the branch: a load under the
+ * condition kept the compiler from vectorising ReLU's (a branch per element, mispredicted on half of them: 11 %
+ * of a ResNet-50 training step). */
+static inline cn_real relu_d(cn_real x, cn_real g) { return x > 0 ? g : 0; }
+static inline cn_real leaky_d(cn_real x, cn_real g, cn_real alpha) { return x > 0 ? g : alpha * g; }
+static inline cn_real elu_d(cn_real x, cn_real g, cn_real alpha) { return x > 0 ? g : alpha * exp(x) * g; }
+static inline cn_real gelu_d(cn_real v, cn_real g) {
+    const cn_real half = (cn_real)0.5, one = 1;
+    cn_real cdf = half * (one + erf(v * INV_SQRT2));
+    cn_real pdf = INV_SQRT_2PI * exp(-half * v * v);
+    return (cdf + v * pdf) * g;
+}
+static inline cn_real gelu_tanh_d(cn_real v, cn_real g) {
+    const cn_real half = (cn_real)0.5, one = 1;
+    cn_real t = tanh(SQRT_2_OVER_PI * (v + GELU_CUBIC * v * v * v));
+    cn_real du = SQRT_2_OVER_PI * (one + 3 * GELU_CUBIC * v * v);
+    return (half * (one + t) + half * v * (one - t * t) * du) * g;
+}
+
+#define ACT_LOOP(expr)                                                                                        \
+    do {                                                                                                      \
+        if (set)                                                                                              \
+            for (int64_t i = 0; i < n; i++) dx[i] = (expr);                                                   \
+        else                                                                                                  \
+            for (int64_t i = 0; i < n; i++) dx[i] += (expr);                                                  \
+    } while (0)
+
 void cn_act_backward_ref(cn_act act, cn_real alpha, const cn_real *x, const cn_real *y, const cn_real *dy,
-                         cn_real *dx, int64_t n) {
-    const cn_real zero = 0, one = 1, half = (cn_real)0.5;
+                         cn_real *dx, int64_t n, bool set) {
+    const cn_real one = 1;
     switch (act) {
-    case CN_ACT_RELU:
-        for (int64_t i = 0; i < n; i++) dx[i] += x[i] > zero ? dy[i] : zero;
-        break;
-    case CN_ACT_LEAKY_RELU:
-        for (int64_t i = 0; i < n; i++) dx[i] += x[i] > zero ? dy[i] : alpha * dy[i];
-        break;
-    case CN_ACT_ELU:
-        for (int64_t i = 0; i < n; i++) dx[i] += x[i] > zero ? dy[i] : alpha * exp(x[i]) * dy[i];
-        break;
-    case CN_ACT_SIGMOID:
-        for (int64_t i = 0; i < n; i++) dx[i] += y[i] * (one - y[i]) * dy[i];
-        break;
-    case CN_ACT_TANH:
-        for (int64_t i = 0; i < n; i++) dx[i] += (one - y[i] * y[i]) * dy[i];
-        break;
-    case CN_ACT_GELU:
-        for (int64_t i = 0; i < n; i++) {
-            cn_real v = x[i];
-            cn_real cdf = half * (one + erf(v * INV_SQRT2));
-            cn_real pdf = INV_SQRT_2PI * exp(-half * v * v);
-            dx[i] += (cdf + v * pdf) * dy[i];
-        }
-        break;
-    case CN_ACT_GELU_TANH:
-        for (int64_t i = 0; i < n; i++) {
-            cn_real v = x[i];
-            cn_real t = tanh(SQRT_2_OVER_PI * (v + GELU_CUBIC * v * v * v));
-            cn_real du = SQRT_2_OVER_PI * (one + 3 * GELU_CUBIC * v * v);
-            dx[i] += (half * (one + t) + half * v * (one - t * t) * du) * dy[i];
-        }
-        break;
+    case CN_ACT_RELU: ACT_LOOP(relu_d(x[i], dy[i])); break;
+    case CN_ACT_LEAKY_RELU: ACT_LOOP(leaky_d(x[i], dy[i], alpha)); break;
+    case CN_ACT_ELU: ACT_LOOP(elu_d(x[i], dy[i], alpha)); break;
+    case CN_ACT_SIGMOID: ACT_LOOP(y[i] * (one - y[i]) * dy[i]); break;
+    case CN_ACT_TANH: ACT_LOOP((one - y[i] * y[i]) * dy[i]); break;
+    case CN_ACT_GELU: ACT_LOOP(gelu_d(x[i], dy[i])); break;
+    case CN_ACT_GELU_TANH: ACT_LOOP(gelu_tanh_d(x[i], dy[i])); break;
     }
 }
+#undef ACT_LOOP
 
 void cn_prelu_forward_ref(const cn_real *x, const cn_real *w, cn_real *y, int64_t outer, int64_t channels,
                           int64_t inner, int64_t n_weights) {

@@ -33,9 +33,9 @@ void cn_act_forward_par(cn_act act, cn_real alpha, const cn_real *x, cn_real *y,
 }
 
 void cn_act_backward_par(cn_act act, cn_real alpha, const cn_real *x, const cn_real *y, const cn_real *dy, cn_real *dx,
-                         int64_t n) {
+                         int64_t n, bool set) {
     if (!go_parallel(n)) {
-        cn_act_backward_ref(act, alpha, x, y, dy, dx, n);
+        cn_act_backward_ref(act, alpha, x, y, dy, dx, n, set);
         return;
     }
 #pragma omp parallel
@@ -43,7 +43,8 @@ void cn_act_backward_par(cn_act act, cn_real alpha, const cn_real *x, const cn_r
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
         int64_t per = (n / nt + CHUNK_ALIGN - 1) / CHUNK_ALIGN * CHUNK_ALIGN, lo = t * per;
         int64_t hi = lo + per < n ? lo + per : n;
-        if (lo < hi) cn_act_backward_ref(act, alpha, x ? x + lo : NULL, y ? y + lo : NULL, dy + lo, dx + lo, hi - lo);
+        if (lo < hi)
+            cn_act_backward_ref(act, alpha, x ? x + lo : NULL, y ? y + lo : NULL, dy + lo, dx + lo, hi - lo, set);
     }
 }
 

@@ -28,14 +28,15 @@ static cn_status act_forward(cn_graph *g, cn_node *n, cn_mode mode) {
 /* Elementwise and pure: the forward again. */
 static void act_recompute(cn_graph *g, cn_node *n) { act_forward(g, n, CN_TRAIN); }
 
-/* dx += f'(x) dy; Sigmoid and Tanh take f' from the saved output y, and so does ReLU (y > 0 exactly when
- * x > 0), so the training plan can run it in place and drop x. */
+/* dx += f'(x) dy (dx = when the graph left it fresh); Sigmoid and Tanh take f' from the saved output y, and so
+ * does ReLU (y > 0 exactly when x > 0), so the training plan can run it in place and drop x. */
 static void act_backward(cn_graph *g, cn_node *n) {
     const act_attr *a = n->attr;
     cn_real *dx = graph_in_grad(g, n, 0);
     if (!dx) return;
     const cn_real *x = a->act == CN_ACT_RELU ? n->out : graph_in(g, n, 0);
-    cn_act_backward(a->act, a->alpha, x, n->out, graph_out_grad(g, n), dx, cn_shape_numel(&n->shape));
+    cn_act_backward(a->act, a->alpha, x, n->out, graph_out_grad(g, n), dx, cn_shape_numel(&n->shape),
+                    graph_in_grad_fresh(g, n, 0));
 }
 
 /* LeakyReLU and ELU: alpha; GELU: which formula ("exact" erf or the "tanh" approximation). */
@@ -51,7 +52,8 @@ static int act_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
 
 #define ACT_OP(op_name, op_prefix, reads, in_place)                                                          \
     {.name = op_name, .prefix = op_prefix, .shape = act_shape, .forward = act_forward, .backward = act_backward, \
-     .attrs = act_attrs, .backward_reads = reads, .inplace = in_place, .recompute = act_recompute}
+     .attrs = act_attrs, .backward_reads = reads, .inplace = in_place, .recompute = act_recompute,               \
+     .sets_fresh_grads = true}
 
 /* Indexed by cn_act. Both GELU flavours are ONNX's "Gelu" (the tanh one has approximate = "tanh"). */
 static const cn_op_def act_ops[] = {
