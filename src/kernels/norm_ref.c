@@ -11,24 +11,42 @@ cn_lrn_forward_fn cn_lrn_forward = cn_lrn_forward_ref;
 cn_lrn_backward_fn cn_lrn_backward = cn_lrn_backward_ref;
 
 /* ---------------------------------------------------------------- batch norm */
+/* The channel sums run in 8 partial sums (lane k % 8 of each plane's run), added up in a fixed order at the
+ * end: one chain of dependent double additions ran at an element per 4 cycles (the latency), which the
+ * compiler may not reorder; 8 chains it vectorises (batch norm's statistics and backward: 10 % of a ResNet-50
+ * training step before). The result depends on the layout only, never on the thread count. */
+enum { BN_LANES = 8 };
+static inline double lanes_total(const double a[BN_LANES]) {
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
 /* Mean and biased variance of one channel over the batch and the spatial positions (two passes, double). */
 void cn_batchnorm_channel_stats(const cn_real *x, int64_t n, int64_t c, int64_t s, int64_t ch, double *mean,
                                 double *var) {
-    double m = (double)(n * s), sum = 0;
+    double m = (double)(n * s), acc[BN_LANES] = {0};
     for (int64_t i = 0; i < n; i++) {
         const cn_real *p = x + (i * c + ch) * s;
-        for (int64_t k = 0; k < s; k++) sum += (double)p[k];
+        int64_t k = 0;
+        for (; k + BN_LANES <= s; k += BN_LANES)
+            for (int l = 0; l < BN_LANES; l++) acc[l] += (double)p[k + l];
+        for (; k < s; k++) acc[k % BN_LANES] += (double)p[k];
     }
-    double mu = sum / m, sq = 0;
+    double mu = lanes_total(acc) / m, sq[BN_LANES] = {0};
     for (int64_t i = 0; i < n; i++) {
         const cn_real *p = x + (i * c + ch) * s;
-        for (int64_t k = 0; k < s; k++) {
+        int64_t k = 0;
+        for (; k + BN_LANES <= s; k += BN_LANES)
+            for (int l = 0; l < BN_LANES; l++) {
+                double d = (double)p[k + l] - mu;
+                sq[l] += d * d;
+            }
+        for (; k < s; k++) {
             double d = (double)p[k] - mu;
-            sq += d * d;
+            sq[k % BN_LANES] += d * d;
         }
     }
     *mean = mu;
-    *var = sq / m;
+    *var = lanes_total(sq) / m;
 }
 
 void cn_batchnorm_stats_ref(const cn_real *x, int64_t n, int64_t c, int64_t s, double *mean, double *var) {
@@ -52,14 +70,21 @@ void cn_batchnorm_apply_ref(const cn_real *x, cn_real *y, int64_t n, int64_t c, 
 void cn_batchnorm_channel_backward(const cn_real *x, const cn_real *dy, cn_real *dx, int64_t n, int64_t c, int64_t s,
                                    int64_t ch, double mu, double is, const cn_real *weight, cn_real *dweight,
                                    cn_real *dbias) {
-    double m = (double)(n * s), sum_dy = 0, sum_dy_xhat = 0;
+    double m = (double)(n * s), a_dy[BN_LANES] = {0}, a_dy_xhat[BN_LANES] = {0};
     for (int64_t i = 0; i < n; i++) {
         const cn_real *p = x + (i * c + ch) * s, *g = dy + (i * c + ch) * s;
-        for (int64_t k = 0; k < s; k++) {
-            sum_dy += (double)g[k];
-            sum_dy_xhat += (double)g[k] * ((double)p[k] - mu) * is;
+        int64_t k = 0;
+        for (; k + BN_LANES <= s; k += BN_LANES)
+            for (int l = 0; l < BN_LANES; l++) {
+                a_dy[l] += (double)g[k + l];
+                a_dy_xhat[l] += (double)g[k + l] * ((double)p[k + l] - mu) * is;
+            }
+        for (; k < s; k++) {
+            a_dy[k % BN_LANES] += (double)g[k];
+            a_dy_xhat[k % BN_LANES] += (double)g[k] * ((double)p[k] - mu) * is;
         }
     }
+    double sum_dy = lanes_total(a_dy), sum_dy_xhat = lanes_total(a_dy_xhat);
     if (dbias) dbias[ch] += (cn_real)sum_dy;
     if (dweight) dweight[ch] += (cn_real)sum_dy_xhat;
     if (!dx) return;
