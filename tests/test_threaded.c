@@ -129,11 +129,17 @@ static void batchnorm(int threads) {
         cn_real *d1 = rnd(total, 11), *d2 = malloc(total * sizeof(cn_real)), *dw1 = rnd(c, 12), *dw2 = malloc(c * sizeof(cn_real));
         cn_real *db1 = rnd(c, 13), *db2 = malloc(c * sizeof(cn_real));
         memcpy(d2, d1, total * sizeof(cn_real)), memcpy(dw2, dw1, c * sizeof(cn_real)), memcpy(db2, db1, c * sizeof(cn_real));
-        cn_batchnorm_backward_ref(x, dy, d1, n, c, s, m1, v1, w, dw1, db1);
-        cn_batchnorm_backward_par(x, dy, d2, n, c, s, m1, v1, w, dw2, db2);
+        cn_batchnorm_backward_ref(x, dy, d1, n, c, s, m1, v1, w, dw1, db1, false);
+        cn_batchnorm_backward_par(x, dy, d2, n, c, s, m1, v1, w, dw2, db2, false);
         CHECK(same(y1, y2, total) && same(d1, d2, total) && same(dw1, dw2, c) && same(db1, db2, c),
               "batchnorm apply/backward %lldx%lldx%lld, %d threads: bits differ", (long long)n, (long long)c,
               (long long)s, threads);
+        /* set (a fresh dx): what adding into zeros gives, whatever dx held */
+        for (int64_t i = 0; i < total; i++) d1[i] = 0, d2[i] = NAN;
+        cn_batchnorm_backward_ref(x, dy, d1, n, c, s, m1, v1, w, dw1, db1, false);
+        cn_batchnorm_backward_par(x, dy, d2, n, c, s, m1, v1, w, dw2, db2, true);
+        CHECK(same(d1, d2, total), "batchnorm backward %lldx%lldx%lld, %d threads: set differs from added to zero",
+              (long long)n, (long long)c, (long long)s, threads);
         free(x), free(dy), free(w), free(b), free(m1), free(m2), free(v1), free(v2), free(y1), free(y2);
         free(d1), free(d2), free(dw1), free(dw2), free(db1), free(db2);
     }

@@ -21,10 +21,10 @@ typedef void (*cn_batchnorm_apply_fn)(const cn_real *x, cn_real *y, int64_t n, i
                                       const cn_real *bias);
 /* Through the batch statistics (train mode), per channel over its m = n*s values, xhat = (x - mean)*invstd:
  *   dbias += sum(dy)   dweight += sum(dy * xhat)
- *   dx += weight * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)) */
+ *   dx += weight * invstd * (dy - mean(dy) - xhat * mean(dy * xhat))   (dx = ... when set_dx: a fresh gradient) */
 typedef void (*cn_batchnorm_backward_fn)(const cn_real *x, const cn_real *dy, cn_real *dx, int64_t n, int64_t c,
                                          int64_t s, const double *mean, const double *invstd, const cn_real *weight,
-                                         cn_real *dweight, cn_real *dbias);
+                                         cn_real *dweight, cn_real *dbias, bool set_dx);
 
 void cn_batchnorm_stats_ref(const cn_real *x, int64_t n, int64_t c, int64_t s, double *mean, double *var);
 /* One channel's mean and biased variance: the body both versions share, so they agree bit for bit. */
@@ -33,12 +33,12 @@ void cn_batchnorm_channel_stats(const cn_real *x, int64_t n, int64_t c, int64_t 
 /* One channel's backward (mean mu, inverse std is): likewise shared by both versions. */
 void cn_batchnorm_channel_backward(const cn_real *x, const cn_real *dy, cn_real *dx, int64_t n, int64_t c, int64_t s,
                                    int64_t ch, double mu, double is, const cn_real *weight, cn_real *dweight,
-                                   cn_real *dbias);
+                                   cn_real *dbias, bool set_dx);
 void cn_batchnorm_apply_ref(const cn_real *x, cn_real *y, int64_t n, int64_t c, int64_t s, const double *mean,
                             const double *invstd, const cn_real *weight, const cn_real *bias);
 void cn_batchnorm_backward_ref(const cn_real *x, const cn_real *dy, cn_real *dx, int64_t n, int64_t c, int64_t s,
                                const double *mean, const double *invstd, const cn_real *weight, cn_real *dweight,
-                               cn_real *dbias);
+                               cn_real *dbias, bool set_dx);
 
 /* Threaded versions (threaded.c, bit-identical to the _ref functions): the default dispatch. */
 void cn_batchnorm_stats_par(const cn_real *x, int64_t n, int64_t c, int64_t s, double *mean, double *var);
@@ -46,7 +46,7 @@ void cn_batchnorm_apply_par(const cn_real *x, cn_real *y, int64_t n, int64_t c, 
                             const double *invstd, const cn_real *weight, const cn_real *bias);
 void cn_batchnorm_backward_par(const cn_real *x, const cn_real *dy, cn_real *dx, int64_t n, int64_t c, int64_t s,
                                const double *mean, const double *invstd, const cn_real *weight, cn_real *dweight,
-                               cn_real *dbias);
+                               cn_real *dbias, bool set_dx);
 
 extern cn_batchnorm_stats_fn cn_batchnorm_stats;
 extern cn_batchnorm_apply_fn cn_batchnorm_apply;

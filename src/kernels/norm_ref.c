@@ -69,7 +69,7 @@ void cn_batchnorm_apply_ref(const cn_real *x, cn_real *y, int64_t n, int64_t c, 
  *   dbias += sum dy    dweight += sum dy*xhat    dx += w*invstd*(dy - mean(dy) - xhat*mean(dy*xhat)) */
 void cn_batchnorm_channel_backward(const cn_real *x, const cn_real *dy, cn_real *dx, int64_t n, int64_t c, int64_t s,
                                    int64_t ch, double mu, double is, const cn_real *weight, cn_real *dweight,
-                                   cn_real *dbias) {
+                                   cn_real *dbias, bool set_dx) {
     double m = (double)(n * s), a_dy[BN_LANES] = {0}, a_dy_xhat[BN_LANES] = {0};
     for (int64_t i = 0; i < n; i++) {
         const cn_real *p = x + (i * c + ch) * s, *g = dy + (i * c + ch) * s;
@@ -93,18 +93,24 @@ void cn_batchnorm_channel_backward(const cn_real *x, const cn_real *dy, cn_real 
     for (int64_t i = 0; i < n; i++) {
         const cn_real *p = x + (i * c + ch) * s, *g = dy + (i * c + ch) * s;
         cn_real *q = dx + (i * c + ch) * s;
-        for (int64_t k = 0; k < s; k++) {
-            double xhat = ((double)p[k] - mu) * is;
-            q[k] += (cn_real)(w * is * ((double)g[k] - mean_dy - xhat * mean_dy_xhat));
-        }
+        if (set_dx)
+            for (int64_t k = 0; k < s; k++) {
+                double xhat = ((double)p[k] - mu) * is;
+                q[k] = (cn_real)(w * is * ((double)g[k] - mean_dy - xhat * mean_dy_xhat));
+            }
+        else
+            for (int64_t k = 0; k < s; k++) {
+                double xhat = ((double)p[k] - mu) * is;
+                q[k] += (cn_real)(w * is * ((double)g[k] - mean_dy - xhat * mean_dy_xhat));
+            }
     }
 }
 
 void cn_batchnorm_backward_ref(const cn_real *x, const cn_real *dy, cn_real *dx, int64_t n, int64_t c, int64_t s,
                                const double *mean, const double *invstd, const cn_real *weight, cn_real *dweight,
-                               cn_real *dbias) {
+                               cn_real *dbias, bool set_dx) {
     for (int64_t ch = 0; ch < c; ch++)
-        cn_batchnorm_channel_backward(x, dy, dx, n, c, s, ch, mean[ch], invstd[ch], weight, dweight, dbias);
+        cn_batchnorm_channel_backward(x, dy, dx, n, c, s, ch, mean[ch], invstd[ch], weight, dweight, dbias, set_dx);
 }
 
 /* ---------------------------------------------------------------- row norm (LayerNorm, GroupNorm, InstanceNorm) */

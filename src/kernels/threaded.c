@@ -367,14 +367,14 @@ void cn_batchnorm_apply_par(const cn_real *x, cn_real *y, int64_t n, int64_t c, 
 
 void cn_batchnorm_backward_par(const cn_real *x, const cn_real *dy, cn_real *dx, int64_t n, int64_t c, int64_t s,
                                const double *mean, const double *invstd, const cn_real *weight, cn_real *dweight,
-                               cn_real *dbias) {
+                               cn_real *dbias, bool set_dx) {
     if (!go_parallel(n * c * s) || c < 2) {
-        cn_batchnorm_backward_ref(x, dy, dx, n, c, s, mean, invstd, weight, dweight, dbias);
+        cn_batchnorm_backward_ref(x, dy, dx, n, c, s, mean, invstd, weight, dweight, dbias, set_dx);
         return;
     }
 #pragma omp parallel for schedule(static)
     for (int64_t ch = 0; ch < c; ch++)
-        cn_batchnorm_channel_backward(x, dy, dx, n, c, s, ch, mean[ch], invstd[ch], weight, dweight, dbias);
+        cn_batchnorm_channel_backward(x, dy, dx, n, c, s, ch, mean[ch], invstd[ch], weight, dweight, dbias, set_dx);
 }
 
 /* ---- contiguous copy or zero fill */

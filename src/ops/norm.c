@@ -123,7 +123,8 @@ static void batchnorm_backward(cn_graph *g, cn_node *n) {
     const double *mean = n->scratch, *invstd = mean + c;
     cn_batchnorm_backward(graph_in(g, n, 0), graph_out_grad(g, n), graph_in_grad(g, n, 0), xs->dims[0], c,
                           shape_spatial(xs), mean, invstd, graph_param(g, n, 0)->data,
-                          graph_param_grad(g, n, 0)->data, graph_param_grad(g, n, 1)->data);
+                          graph_param_grad(g, n, 0)->data, graph_param_grad(g, n, 1)->data,
+                          graph_in_grad_fresh(g, n, 0));
 }
 
 /* One multiply-add per element once folded into y = x * scale + shift. */
@@ -144,6 +145,7 @@ static int batchnorm_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
 static const cn_op_def op_batchnorm = {.name = "BatchNormalization", .prefix = "bn", .shape = batchnorm_shape,
                                        .init_params = batchnorm_init, .scratch_bytes = batchnorm_scratch,
                                        .forward = batchnorm_forward, .backward = batchnorm_backward,
+                                       .sets_fresh_grads = true,
                                        .macs = elementwise_macs, .attrs = batchnorm_attrs,
                                        .backward_reads = CN_READS_INPUTS, .recompute = batchnorm_recompute};
 

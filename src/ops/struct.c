@@ -1,8 +1,10 @@
 /* struct.c — graph structure: residual add and channel concatenation, so any DAG can be built.
- *   add:    y = a + b (identical shapes)            da += dy, db += dy (the same buffer twice when a == b)
+ *   add:    y = a + b (identical shapes)            da += dy, db += dy (the same buffer twice when a == b; a fresh
+ *                                                   gradient is set to dy instead)
  *   concat: y = [x_0, x_1, ...] along axis 1        dx_k += the slice of dy that x_k filled
  * Plain loops: there is no arithmetic worth a kernel. */
 #include "internal.h"
+#include "kernels/tensor.h"
 #include <omp.h>
 #include <stdio.h>
 
@@ -38,18 +40,22 @@ static cn_status add_forward(cn_graph *g, cn_node *n, cn_mode mode) {
 
 static void add_recompute(cn_graph *g, cn_node *n) { add_forward(g, n, CN_TRAIN); }
 
+/* A fresh gradient (sets_fresh_grads) is a copy of dy; the others add it */
 static void add_backward(cn_graph *g, cn_node *n) {
     const cn_real *dy = graph_out_grad(g, n);
     int64_t count = cn_shape_numel(&n->shape);
     for (int k = 0; k < 2; k++) {
         cn_real *dx = graph_in_grad(g, n, k);
-        if (dx)
+        if (dx && graph_in_grad_fresh(g, n, k)) cn_fill_par(dx, dy, count);
+        else if (dx) {
+#pragma omp parallel for schedule(static) if (count >= (1 << 16) && !omp_in_parallel())
             for (int64_t i = 0; i < count; i++) dx[i] += dy[i];
+        }
     }
 }
 
 static const cn_op_def op_add = {.name = "Add", .prefix = "add", .shape = add_shape, .forward = add_forward,
-                                 .backward = add_backward, .fuses_relu = true,
+                                 .backward = add_backward, .fuses_relu = true, .sets_fresh_grads = true,
                                  .backward_reads = CN_READS_NOTHING, .inplace = true,
                                  .recompute = add_recompute};
 
