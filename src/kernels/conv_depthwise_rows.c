@@ -370,6 +370,11 @@ ROWS_PASSES(k5s2v2, 5, 2, 2, 24)
  * copy. Against the copies (batch 32, Zen 3, medians of 10 interleaved runs): 1024@7x7 0.75 -> 0.34 ms on two
  * threads, 1.22 -> 0.59 on one; 512@14x14 -> 7x7 0.50 -> 0.33 on two, 0.89 -> 0.75 on one. */
 
+/* every lane but lane 0 (the column left of a row's first: padding) */
+INLINE __m256 past_first_lane(void) {
+    return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_setzero_si256()));
+}
+
 INLINE __m256 finish_row(__m256 acc, const float *scale, const float *shift, bool relu) {
     if (scale) acc = _mm256_fmadd_ps(acc, _mm256_set1_ps(*scale), _mm256_set1_ps(*shift));
     if (relu) acc = _mm256_max_ps(acc, _mm256_setzero_ps());
@@ -397,7 +402,7 @@ INLINE void inplace_plane(const float *x, int64_t H, int64_t W, const float *w, 
                           const float *shift, bool relu, float *y, const bool ADD) {
     __m256 wv[9];
     for (int t = 0; t < 9; t++) wv[t] = _mm256_set1_ps(w[t]);
-    const __m256 m0 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_setzero_si256()));
+    const __m256 m0 = past_first_lane();
     const __m256 m2 = _mm256_castsi256_ps(first_lanes(W - 1));
     const __m256 start = _mm256_set1_ps(init);
     __m256 above = start, here = start, last = start; /* output rows r - 1, r; the last one stored */
@@ -433,9 +438,9 @@ INLINE void inplace_plane(const float *x, int64_t H, int64_t W, const float *w, 
 INLINE void inplace_half(const float *x, int64_t H, int64_t W, const int k, const __m256 *wv, float init,
                          const float *scale, const float *shift, bool relu, float *y, const bool ADD) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256 m0 = k ? _mm256_castsi256_ps(_mm256_set1_epi32(-1)) : _mm256_castsi256_ps(_mm256_cmpgt_epi32(lane, _mm256_setzero_si256()));
+    const __m256 m0 = k ? _mm256_castsi256_ps(_mm256_set1_epi32(-1)) : past_first_lane();
     const __m256 m2 = _mm256_castsi256_ps(first_lanes(W - 1 - 8 * k));
-    const __m256i to_end = _mm256_sub_epi32(lane, _mm256_set1_epi32((int)(16 - W))); /* k = 1: lane l from l - (16 - W) */
+    const __m256i to_end = _mm256_sub_epi32(lane, _mm256_set1_epi32((int)(16 - W))); /* k = 1: lane l - (16 - W) */
     const __m256 own = _mm256_castsi256_ps(_mm256_cmpgt_epi32(lane, _mm256_set1_epi32((int)(15 - W))));
     const int64_t at = k ? W - 8 : 0; /* where each row's vector goes */
     const __m256 start = _mm256_set1_ps(init);
@@ -448,7 +453,8 @@ INLINE void inplace_half(const float *x, int64_t H, int64_t W, const int k, cons
             __m256 v2 = _mm256_and_ps(_mm256_loadu_ps(row + 1), m2);
             below = _mm256_fmadd_ps(wv[2], v2, _mm256_fmadd_ps(wv[1], v1, _mm256_fmadd_ps(wv[0], v0, start)));
             here = _mm256_fmadd_ps(wv[5], v2, _mm256_fmadd_ps(wv[4], v1, _mm256_fmadd_ps(wv[3], v0, here)));
-            if (r > 0) above = _mm256_fmadd_ps(wv[8], v2, _mm256_fmadd_ps(wv[7], v1, _mm256_fmadd_ps(wv[6], v0, above)));
+            if (r > 0)
+                above = _mm256_fmadd_ps(wv[8], v2, _mm256_fmadd_ps(wv[7], v1, _mm256_fmadd_ps(wv[6], v0, above)));
         }
         if (r > 0) { /* row r - 1 is complete */
             __m256 out = finish_row(above, scale, shift, relu);
@@ -477,7 +483,7 @@ INLINE void inplace_plane_s2(const float *x, int64_t OH, int64_t W, const float 
                              const float *shift, bool relu, float *y) {
     __m256 wv[9];
     for (int t = 0; t < 9; t++) wv[t] = _mm256_set1_ps(w[t]);
-    const __m256 m0 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_setzero_si256()));
+    const __m256 m0 = past_first_lane();
     const __m256i up = _mm256_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6);
     const int64_t OW = W / 2;
     __m256 next = _mm256_set1_ps(init), last = next;
@@ -489,9 +495,11 @@ INLINE void inplace_plane_s2(const float *x, int64_t OH, int64_t W, const float 
             __m256 e = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xD8));
             __m256 o = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0xDD)), 0xD8));
             __m256 o0 = _mm256_and_ps(_mm256_permutevar8x32_ps(o, up), m0);
-            acc = _mm256_fmadd_ps(wv[3 * k + 2], o, _mm256_fmadd_ps(wv[3 * k + 1], e, _mm256_fmadd_ps(wv[3 * k], o0, acc)));
+            acc = _mm256_fmadd_ps(wv[3 * k + 2], o,
+                                  _mm256_fmadd_ps(wv[3 * k + 1], e, _mm256_fmadd_ps(wv[3 * k], o0, acc)));
             if (k == 2)
-                next = _mm256_fmadd_ps(wv[2], o, _mm256_fmadd_ps(wv[1], e, _mm256_fmadd_ps(wv[0], o0, _mm256_set1_ps(init))));
+                next = _mm256_fmadd_ps(wv[2], o,
+                                       _mm256_fmadd_ps(wv[1], e, _mm256_fmadd_ps(wv[0], o0, _mm256_set1_ps(init))));
         }
         __m256 out = finish_row(acc, scale, shift, relu);
         if (oh + 1 < OH) _mm256_storeu_ps(y + oh * OW, out), last = out;
@@ -512,9 +520,10 @@ AVX2 static void k3_inplace_forward(const rgeom *g, const rows_job *j, int64_t l
         const float *w = j->w + c * 9, *scale = j->e ? j->e->scale + c : NULL, *shift = j->e ? j->e->shift + c : NULL;
         float init = j->e || !j->b ? 0.0f : j->b[c];
         bool relu = j->e && j->e->relu;
-        if (g->s == 1 && g->W > 8) inplace_plane2(xin, g->H, g->W, w, init, scale, shift, relu, j->y + i * out_plane, false);
-        else if (g->s == 1) inplace_plane(xin, g->H, g->W, w, init, scale, shift, relu, j->y + i * out_plane, false);
-        else inplace_plane_s2(xin, g->OH, g->W, w, init, scale, shift, relu, j->y + i * out_plane);
+        float *y = j->y + i * out_plane;
+        if (g->s == 1 && g->W > 8) inplace_plane2(xin, g->H, g->W, w, init, scale, shift, relu, y, false);
+        else if (g->s == 1) inplace_plane(xin, g->H, g->W, w, init, scale, shift, relu, y, false);
+        else inplace_plane_s2(xin, g->OH, g->W, w, init, scale, shift, relu, y);
     }
 }
 
@@ -523,8 +532,8 @@ AVX2 static void k3_inplace_forward(const rgeom *g, const rows_job *j, int64_t l
  * take tap 1 of dy column m, the odd ones 2m + 1 taps 0 and 2 of dy columns m + 1 and m. A dy row is one or two
  * vectors (NV), a dx row their even and odd lanes interleaved: whole vectors from the row's start and, when W is
  * not a multiple of 8, the 8 floats ending at its end, stored first (the lanes it shares with the last whole
- * vector are then stored over by that vector's own sum); every vector of the row is loaded before any is stored. Loads reach 9 - OW % 8 floats past the dy plane
- * (at most 8 + 1). */
+ * vector are then stored over by that vector's own sum); every vector of the row is loaded before any is stored.
+ * Loads reach 9 - OW % 8 floats past the dy plane. */
 INLINE void add_row_s2(float *dst, int64_t W, const int NV, const __m256 *even, const __m256 *odd, __m256i up,
                        const bool ADD) {
     __m256 v[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}, a[4];
@@ -550,7 +559,8 @@ INLINE void inplace_data_s2(const float *dy, int64_t OH, int64_t W, const int NV
     __m256 shifted[2]; /* dy column m + 1: zero past the row */
     for (int k = 0; k < NV; k++) shifted[k] = _mm256_castsi256_ps(first_lanes(OW - 1 - 8 * k));
     const __m256i up = _mm256_sub_epi32(lane, _mm256_set1_epi32((int)(8 - W % 8)));
-    __m256 ce[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, co[2] = {ce[0], ce[0]}; /* dx row 2 oh - 1, kernel row 2 */
+    /* dx row 2 oh - 1, kernel row 2's part */
+    __m256 ce[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, co[2] = {ce[0], ce[0]};
     for (int64_t oh = 0; oh < OH; oh++) {
         __m256 d[2], ds[2], e[2], o[2];
         for (int k = 0; k < NV; k++)
@@ -558,7 +568,8 @@ INLINE void inplace_data_s2(const float *dy, int64_t OH, int64_t W, const int NV
             ds[k] = _mm256_and_ps(_mm256_loadu_ps(dy + oh * OW + 1 + 8 * k), shifted[k]);
         if (oh > 0) {
             for (int k = 0; k < NV; k++)
-                e[k] = _mm256_fmadd_ps(wv[1], d[k], ce[k]), o[k] = _mm256_fmadd_ps(wv[2], d[k], _mm256_fmadd_ps(wv[0], ds[k], co[k]));
+                e[k] = _mm256_fmadd_ps(wv[1], d[k], ce[k]),
+                o[k] = _mm256_fmadd_ps(wv[2], d[k], _mm256_fmadd_ps(wv[0], ds[k], co[k]));
             add_row_s2(dx + (2 * oh - 1) * W, W, NV, e, o, up, ADD);
         }
         for (int k = 0; k < NV; k++)
@@ -584,8 +595,10 @@ AVX2 static void k3_inplace_data(const rgeom *g, const rows_job *j, int64_t lo, 
         }
         float *dx = j->dx + i * plane;
         if (g->s == 2) { /* NV and ADD as constants */
-            if (g->OW > 8) j->set_dx ? inplace_data_s2(dyin, g->OH, g->W, 2, w, dx, false) : inplace_data_s2(dyin, g->OH, g->W, 2, w, dx, true);
-            else j->set_dx ? inplace_data_s2(dyin, g->OH, g->W, 1, w, dx, false) : inplace_data_s2(dyin, g->OH, g->W, 1, w, dx, true);
+            if (g->OW > 8 && j->set_dx) inplace_data_s2(dyin, g->OH, g->W, 2, w, dx, false);
+            else if (g->OW > 8) inplace_data_s2(dyin, g->OH, g->W, 2, w, dx, true);
+            else if (j->set_dx) inplace_data_s2(dyin, g->OH, g->W, 1, w, dx, false);
+            else inplace_data_s2(dyin, g->OH, g->W, 1, w, dx, true);
             continue;
         }
         float flipped[9]; /* stride 1: the forward's correlation with the kernel turned by 180 degrees */

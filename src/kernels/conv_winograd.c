@@ -1,7 +1,8 @@
 /* conv_winograd.c — Winograd F(4x4, 3x3) for 2D 3x3 convolutions with stride 1, dilation 1, groups 1 and zero
  * padding (Lavin & Gray 2015), and F(2x2, 5x5) for 5x5 ones (below: the same 6x6 patches and B^T, the points 0,
  * ±1, ±2 and infinity; G5 (6 x 5) and A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 1], 9 multiplies per output instead of 25;
- * forward, data and (AVX2) weight gradient, the 2x2 output transform vectorised on AVX2 and scalar elsewhere). The output is cut into 4x4 tiles, each computed from a 6x6 input patch d:
+ * forward, data and (AVX2) weight gradient, the 2x2 output transform vectorised on AVX2 and scalar elsewhere).
+ * F(4x4, 3x3) cuts the output into 4x4 tiles, each computed from a 6x6 input patch d:
  *   Y = A^T [ U ⊙ V ] A,   U = G g G^T (per output/input channel pair),   V = B^T d B (per input channel, tile)
  * and the sum over input channels becomes, for each of the 36 points xi of the 6x6 transform domain, one GEMM
  *   M[xi] (C_out x tiles) = U[xi] (C_out x C_in) V[xi] (C_in x tiles)
@@ -735,7 +736,8 @@ __attribute__((target("avx2,fma"))) static void grad_plain8_2(const wg_problem *
         float v[2][2][8]; /* [row][column][tile] */
         for (int l = 0; l < 8; l++)
             for (int i = 0; i < 2; i++)
-                for (int j = 0; j < 2; j++) v[i][j][l] = i < rows[l] && j < cols[l] ? base[off[l] + i * q->ow + j] : 0.0f;
+                for (int j = 0; j < 2; j++)
+                    v[i][j][l] = i < rows[l] && j < cols[l] ? base[off[l] + i * q->ow + j] : 0.0f;
         __m256 r[2][6], t6[6];
         for (int i = 0; i < 2; i++) a2x8(_mm256_loadu_ps(v[i][0]), _mm256_loadu_ps(v[i][1]), r[i]); /* dy A^T */
         for (int j = 0; j < 6; j++) { /* A (dy A^T): column j */
