@@ -68,6 +68,18 @@ size_t cn_conv_first_thread_bytes(const cn_conv_geom *p) {
 #include "kernels/simd256.h"
 #define AVX512 __attribute__((target("avx512f")))
 
+/* dst[j] = src[2j] for j in [0, n): 16 floats deinterleaved per step (both kernel sets have AVX2); the scalar
+ * copy it replaces was 29 % of MobileNet's conv0 (3 -> 32, stride 2 on 224x224). Reads src[0, 2n - 1). */
+__attribute__((target("avx2,fma"))) static void even_columns(float *dst, const float *src, int64_t n) {
+    int64_t j = 0;
+    for (; 2 * j + 16 <= 2 * n - 1; j += 8) {
+        __m256 a = _mm256_loadu_ps(src + 2 * j), b = _mm256_loadu_ps(src + 2 * j + 8);
+        _mm256_storeu_ps(dst + j, _mm256_castpd_ps(_mm256_permute4x64_pd(
+                                      _mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8)));
+    }
+    for (; j < n; j++) dst[j] = src[2 * j];
+}
+
 /* R for output row oh of sample x0 (C planes): every (c, kh) input row, split into sw phases. */
 static void phase_rows(const cn_conv_geom *p, const first_geom *f, const float *x0, int64_t oh, float *R) {
     int64_t C = p->in_channels, KH = p->kernel[1], IH = p->in[1], IW = p->in[2], sw = p->stride[2];
@@ -86,8 +98,12 @@ static void phase_rows(const cn_conv_geom *p, const first_geom *f, const float *
             }
             for (int64_t ph = 0; ph < sw; ph++) { /* columns q = j*sw + ph in [lo, hi) */
                 float *dst = r + ph * f->phase_w;
-                int64_t j = lo > ph ? (lo - ph + sw - 1) / sw : 0;
-                for (int64_t q = j * sw + ph; q < hi; q += sw, j++) dst[j] = src[q - pl];
+                int64_t j = lo > ph ? (lo - ph + sw - 1) / sw : 0, q = j * sw + ph;
+                if (sw == 2 && q < hi) {
+                    even_columns(dst + j, src + q - pl, (hi - q + 1) / 2);
+                    continue;
+                }
+                for (; q < hi; q += sw, j++) dst[j] = src[q - pl];
             }
         }
 }
