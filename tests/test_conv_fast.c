@@ -2,6 +2,7 @@
  * this CPU can run, serial and threaded) against the direct reference, on odd shapes: sizes 1, primes,
  * non-multiples of the register tile, stride 2 with 1x1, dilation, groups, depthwise with a channel
  * multiplier, batch 1, tiles spanning samples, depths past the GEMM's KC, 1D and 3D. */
+#include <math.h>
 #include "cn_test.h"
 #include "conv_case.h"
 #include "kernels/conv_direct.h"
@@ -66,9 +67,12 @@ static void compare(const char *isa, const case_data *d, int index, cn_conv_algo
     double ey = cn_rel_error(y, d->y_ref, d->ny), ex = cn_rel_error(dx, d->dx_ref, d->nx);
     double ew = cn_rel_error(dw, d->dw_ref, d->nw), eb = cn_rel_error(db, d->db_ref, p.out_channels);
     const char *name = cn_conv_algorithm(&p, NULL);
-    CHECK(ey <= tol && ex <= tol && ew <= tol && eb <= tol,
-          "%s %s (forced %d) vs reference, case %d (%d threads): y %.3g dx %.3g dw %.3g db %.3g (tol %g)", isa, name,
-          (int)algo, index, threads, ey, ex, ew, eb, tol);
+    /* the weight gradient sums batch x positions products: float rounding grows as the square root of that
+     * count, so past 16384 terms (one large case) its tolerance grows with it */
+    double terms = (double)p.batch * (double)(p.out[0] * p.out[1] * p.out[2]), tw = tol * fmax(1.0, sqrt(terms / 16384));
+    CHECK(ey <= tol && ex <= tol && ew <= tw && eb <= tw,
+          "%s %s (forced %d) vs reference, case %d (%d threads): y %.3g dx %.3g dw %.3g db %.3g (tol %g, weights %g)",
+          isa, name, (int)algo, index, threads, ey, ex, ew, eb, tol, tw);
     /* a fresh dx (the graph's first writer): set, whatever it held (NaN here) */
     p.dx_fresh = true;
     memset(dx, 0xff, (size_t)d->nx * sizeof(cn_real));
@@ -237,7 +241,13 @@ static const conv_case cases[] = {
     {2, 2, 3, 7, 1, {8, 9, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {1, 3, 0}, {3, 0, 0}, CN_PAD_ZEROS, 0},
     {2, 1, 4, 3, 1, {3, 4, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
     {2, 3, 32, 64, 1, {9, 9, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
+    /* first layer, AVX2 4 x 24 tile (strided, fewer outputs than 6 x 16): rows of 24 + 24 + 5 outputs (a last
+     * block of one vector), 8 channels; MobileNet's conv0 at a batch whose output passes 32 MB (streamed stores) */
+    {2, 2, 3, 8, 1, {9, 106, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    {2, 21, 3, 32, 1, {224, 224, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
 };
+/* where the case groups checked for their algorithm below sit in cases[] */
+enum { NARROW_FIRST = 62, NARROW_END = 81, F2X5_CASE = 84 };
 
 int main(void) {
     const char *sets[] = {"avx512", "avx2", "portable"};
@@ -297,15 +307,14 @@ int main(void) {
         CHECK(strcmp(cn_conv_algorithm(&g, &why), "depthwise-direct") == 0 && strstr(why, want),
               "case %d: small-plane depthwise chosen (%s)", i, why);
     }
-    int ncases = (int)(sizeof cases / sizeof cases[0]);
-    for (int i = ncases - 23; v256 && i < ncases - 4; i++) { /* and the narrow-plane kernel the cases written for it */
+    for (int i = NARROW_FIRST; v256 && i < NARROW_END; i++) { /* and the narrow-plane kernel the cases written for it */
         cn_conv_geom g = conv_case_geom(&cases[i]);
         if (cases[i].cin == 1) continue; /* a single input channel goes to the first-layer kernel unless forced */
         CHECK(strcmp(cn_conv_algorithm(&g, &why), "depthwise-direct") == 0 && strstr(why, "narrow plane"),
               "case %d: narrow-plane depthwise chosen (%s)", i, why);
     }
     if (v256) { /* F(2x2,5x5) where it pays (the last case: 32 -> 64 channels, 75 tiles) */
-        cn_conv_geom g = conv_case_geom(&cases[ncases - 1]);
+        cn_conv_geom g = conv_case_geom(&cases[F2X5_CASE]);
         CHECK(strcmp(cn_conv_algorithm(&g, &why), "winograd-f2x5") == 0, "5x5 Winograd chosen (%s)", why);
     }
     return cn_test_finish();

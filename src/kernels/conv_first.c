@@ -6,8 +6,8 @@
  *   R[c][kh][ph][j] = xpad[c][oh*sh + kh*dh][j*sw + ph]        (ph in [0, sw), zero outside the input)
  *   y[o][oh][ow]    = b[o] + sum_{c,kh,kw} w[o,c,kh,kw] * R[c][kh][(kw*dw) % sw][ow + (kw*dw) / sw]
  * 32 consecutive outputs of a row (two 16-lane vectors) times 8 output channels (broadcast weights) are 16
- * accumulators: per tap 2 loads of x and 8 broadcasts feed 16 FMAs. With AVX2 (16 registers) the tile is 16
- * outputs (two 8-lane vectors) times 6 output channels, 12 accumulators (row_block_avx2). Work is split over
+ * accumulators: per tap 2 loads of x and 8 broadcasts feed 16 FMAs. With AVX2 (16 registers) the tile is 24
+ * outputs (three 8-lane vectors) times 4 output channels, 12 accumulators (row_block_avx2). Work is split over
  * (sample, output row): results do not depend on the thread count.
  * AVX2 against im2col + GEMM, batch 32 (VGG: 8), 2 threads, AMD EPYC Zen 3 (best of 7 interleaved runs, forward):
  * ResNet-50 conv1 90.6 -> 49.5 ms (1.8x), AlexNet conv1 56.6 -> 45.8 ms (1.24x), VGG conv1_1 14.8 -> 11.7 ms
@@ -20,7 +20,11 @@
 #define OW_BLOCK 32
 
 /* The register tile: OC_BLOCK x OW_BLOCK with AVX-512, AVX2_OC x AVX2_OW with AVX2 (see row_block_avx2). */
-enum { AVX2_OC = 6, AVX2_OW = 16 };
+/* Outputs a row of `ow` computes in blocks of `block` (the last one in as few 8-lane vectors as it needs). */
+static int64_t computed_outputs(int64_t ow, int64_t block) {
+    int64_t rem = ow % block;
+    return ow / block * block + (rem + 7) / 8 * 8;
+}
 
 typedef struct {
     int64_t oc_block, ow_block; /* the register tile: output channels x consecutive outputs of a row */
@@ -33,7 +37,17 @@ typedef struct {
 static first_geom first_of(const cn_conv_geom *p) {
     first_geom f;
     bool v512 = strcmp(cn_kernels_isa(), "avx512") == 0;
-    f.oc_block = v512 ? OC_BLOCK : AVX2_OC, f.ow_block = v512 ? OW_BLOCK : AVX2_OW;
+    f.oc_block = v512 ? OC_BLOCK : 6, f.ow_block = v512 ? OW_BLOCK : 16;
+    if (!v512) {
+        /* AVX2: 4 x 24 on strided layers where it computes fewer outputs than 6 x 16. Batch 32 (VGG 8, LeNet
+         * 64), two threads, alternated runs, 4 x 24 against 6 x 16: MobileNet conv0 (32 channels, stride 2: 11 %
+         * fewer) 6.1 against 7.3 ms, ResNet-50 conv1 (64, stride 2: 3 % fewer) 43.0 against 44.5; but AlexNet
+         * conv1 (96, stride 4: as many) 46.4 against 43.9, VGG conv1_1 (64, stride 1) 11.4 against 11.1 and
+         * LeNet conv1 (20, stride 1: 17 % fewer) 0.59 against 0.55 */
+        int64_t k = p->out_channels, ow = p->out[2];
+        int64_t w616 = (k + 5) / 6 * 6 * computed_outputs(ow, 16), w424 = (k + 3) / 4 * 4 * computed_outputs(ow, 24);
+        if (p->stride[1] * p->stride[2] > 1 && w424 < w616) f.oc_block = 4, f.ow_block = 24;
+    }
     int64_t sw = p->stride[2];
     f.pwb = (p->out[2] - 1) * sw + (p->kernel[2] - 1) * p->dilation[2] + 1;
     f.phase_w = (p->out[2] + f.ow_block - 1) / f.ow_block * f.ow_block + (p->kernel[2] - 1) * p->dilation[2] / sw + 1;
@@ -144,15 +158,57 @@ AVX512 static void row_block(const cn_conv_geom *p, const first_geom *f, const f
 
 #define AVX2 __attribute__((target("avx2,fma")))
 
-/* row_block with AVX2 (16 registers): AVX2_OW = 16 consecutive outputs (nv = 2 8-lane vectors) times AVX2_OC = 6
- * output channels are 12 accumulators; per tap 2 loads of x and 6 broadcasts feed 12 FMAs. A row's last block,
- * when it has at most 8 outputs, runs with nv = 1 (AlexNet's 55 outputs: 56 computed instead of 64). The
- * accumulators are named variables, not an array: GCC stored an array's vectors back to the stack after every
- * FMA. A partial block is stored lane by lane (the outputs past it belong to the next row, another thread's
- * item; a masked store costs about 15 cycles on Zen 3). */
-static inline __attribute__((always_inline, target("avx2,fma"))) void row_block8(
+/* row_block with AVX2 (16 registers): AVX2_OC = 4 output channels times AVX2_OW = 24 consecutive outputs (nv = 3
+ * 8-lane vectors) are 12 accumulators; per tap nv loads of x and 4 broadcasts feed 4 * nv FMAs. A row's last
+ * block runs with as few vectors as its outputs need (nv 1 or 2), so a row of 112 is 4 blocks of 24 and one of
+ * 16, and 32 or 64 channels are whole blocks (the 6 x 16 tile this replaced computed 36 channels for 32 and 128
+ * outputs for 112 when the row ends in 7 or fewer: MobileNet's conv0 11 % more work). The accumulators are named
+ * variables, not an array: GCC stored an array's vectors back to the stack after every FMA. A partial vector is
+ * stored lane by lane (the outputs past it belong to the next row, another thread's item; a masked store costs
+ * about 15 cycles on Zen 3). `stream`: full vectors go around the caches (an output bigger than the last-level
+ * cache: reading its lines in before overwriting them cost MobileNet's conv0, 51 MB at batch 32, 7 %). */
+static inline __attribute__((always_inline, target("avx2,fma"))) void row_block4x24(
     const int nv, const cn_conv_geom *p, const first_geom *f, const float *R, const float *wt, const float *bias,
-    int64_t ow0, int64_t o0, int valid_oc, float *yrow, int64_t plane) {
+    int64_t ow0, int64_t o0, int valid_oc, float *yrow, int64_t plane, bool stream) {
+    int64_t C = p->in_channels, KH = p->kernel[1], KW = p->kernel[2], sw = p->stride[2], dw = p->dilation[2];
+#define ACC3(k) __m256 a##k##0 = _mm256_set1_ps(bias[k]), a##k##1 = a##k##0, a##k##2 = a##k##0
+    ACC3(0); ACC3(1); ACC3(2); ACC3(3);
+#undef ACC3
+    int64_t off[256];
+    for (int64_t kw = 0; kw < KW; kw++) off[kw] = (kw * dw % sw) * f->phase_w + kw * dw / sw + ow0;
+    const float *wp = wt;
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t kh = 0; kh < KH; kh++) {
+            const float *r = R + (c * KH + kh) * sw * f->phase_w;
+            for (int64_t kw = 0; kw < KW; kw++, wp += 4) {
+                const float *s = r + off[kw];
+                __m256 x0 = _mm256_loadu_ps(s), x1 = nv >= 2 ? _mm256_loadu_ps(s + 8) : x0;
+                __m256 x2 = nv == 3 ? _mm256_loadu_ps(s + 16) : x0, wv;
+#define FMA3(k)                                                     \
+    wv = _mm256_broadcast_ss(wp + k);                               \
+    a##k##0 = _mm256_fmadd_ps(wv, x0, a##k##0);                     \
+    if (nv >= 2) a##k##1 = _mm256_fmadd_ps(wv, x1, a##k##1);        \
+    if (nv == 3) a##k##2 = _mm256_fmadd_ps(wv, x2, a##k##2)
+                FMA3(0); FMA3(1); FMA3(2); FMA3(3);
+#undef FMA3
+            }
+        }
+    __m256 acc[4][3] = {{a00, a01, a02}, {a10, a11, a12}, {a20, a21, a22}, {a30, a31, a32}};
+    int64_t n = p->out[2] - ow0; /* > 8 * (nv - 1) */
+    for (int k = 0; k < 4 && k < valid_oc; k++) {
+        float *dst = yrow + (o0 + k) * plane + ow0;
+        for (int v = 0; v < nv; v++) {
+            if (n - 8 * v >= 8) {
+                if (stream) _mm256_stream_ps(dst + 8 * v, acc[k][v]);
+                else _mm256_storeu_ps(dst + 8 * v, acc[k][v]);
+            } else store_lanes(dst + 8 * v, acc[k][v], n - 8 * v);
+        }
+    }
+}
+
+static inline __attribute__((always_inline, target("avx2,fma"))) void row_block6x16(
+    const int nv, const cn_conv_geom *p, const first_geom *f, const float *R, const float *wt, const float *bias,
+    int64_t ow0, int64_t o0, int valid_oc, float *yrow, int64_t plane, bool stream) {
     int64_t C = p->in_channels, KH = p->kernel[1], KW = p->kernel[2], sw = p->stride[2], dw = p->dilation[2];
 #define ACC_PAIR(k) __m256 a##k##0 = _mm256_set1_ps(bias[k]), a##k##1 = a##k##0
     ACC_PAIR(0); ACC_PAIR(1); ACC_PAIR(2); ACC_PAIR(3); ACC_PAIR(4); ACC_PAIR(5);
@@ -163,7 +219,7 @@ static inline __attribute__((always_inline, target("avx2,fma"))) void row_block8
     for (int64_t c = 0; c < C; c++)
         for (int64_t kh = 0; kh < KH; kh++) {
             const float *r = R + (c * KH + kh) * sw * f->phase_w;
-            for (int64_t kw = 0; kw < KW; kw++, wp += AVX2_OC) {
+            for (int64_t kw = 0; kw < KW; kw++, wp += 6) {
                 __m256 x0 = _mm256_loadu_ps(r + off[kw]), x1 = nv == 2 ? _mm256_loadu_ps(r + off[kw] + 8) : x0, wv;
 #define FMA_PAIR(k)                                                 \
     wv = _mm256_broadcast_ss(wp + k);                               \
@@ -173,13 +229,16 @@ static inline __attribute__((always_inline, target("avx2,fma"))) void row_block8
 #undef FMA_PAIR
             }
         }
-    __m256 acc[AVX2_OC][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}};
+    __m256 acc[6][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}};
     int64_t n = p->out[2] - ow0; /* > 8 when nv is 2 */
-    for (int k = 0; k < AVX2_OC && k < valid_oc; k++) {
+    for (int k = 0; k < 6 && k < valid_oc; k++) {
         float *dst = yrow + (o0 + k) * plane + ow0;
         if (nv == 1) {
             if (n >= 8) _mm256_storeu_ps(dst, acc[k][0]);
             else store_lanes(dst, acc[k][0], n);
+        } else if (stream && n >= 16) {
+            _mm256_stream_ps(dst, acc[k][0]);
+            _mm256_stream_ps(dst + 8, acc[k][1]);
         } else {
             _mm256_storeu_ps(dst, acc[k][0]);
             if (n >= 16) _mm256_storeu_ps(dst + 8, acc[k][1]);
@@ -189,9 +248,15 @@ static inline __attribute__((always_inline, target("avx2,fma"))) void row_block8
 }
 
 AVX2 static void row_block_avx2(const cn_conv_geom *p, const first_geom *f, const float *R, const float *wt,
-                                const float *bias, int64_t ow0, int64_t o0, int valid_oc, float *yrow, int64_t plane) {
-    if (p->out[2] - ow0 > 8) row_block8(2, p, f, R, wt, bias, ow0, o0, valid_oc, yrow, plane);
-    else row_block8(1, p, f, R, wt, bias, ow0, o0, valid_oc, yrow, plane);
+                                const float *bias, int64_t ow0, int64_t o0, int valid_oc, float *yrow, int64_t plane,
+                                bool stream) {
+    int64_t n = p->out[2] - ow0;
+    if (f->oc_block == 6) {
+        if (n > 8) row_block6x16(2, p, f, R, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
+        else row_block6x16(1, p, f, R, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
+    } else if (n > 16) row_block4x24(3, p, f, R, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
+    else if (n > 8) row_block4x24(2, p, f, R, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
+    else row_block4x24(1, p, f, R, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
 }
 
 void cn_conv_forward_first(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
@@ -212,6 +277,12 @@ void cn_conv_forward_first(const cn_conv_geom *p, const cn_real *x, const cn_rea
         }
     int team = p->threads > 1 ? p->threads : 1;
     int64_t items = p->batch * OH;
+    /* streaming stores (AVX2) for a strided layer's output past 32 MB (it leaves the last-level cache anyway)
+     * whose rows are whole aligned vectors. Batch 32, two threads, alternated runs: MobileNet conv0 (51 MB) 7.2
+     * -> 6.0 ms, ResNet-50 conv1 (103 MB) 47.1 -> 44.8; but VGG conv1_1 (stride 1, 411 MB; 103 at batch 8) 47
+     * -> 75 ms (11 -> 18), so stride-1 layers store through the caches */
+    bool stream = !v512 && p->stride[1] * p->stride[2] > 1 && (double)p->batch * (double)(K * plane) * sizeof(float) > 32e6 &&
+                  ((uintptr_t)y & 31) == 0 && OW % 8 == 0;
 #pragma omp parallel num_threads(team) if (team > 1)
     {
         float *R = rows + (size_t)omp_get_thread_num() * (size_t)f.row_floats;
@@ -223,10 +294,14 @@ void cn_conv_forward_first(const cn_conv_geom *p, const cn_real *x, const cn_rea
             for (int64_t blk = 0; blk < blocks; blk++) {
                 int valid = K - blk * ocb < ocb ? (int)(K - blk * ocb) : (int)ocb;
                 for (int64_t ow0 = 0; ow0 < OW; ow0 += f.ow_block)
-                    (v512 ? row_block : row_block_avx2)(p, &f, R, wt + blk * taps * ocb, bias + blk * ocb, ow0,
-                                                         blk * ocb, valid, yrow, plane);
+                    if (v512)
+                        row_block(p, &f, R, wt + blk * taps * ocb, bias + blk * ocb, ow0, blk * ocb, valid, yrow, plane);
+                    else
+                        row_block_avx2(p, &f, R, wt + blk * taps * ocb, bias + blk * ocb, ow0, blk * ocb, valid, yrow,
+                                       plane, stream);
             }
         }
+        if (stream) _mm_sfence(); /* the streamed stores visible before the barrier that ends the region */
     }
 }
 #else

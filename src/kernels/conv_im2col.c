@@ -779,7 +779,7 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
     } else if (p->algorithm == CN_CONV_AUTO && cn_conv_first_applies(p) && !reads_x_directly(p)) {
         a = CN_CONV_FIRST;
         why = "few input channels (first layer; on AVX-512 fewer than 32 output channels): direct, each output row "
-              "from its input rows split by column phase (32 outputs x 8 channels per step on AVX-512, 16 x 6 on "
+              "from its input rows split by column phase (32 outputs x 8 channels per step on AVX-512, 24 x 4 on "
               "AVX2)";
     } else if (p->in_channels / p->groups <= 3 && !reads_x_directly(p)) {
         why = "few input channels (first layer): columns K = C_in x taps are short, unrolled straight into packed "

@@ -19,7 +19,9 @@ cn_conv_geom conv_case_geom(const conv_case *c) {
 }
 
 cn_real *conv_case_random(int64_t n, uint64_t seed, uint64_t stream) {
-    cn_real *b = malloc((size_t)(n > 0 ? n : 1) * sizeof(cn_real));
+    /* 64-byte aligned like the library's tensors (kernels may take an aligned-only path, streamed stores) */
+    size_t bytes = ((size_t)(n > 0 ? n : 1) * sizeof(cn_real) + 63) / 64 * 64;
+    cn_real *b = aligned_alloc(64, bytes);
     cn_rng r;
     cn_rng_seed(&r, seed, stream);
     cn_rng_fill_uniform(&r, b, n, -1, 1);
