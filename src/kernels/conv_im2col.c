@@ -676,9 +676,11 @@ static void bias_grad_team(const cn_conv_geom *p, const cn_real *dy, cn_real *db
  * direct kernel (Zen 3, two threads, weights transformed per call; bench_passes): AlexNet conv2 (64 -> 192 on
  * 27x27) batch 32 forward 81 -> 45 ms and data gradient 84 -> 49, batch 1 2.9 -> 2.0; GoogLeNet's 32 -> 96 on
  * 28x28 22 -> 16, 32 -> 128 on 14x14 7.4 -> 5.3 (batch 8: 1.9 -> 1.5), 48 -> 128 on 7x7 2.9 -> 2.3; even at 24
- * -> 64 and 16 -> 48 on 14x14, slower at 16 -> 32 on 28x28 (6.3 against 4.0) and on 16 tiles (batch-1 7x7). */
+ * -> 64 and 16 -> 48 on 14x14, and LeNet's conv2 (20 -> 50 on 14x14, batch 32, alternated runs: forward 2.1-2.6
+ * -> 1.8-2.6 ms, data gradient 2.5-3.4 -> 1.8-2.5; its weight gradient stays direct, below); slower at 16 -> 32
+ * on 28x28 (6.3 against 4.0) and on 16 tiles (batch-1 7x7). */
 static bool winograd5_pays(const cn_conv_geom *p) {
-    if (strcmp(cn_kernels_isa(), "avx2") != 0 || p->in_channels < 32 || p->out_channels < 64) return false;
+    if (strcmp(cn_kernels_isa(), "avx2") != 0 || p->in_channels < 16 || p->out_channels < 48) return false;
     int64_t th = (p->out[1] + 1) / 2, tw = (p->out[2] + 1) / 2;
     return p->batch * th * tw >= 64;
 }
@@ -903,7 +905,10 @@ void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, co
     switch (choose(p, NULL)) {
     case CN_CONV_DEPTHWISE: cn_conv_backward_weights_depthwise(p, x, dy, dw, db, work); return;
     case CN_CONV_WINOGRAD:
-        if (cn_conv_winograd_wgrad_applies(p)) {
+        /* 5x5 with fewer than 32 input channels: Winograd's weight gradient ran as fast or up to 10 % slower than
+         * the direct kernel (LeNet's conv2, batch 32 and 64) */
+        if (cn_conv_winograd_wgrad_applies(p) &&
+            !(p->algorithm == CN_CONV_AUTO && p->kernel[1] == 5 && p->in_channels < 32)) {
             cn_conv_backward_weights_winograd(p, x, dy, dw, work);
             bias_grad_team(p, dy, db);
             return;
