@@ -31,7 +31,8 @@ typedef struct {
     int64_t pwb;      /* padded columns an output row reads: (OW-1)*sw + (KW-1)*dw + 1 */
     int64_t phase_w;  /* columns per phase, room for a whole last block:
                          ceil(OW/ow_block)*ow_block + (KW-1)*dw/sw + 1 */
-    int64_t row_floats, wt_floats;
+    int64_t ring;     /* split input rows kept per channel: (KH-1)*dh + 1, the rows an output row spans */
+    int64_t row_floats, wt_floats; /* row_floats: the ring of split rows and its tags (2 int64 per slot) */
 } first_geom;
 
 static first_geom first_of(const cn_conv_geom *p) {
@@ -52,7 +53,8 @@ static first_geom first_of(const cn_conv_geom *p) {
     f.pwb = (p->out[2] - 1) * sw + (p->kernel[2] - 1) * p->dilation[2] + 1;
     f.phase_w = (p->out[2] + f.ow_block - 1) / f.ow_block * f.ow_block + (p->kernel[2] - 1) * p->dilation[2] / sw + 1;
     f.phase_w = (f.phase_w + 15) / 16 * 16;
-    f.row_floats = p->in_channels * p->kernel[1] * sw * f.phase_w;
+    f.ring = (p->kernel[1] - 1) * p->dilation[1] + 1;
+    f.row_floats = (p->in_channels * f.ring * sw * f.phase_w + 4 * f.ring + 15) / 16 * 16;
     int64_t oc_blocks = (p->out_channels + f.oc_block - 1) / f.oc_block;
     f.wt_floats = oc_blocks * p->in_channels * p->kernel[1] * p->kernel[2] * f.oc_block + oc_blocks * f.oc_block;
     return f;
@@ -65,7 +67,7 @@ bool cn_conv_first_applies(const cn_conv_geom *p) {
 #else
     const char *isa = cn_kernels_isa();
     return (strcmp(isa, "avx512") == 0 || strcmp(isa, "avx2") == 0) && p->groups == 1 && p->in_channels <= 4 &&
-           p->in[0] == 1 && p->kernel[0] == 1 && p->pad_mode == CN_PAD_ZEROS && p->kernel[2] <= 256;
+           p->in[0] == 1 && p->kernel[0] == 1 && p->pad_mode == CN_PAD_ZEROS && p->kernel[1] <= 256 && p->kernel[2] <= 256;
 #endif
 }
 
@@ -94,15 +96,24 @@ __attribute__((target("avx2,fma"))) static void even_columns(float *dst, const f
     for (; j < n; j++) dst[j] = src[2 * j];
 }
 
-/* R for output row oh of sample x0 (C planes): every (c, kh) input row, split into sw phases. */
-static void phase_rows(const cn_conv_geom *p, const first_geom *f, const float *x0, int64_t oh, float *R) {
+/* The split input rows output row oh of sample n (planes x0) reads, in rowp[c * KH + kh]: input row ih, split
+ * into sw phases, lives in slot ih mod ring of R (all C channels) and is split only when the slot holds another
+ * row (tags: sample and row per slot, -1 at first). Consecutive output rows of a sample share KH - sh/dh of their
+ * rows (MobileNet's conv0, 3x3 stride 2: one in three; ResNet-50's conv1, 7x7 stride 2: five in seven), which
+ * are no longer split again. */
+static void phase_rows(const cn_conv_geom *p, const first_geom *f, const float *x0, int64_t n, int64_t oh, float *R,
+                       int64_t *tags, const float **rowp) {
     int64_t C = p->in_channels, KH = p->kernel[1], IH = p->in[1], IW = p->in[2], sw = p->stride[2];
-    int64_t pl = p->pad_begin[2];
-    for (int64_t c = 0; c < C; c++)
-        for (int64_t kh = 0; kh < KH; kh++) {
-            float *r = R + (c * KH + kh) * sw * f->phase_w;
-            int64_t ih = oh * p->stride[1] + kh * p->dilation[1] - p->pad_begin[1];
-            memset(r, 0, (size_t)(sw * f->phase_w) * sizeof(float));
+    int64_t pl = p->pad_begin[2], ring = f->ring, row = sw * f->phase_w;
+    for (int64_t kh = 0; kh < KH; kh++) {
+        int64_t ih = oh * p->stride[1] + kh * p->dilation[1] - p->pad_begin[1];
+        int64_t slot = (ih % ring + ring) % ring;
+        for (int64_t c = 0; c < C; c++) rowp[c * KH + kh] = R + (c * ring + slot) * row;
+        if (tags[2 * slot] == n && tags[2 * slot + 1] == ih) continue;
+        tags[2 * slot] = n, tags[2 * slot + 1] = ih;
+        for (int64_t c = 0; c < C; c++) {
+            float *r = R + (c * ring + slot) * row;
+            memset(r, 0, (size_t)row * sizeof(float));
             if (ih < 0 || ih >= IH) continue;
             const float *src = x0 + (c * IH + ih) * IW;
             int64_t lo = pl, hi = pl + IW < f->pwb ? pl + IW : f->pwb; /* padded columns holding input */
@@ -120,9 +131,10 @@ static void phase_rows(const cn_conv_geom *p, const first_geom *f, const float *
                 for (; q < hi; q += sw, j++) dst[j] = src[q - pl];
             }
         }
+    }
 }
 
-AVX512 static void row_block(const cn_conv_geom *p, const first_geom *f, const float *R, const float *wt,
+AVX512 static void row_block(const cn_conv_geom *p, const first_geom *f, const float *const *R, const float *wt,
                              const float *bias, int64_t ow0, int64_t o0, int valid_oc, float *yrow, int64_t plane) {
     int64_t C = p->in_channels, KH = p->kernel[1], KW = p->kernel[2], sw = p->stride[2], dw = p->dilation[2];
     __m512 acc[OC_BLOCK][2];
@@ -132,7 +144,7 @@ AVX512 static void row_block(const cn_conv_geom *p, const first_geom *f, const f
     const float *wp = wt;
     for (int64_t c = 0; c < C; c++)
         for (int64_t kh = 0; kh < KH; kh++) {
-            const float *r = R + (c * KH + kh) * sw * f->phase_w;
+            const float *r = R[c * KH + kh];
             for (int64_t kw = 0; kw < KW; kw++, wp += OC_BLOCK) {
                 const float *s = r + off[kw];
                 __m512 x0 = _mm512_loadu_ps(s), x1 = _mm512_loadu_ps(s + 16);
@@ -168,7 +180,7 @@ AVX512 static void row_block(const cn_conv_geom *p, const first_geom *f, const f
  * about 15 cycles on Zen 3). `stream`: full vectors go around the caches (an output bigger than the last-level
  * cache: reading its lines in before overwriting them cost MobileNet's conv0, 51 MB at batch 32, 7 %). */
 static inline __attribute__((always_inline, target("avx2,fma"))) void row_block4x24(
-    const int nv, const cn_conv_geom *p, const first_geom *f, const float *R, const float *wt, const float *bias,
+    const int nv, const cn_conv_geom *p, const first_geom *f, const float *const *R, const float *wt, const float *bias,
     int64_t ow0, int64_t o0, int valid_oc, float *yrow, int64_t plane, bool stream) {
     int64_t C = p->in_channels, KH = p->kernel[1], KW = p->kernel[2], sw = p->stride[2], dw = p->dilation[2];
 #define ACC3(k) __m256 a##k##0 = _mm256_set1_ps(bias[k]), a##k##1 = a##k##0, a##k##2 = a##k##0
@@ -179,7 +191,7 @@ static inline __attribute__((always_inline, target("avx2,fma"))) void row_block4
     const float *wp = wt;
     for (int64_t c = 0; c < C; c++)
         for (int64_t kh = 0; kh < KH; kh++) {
-            const float *r = R + (c * KH + kh) * sw * f->phase_w;
+            const float *r = R[c * KH + kh];
             for (int64_t kw = 0; kw < KW; kw++, wp += 4) {
                 const float *s = r + off[kw];
                 __m256 x0 = _mm256_loadu_ps(s), x1 = nv >= 2 ? _mm256_loadu_ps(s + 8) : x0;
@@ -207,7 +219,7 @@ static inline __attribute__((always_inline, target("avx2,fma"))) void row_block4
 }
 
 static inline __attribute__((always_inline, target("avx2,fma"))) void row_block6x16(
-    const int nv, const cn_conv_geom *p, const first_geom *f, const float *R, const float *wt, const float *bias,
+    const int nv, const cn_conv_geom *p, const first_geom *f, const float *const *R, const float *wt, const float *bias,
     int64_t ow0, int64_t o0, int valid_oc, float *yrow, int64_t plane, bool stream) {
     int64_t C = p->in_channels, KH = p->kernel[1], KW = p->kernel[2], sw = p->stride[2], dw = p->dilation[2];
 #define ACC_PAIR(k) __m256 a##k##0 = _mm256_set1_ps(bias[k]), a##k##1 = a##k##0
@@ -218,7 +230,7 @@ static inline __attribute__((always_inline, target("avx2,fma"))) void row_block6
     const float *wp = wt;
     for (int64_t c = 0; c < C; c++)
         for (int64_t kh = 0; kh < KH; kh++) {
-            const float *r = R + (c * KH + kh) * sw * f->phase_w;
+            const float *r = R[c * KH + kh];
             for (int64_t kw = 0; kw < KW; kw++, wp += 6) {
                 __m256 x0 = _mm256_loadu_ps(r + off[kw]), x1 = nv == 2 ? _mm256_loadu_ps(r + off[kw] + 8) : x0, wv;
 #define FMA_PAIR(k)                                                 \
@@ -247,7 +259,7 @@ static inline __attribute__((always_inline, target("avx2,fma"))) void row_block6
     }
 }
 
-AVX2 static void row_block_avx2(const cn_conv_geom *p, const first_geom *f, const float *R, const float *wt,
+AVX2 static void row_block_avx2(const cn_conv_geom *p, const first_geom *f, const float *const *R, const float *wt,
                                 const float *bias, int64_t ow0, int64_t o0, int valid_oc, float *yrow, int64_t plane,
                                 bool stream) {
     int64_t n = p->out[2] - ow0;
@@ -285,11 +297,14 @@ void cn_conv_forward_first(const cn_conv_geom *p, const cn_real *x, const cn_rea
                   ((uintptr_t)y & 31) == 0 && OW % 8 == 0;
 #pragma omp parallel num_threads(team) if (team > 1)
     {
-        float *R = rows + (size_t)omp_get_thread_num() * (size_t)f.row_floats;
+        float *ring = rows + (size_t)omp_get_thread_num() * (size_t)f.row_floats;
+        int64_t *tags = (int64_t *)(ring + p->in_channels * f.ring * p->stride[2] * f.phase_w);
+        for (int64_t t = 0; t < 2 * f.ring; t++) tags[t] = -1;
+        const float *R[4 * 256];
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < items; i++) {
             int64_t n = i / OH, oh = i % OH;
-            phase_rows(p, &f, x + n * in_sample, oh, R);
+            phase_rows(p, &f, x + n * in_sample, n, oh, ring, tags, R);
             float *yrow = y + n * K * plane + oh * OW;
             for (int64_t blk = 0; blk < blocks; blk++) {
                 int valid = K - blk * ocb < ocb ? (int)(K - blk * ocb) : (int)ocb;
