@@ -245,6 +245,10 @@ static const conv_case cases[] = {
      * block of one vector), 8 channels; MobileNet's conv0 at a batch whose output passes 32 MB (streamed stores) */
     {2, 2, 3, 8, 1, {9, 106, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     {2, 21, 3, 32, 1, {224, 224, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
+    /* depthwise, channel blocks (AVX2 sets a fresh dx): a 2x2 kernel at stride 3 leaves input rows and columns
+     * without a gradient (between the bands and past the last tap); MobileNet's 56x56 stride 2 in two blocks */
+    {2, 2, 9, 9, 9, {11, 13, 0}, {2, 2, 0}, {3, 3, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
+    {2, 2, 16, 16, 16, {56, 56, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
 };
 /* where the case groups checked for their algorithm below sit in cases[] */
 enum { NARROW_FIRST = 62, NARROW_END = 81, F2X5_CASE = 84 };

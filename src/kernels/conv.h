@@ -130,6 +130,8 @@ bool cn_conv_depthwise_blocked_applies(const cn_conv_geom *p);
 size_t cn_conv_depthwise_blocked_thread_bytes(const cn_conv_geom *p);
 void cn_conv_forward_depthwise_blocked(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b,
                                        cn_real *y, void *work);
+/* Whether its data gradient sets dx when asked (p->dx_fresh; the AVX2 kernels) rather than adding into it */
+bool cn_conv_depthwise_blocked_sets_dx(const cn_conv_geom *p);
 void cn_conv_backward_data_depthwise_blocked(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
                                              void *work);
 void cn_conv_backward_weights_depthwise_blocked(const cn_conv_geom *p, const cn_real *x, const cn_real *dy,
@@ -156,6 +158,8 @@ void cn_conv_forward_depthwise_rows(const cn_conv_geom *p, const cn_real *x, con
 void cn_conv_backward_data_depthwise_rows(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx);
 void cn_conv_backward_weights_depthwise_rows(const cn_conv_geom *p, const cn_real *x, const cn_real *dy,
                                              cn_real *dw, cn_real *db);
+/* Whether cn_conv_backward_data_depthwise (with workspace) sets dx when p->dx_fresh rather than adding into it */
+bool cn_conv_depthwise_data_sets_dx(const cn_conv_geom *p);
 void cn_conv_forward_depthwise(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
                                void *work);
 void cn_conv_backward_data_depthwise(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,

@@ -349,6 +349,12 @@ void cn_conv_forward_depthwise(const cn_conv_geom *p, const cn_real *x, const cn
     }
 }
 
+bool cn_conv_depthwise_data_sets_dx(const cn_conv_geom *p) { /* mirrors the dispatch below */
+    if (cn_conv_depthwise_rows_pays(p)) return cn_conv_depthwise_rows_sets_dx(p);
+    if (cn_conv_depthwise_plane_applies(p)) return false;
+    return cn_conv_depthwise_blocked_applies(p) && cn_conv_depthwise_blocked_sets_dx(p);
+}
+
 void cn_conv_backward_data_depthwise(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
                                      void *work) {
     if (cn_conv_depthwise_rows_pays(p)) {

@@ -401,9 +401,10 @@ AVX2 static void gather_band_avx2(const float *y0, int64_t plane, int64_t first,
     }
 }
 
-/* as add_row_back: dx row ih of channels c0.. += xrow's padded columns [pl, min(pl + IW, pwb)) */
+/* as add_row_back: dx row ih of channels c0.. += xrow's padded columns [pl, min(pl + IW, pwb)); `set`: the row
+ * is written (its first terms: a fresh dx), the columns no tap reaches zeroed */
 AVX2 static void add_row_back_avx2(const cn_conv_geom *p, const float *xrow, int64_t pwb, int nc, int64_t ih,
-                                   float *dx0, int64_t plane) {
+                                   float *dx0, int64_t plane, bool set) {
     int64_t IW = p->in[2], pl = p->pad_begin[2];
     int64_t hi = pl + IW < pwb ? IW : pwb - pl; /* input columns [0, hi) have a gradient */
     for (int64_t iw = 0; iw < hi; iw += LANES8) {
@@ -411,8 +412,10 @@ AVX2 static void add_row_back_avx2(const cn_conv_geom *p, const float *xrow, int
 #pragma GCC unroll 8
         for (int k = 0; k < LANES8; k++) r[k] = _mm256_loadu_ps(xrow + (pl + iw + k) * LANES8); /* slack covers k >= cols */
         transpose8(r);
-        store_rows8(dx0 + ih * IW + iw, plane, nc, hi - iw < LANES8 ? hi - iw : LANES8, true, r);
+        store_rows8(dx0 + ih * IW + iw, plane, nc, hi - iw < LANES8 ? hi - iw : LANES8, !set, r);
     }
+    if (set && hi < IW)
+        for (int l = 0; l < nc; l++) memset(dx0 + l * plane + ih * IW + hi, 0, (size_t)(IW - hi) * sizeof(float));
 }
 
 AVX2 static void block_forward_avx2(const cn_conv_geom *p, const band_geom *g, const float *x, const float *w,
@@ -472,6 +475,10 @@ AVX2 static void block_data_avx2(const cn_conv_geom *p, const band_geom *g, cons
     block_taps(w, taps, c0, nc, LANES8, wb);
     const float *dy0 = dy + (n * C + c0) * out_plane;
     float *dx0 = dx + (n * C + c0) * in_plane;
+    int64_t IW = p->in[2];
+    /* a fresh dx (p->dx_fresh): rows at or past `reached` have no terms yet and are set, not added to; the rows
+     * no band reaches are zeroed at the end */
+    int64_t reached = 0;
     for (int64_t oh0 = 0; oh0 < OH; oh0 += g->band) {
         int64_t rows = OH - oh0 < g->band ? OH - oh0 : g->band;
         int64_t ih0 = oh0 * sh - p->pad_begin[1], in_rows = (rows - 1) * sh + (KH - 1) * dh + 1;
@@ -492,9 +499,22 @@ AVX2 static void block_data_avx2(const cn_conv_geom *p, const band_geom *g, cons
         }
         for (int64_t r = 0; r < in_rows; r++) {
             int64_t ih = ih0 + r;
-            if (ih >= 0 && ih < p->in[1]) add_row_back_avx2(p, xb + r * g->pwb * LANES8, g->pwb, nc, ih, dx0, in_plane);
+            if (ih < 0 || ih >= p->in[1]) continue;
+            if (p->dx_fresh)
+                for (; reached < ih; reached++) /* rows between bands no tap reaches (kernel shorter than the stride) */
+                    for (int l = 0; l < nc; l++) memset(dx0 + l * in_plane + reached * IW, 0, (size_t)IW * sizeof(float));
+            add_row_back_avx2(p, xb + r * g->pwb * LANES8, g->pwb, nc, ih, dx0, in_plane, p->dx_fresh && ih >= reached);
+            if (ih + 1 > reached) reached = ih + 1;
         }
     }
+    if (p->dx_fresh)
+        for (int l = 0; l < nc; l++)
+            memset(dx0 + l * in_plane + reached * IW, 0, (size_t)((p->in[1] - reached) * IW) * sizeof(float));
+}
+
+bool cn_conv_depthwise_blocked_sets_dx(const cn_conv_geom *p) {
+    (void)p; /* the AVX2 kernels set a fresh dx; the AVX-512 ones add */
+    return strcmp(cn_kernels_isa(), "avx2") == 0;
 }
 
 AVX2 static void block_weights_avx2(const cn_conv_geom *p, const band_geom *g, const float *x, const float *dy,
@@ -591,6 +611,10 @@ void cn_conv_backward_weights_depthwise_blocked(const cn_conv_geom *p, const cn_
     run_blocks(p, PASS_WEIGHTS, &(pass_args){.x = x, .dy = dy, .dw = dw, .db = db}, work);
 }
 #else
+bool cn_conv_depthwise_blocked_sets_dx(const cn_conv_geom *p) {
+    (void)p;
+    return false;
+}
 void cn_conv_backward_data_depthwise_blocked(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
                                              void *work) {
     (void)p, (void)dy, (void)w, (void)dx, (void)work;

@@ -866,7 +866,8 @@ void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_re
 
 void cn_conv_backward_data_im2col(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
                                   void *work) {
-    if (p->dx_fresh && !(choose(p, NULL) == CN_CONV_DEPTHWISE && cn_conv_depthwise_rows_sets_dx(p))) { /* they add */
+    if (p->dx_fresh && !(choose(p, NULL) == CN_CONV_DEPTHWISE && work && cn_conv_depthwise_data_sets_dx(p))) {
+        /* the kernels that add */
         cn_fill_par(dx, NULL, p->batch * p->in_channels * prod3(p->in));
         cn_conv_geom q = *p;
         q.dx_fresh = false;
