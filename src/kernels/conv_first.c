@@ -6,8 +6,9 @@
  *   R[c][kh][ph][j] = xpad[c][oh*sh + kh*dh][j*sw + ph]        (ph in [0, sw), zero outside the input)
  *   y[o][oh][ow]    = b[o] + sum_{c,kh,kw} w[o,c,kh,kw] * R[c][kh][(kw*dw) % sw][ow + (kw*dw) / sw]
  * 32 consecutive outputs of a row (two 16-lane vectors) times 8 output channels (broadcast weights) are 16
- * accumulators: per tap 2 loads of x and 8 broadcasts feed 16 FMAs. With AVX2 (16 registers) the tile is 24
- * outputs (three 8-lane vectors) times 4 output channels, 12 accumulators (row_block_avx2). Work is split over
+ * accumulators: per tap 2 loads of x and 8 broadcasts feed 16 FMAs. With AVX2 (16 registers) the tile is 16
+ * outputs times 6 output channels or 24 outputs times 4 channels, 12 accumulators either way (first_of,
+ * row_block_avx2). Work is split over
  * (sample, output row): results do not depend on the thread count.
  * AVX2 against im2col + GEMM, batch 32 (VGG: 8), 2 threads, AMD EPYC Zen 3 (best of 7 interleaved runs, forward):
  * ResNet-50 conv1 90.6 -> 49.5 ms (1.8x), AlexNet conv1 56.6 -> 45.8 ms (1.24x), VGG conv1_1 14.8 -> 11.7 ms
@@ -19,7 +20,7 @@
 #define OC_BLOCK 8
 #define OW_BLOCK 32
 
-/* The register tile: OC_BLOCK x OW_BLOCK with AVX-512, AVX2_OC x AVX2_OW with AVX2 (see row_block_avx2). */
+/* The register tile: OC_BLOCK x OW_BLOCK with AVX-512; with AVX2 6 x 16 or 4 x 24 (first_of). */
 /* Outputs a row of `ow` computes in blocks of `block` (the last one in as few 8-lane vectors as it needs). */
 static int64_t computed_outputs(int64_t ow, int64_t block) {
     int64_t rem = ow % block;
@@ -170,15 +171,19 @@ AVX512 static void row_block(const cn_conv_geom *p, const first_geom *f, const f
 
 #define AVX2 __attribute__((target("avx2,fma")))
 
-/* row_block with AVX2 (16 registers): AVX2_OC = 4 output channels times AVX2_OW = 24 consecutive outputs (nv = 3
- * 8-lane vectors) are 12 accumulators; per tap nv loads of x and 4 broadcasts feed 4 * nv FMAs. A row's last
- * block runs with as few vectors as its outputs need (nv 1 or 2), so a row of 112 is 4 blocks of 24 and one of
- * 16, and 32 or 64 channels are whole blocks (the 6 x 16 tile this replaced computed 36 channels for 32 and 128
- * outputs for 112 when the row ends in 7 or fewer: MobileNet's conv0 11 % more work). The accumulators are named
- * variables, not an array: GCC stored an array's vectors back to the stack after every FMA. A partial vector is
- * stored lane by lane (the outputs past it belong to the next row, another thread's item; a masked store costs
- * about 15 cycles on Zen 3). `stream`: full vectors go around the caches (an output bigger than the last-level
- * cache: reading its lines in before overwriting them cost MobileNet's conv0, 51 MB at batch 32, 7 %). */
+/* row_block with AVX2 (16 registers), two tiles of 12 accumulators:
+ * - 4 output channels times 24 consecutive outputs (nv = 3 8-lane vectors): per tap nv loads of x and 4
+ *   broadcasts feed 4 * nv FMAs; a row's last block runs with as few vectors as its outputs need (nv 1 or 2), so
+ *   a row of 112 is 4 blocks of 24 and one of 16 and 32 channels are whole blocks, where 6 x 16 computes 36
+ *   channels (MobileNet's conv0: 11 % more work);
+ * - 6 output channels times 16 outputs (nv = 2): per tap 2 loads and 6 broadcasts feed 12 FMAs; a last block of
+ *   at most 8 outputs runs with nv = 1 (AlexNet's 55 outputs: 56 computed). Faster per FMA where both compute
+ *   as much (first_of).
+ * The accumulators are named variables, not an array: GCC stored an array's vectors back to the stack after
+ * every FMA. A partial vector is stored lane by lane (the outputs past it belong to the next row, another
+ * thread's item; a masked store costs about 15 cycles on Zen 3). `stream`: full vectors go around the caches
+ * (an output bigger than the last-level cache: reading its lines in before overwriting them cost MobileNet's
+ * conv0, 51 MB at batch 32, 16 %). */
 static inline __attribute__((always_inline, target("avx2,fma"))) void row_block4x24(
     const int nv, const cn_conv_geom *p, const first_geom *f, const float *const *R, const float *wt, const float *bias,
     int64_t ow0, int64_t o0, int valid_oc, float *yrow, int64_t plane, bool stream) {
