@@ -493,6 +493,7 @@ static void backward_data_batched(const cn_conv_geom *p, const cn_real *dy, cons
     int64_t cout_g = p->out_channels / p->groups, cin_g = p->in_channels / p->groups, rows = column_rows(p);
     int64_t positions = prod3(p->out), tile = fwd_tile(p), wstride = packed_weight_stride(p);
     bool direct = reads_x_directly(p);
+    bool set = direct && p->dx_fresh; /* a 1x1 stride-1 layer writes each dx element once: set a fresh dx */
     cn_real *wpack = (cn_real *)work;
     int threads = slots(p);
 #pragma omp parallel num_threads(threads) if (threads > 1)
@@ -512,7 +513,7 @@ static void backward_data_batched(const cn_conv_geom *p, const cn_real *dy, cons
                 pack_output_grad(p, dy, grp, j0, width, dyp);
                 if (direct && pos0 + width <= positions) {
                     cn_real *c = dx + (n0 * p->in_channels + grp * cin_g) * positions + pos0;
-                    cn_gemm_packed(rows, width, cout_g, 1, wpack + grp * wstride, dyp, 1, c, positions);
+                    cn_gemm_packed(rows, width, cout_g, 1, wpack + grp * wstride, dyp, set ? 0 : 1, c, positions);
                     continue;
                 }
                 cn_gemm_packed(rows, width, cout_g, 1, wpack + grp * wstride, dyp, 0, col, width);
@@ -522,7 +523,9 @@ static void backward_data_batched(const cn_conv_geom *p, const cn_real *dy, cons
                             int64_t run = width - j < positions - pos ? width - j : positions - pos;
                             cn_real *d = dx + (n * p->in_channels + grp * cin_g + c) * positions + pos;
                             const cn_real *src = col + c * width + j;
-                            for (int64_t e = 0; e < run; e++) d[e] += src[e];
+                            if (set) memcpy(d, src, (size_t)run * sizeof(cn_real));
+                            else
+                                for (int64_t e = 0; e < run; e++) d[e] += src[e];
                             j += run;
                         }
                     continue;
@@ -864,10 +867,20 @@ void cn_conv_forward_im2col(const cn_conv_geom *p, const cn_real *x, const cn_re
     }
 }
 
+/* Whether the data gradient below sets a fresh dx (p->dx_fresh) itself rather than adding into it: the
+ * depthwise kernels that say so, and the GEMM path of a 1x1 stride-1 layer (each dx element one product) */
+static bool data_sets_dx(const cn_conv_geom *p, void *work) {
+    cn_conv_geom q;
+    switch (choose(p, NULL)) {
+    case CN_CONV_DEPTHWISE: return work && cn_conv_depthwise_data_sets_dx(p);
+    case CN_CONV_WINOGRAD: return false;
+    default: return reads_x_directly(p) && !data_grad_direct(p, &q);
+    }
+}
+
 void cn_conv_backward_data_im2col(const cn_conv_geom *p, const cn_real *dy, const cn_real *w, cn_real *dx,
                                   void *work) {
-    if (p->dx_fresh && !(choose(p, NULL) == CN_CONV_DEPTHWISE && work && cn_conv_depthwise_data_sets_dx(p))) {
-        /* the kernels that add */
+    if (p->dx_fresh && !data_sets_dx(p, work)) { /* the kernels that add */
         cn_fill_par(dx, NULL, p->batch * p->in_channels * prod3(p->in));
         cn_conv_geom q = *p;
         q.dx_fresh = false;
