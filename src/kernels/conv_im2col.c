@@ -611,6 +611,15 @@ static void backward_weights_batched(const cn_conv_geom *p, const cn_real *x, co
         tile = balanced_tile(total, tile, threads);
         ntiles = (total + tile - 1) / tile;
     }
+    /* planes of 128 positions and more: tiles cut within samples (as wide as the tile allows), so dy and a 1x1
+     * layer's input are packed straight from the tensors; a tile across two samples was copied into row-major
+     * buffers first and packed from there (14x14 planes in tiles of 224: 6 % of a 1024 -> 256 layer's
+     * forward+backward in those copies) */
+    int64_t per_sample = 0, chunk = 0;
+    if (positions >= 128) {
+        per_sample = (positions + tile - 1) / tile, chunk = (positions + per_sample - 1) / per_sample;
+        ntiles = p->batch * per_sample;
+    }
     int64_t items = p->groups * ntiles;
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
@@ -620,6 +629,10 @@ static void backward_weights_batched(const cn_conv_geom *p, const cn_real *x, co
 #pragma omp for schedule(static)
         for (int64_t item = 0; item < items; item++) {
             int64_t grp = item / ntiles, j0 = item % ntiles * tile, width = total - j0 < tile ? total - j0 : tile;
+            if (per_sample) {
+                int64_t it = item % ntiles, n = it / per_sample, c0 = it % per_sample * chunk;
+                j0 = n * positions + c0, width = positions - c0 < chunk ? positions - c0 : chunk;
+            }
             int64_t n0 = j0 / positions, pos0 = j0 % positions;
             bool one_sample = pos0 + width <= positions;
             /* dy tile (cout_g x width) and columns (rows x width): in place when the tile lies in one sample */
