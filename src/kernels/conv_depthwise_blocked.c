@@ -465,6 +465,11 @@ AVX2 static void block_forward_avx2(const cn_conv_geom *p, const band_geom *g, c
     }
 }
 
+/* rows [from, to) of the nc planes at dx0 (rows of IW floats) zeroed */
+static void zero_rows(float *dx0, int64_t plane, int nc, int64_t from, int64_t to, int64_t IW) {
+    for (int l = 0; l < nc; l++) memset(dx0 + l * plane + from * IW, 0, (size_t)((to - from) * IW) * sizeof(float));
+}
+
 AVX2 static void block_data_avx2(const cn_conv_geom *p, const band_geom *g, const float *dy, const float *w, float *dx,
                                  int64_t n, int64_t c0, float *buf) {
     int64_t C = p->in_channels, KH = p->kernel[1], KW = p->kernel[2], taps = KH * KW;
@@ -500,16 +505,13 @@ AVX2 static void block_data_avx2(const cn_conv_geom *p, const band_geom *g, cons
         for (int64_t r = 0; r < in_rows; r++) {
             int64_t ih = ih0 + r;
             if (ih < 0 || ih >= p->in[1]) continue;
-            if (p->dx_fresh)
-                for (; reached < ih; reached++) /* rows between bands no tap reaches (kernel shorter than the stride) */
-                    for (int l = 0; l < nc; l++) memset(dx0 + l * in_plane + reached * IW, 0, (size_t)IW * sizeof(float));
+            if (p->dx_fresh && ih > reached) /* rows between bands no tap reaches (kernel shorter than the stride) */
+                zero_rows(dx0, in_plane, nc, reached, ih, IW);
             add_row_back_avx2(p, xb + r * g->pwb * LANES8, g->pwb, nc, ih, dx0, in_plane, p->dx_fresh && ih >= reached);
             if (ih + 1 > reached) reached = ih + 1;
         }
     }
-    if (p->dx_fresh)
-        for (int l = 0; l < nc; l++)
-            memset(dx0 + l * in_plane + reached * IW, 0, (size_t)((p->in[1] - reached) * IW) * sizeof(float));
+    if (p->dx_fresh) zero_rows(dx0, in_plane, nc, reached, p->in[1], IW);
 }
 
 bool cn_conv_depthwise_blocked_sets_dx(const cn_conv_geom *p) {

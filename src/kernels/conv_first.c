@@ -33,7 +33,8 @@ typedef struct {
     int64_t phase_w;  /* columns per phase, room for a whole last block:
                          ceil(OW/ow_block)*ow_block + (KW-1)*dw/sw + 1 */
     int64_t ring;     /* split input rows kept per channel: (KH-1)*dh + 1, the rows an output row spans */
-    int64_t row_floats, wt_floats; /* row_floats: the ring of split rows and its tags (2 int64 per slot) */
+    int64_t ring_floats;           /* the split rows of the ring (C x ring x sw x phase_w), then its tags */
+    int64_t row_floats, wt_floats; /* row_floats: per thread, the ring and its tags (2 int64 per slot) */
 } first_geom;
 
 static first_geom first_of(const cn_conv_geom *p) {
@@ -55,7 +56,8 @@ static first_geom first_of(const cn_conv_geom *p) {
     f.phase_w = (p->out[2] + f.ow_block - 1) / f.ow_block * f.ow_block + (p->kernel[2] - 1) * p->dilation[2] / sw + 1;
     f.phase_w = (f.phase_w + 15) / 16 * 16;
     f.ring = (p->kernel[1] - 1) * p->dilation[1] + 1;
-    f.row_floats = (p->in_channels * f.ring * sw * f.phase_w + 4 * f.ring + 15) / 16 * 16;
+    f.ring_floats = p->in_channels * f.ring * sw * f.phase_w;
+    f.row_floats = (f.ring_floats + 4 * f.ring + 15) / 16 * 16;
     int64_t oc_blocks = (p->out_channels + f.oc_block - 1) / f.oc_block;
     f.wt_floats = oc_blocks * p->in_channels * p->kernel[1] * p->kernel[2] * f.oc_block + oc_blocks * f.oc_block;
     return f;
@@ -184,6 +186,18 @@ AVX512 static void row_block(const cn_conv_geom *p, const first_geom *f, const f
  * thread's item; a masked store costs about 15 cycles on Zen 3). `stream`: full vectors go around the caches
  * (an output bigger than the last-level cache: reading its lines in before overwriting them cost MobileNet's
  * conv0, 51 MB at batch 32, 16 %). */
+/* One output channel's nv accumulator vectors to dst: the n outputs of the block, full vectors streamed when
+ * asked, a last partial one lane by lane. */
+static inline __attribute__((always_inline, target("avx2,fma"))) void store_outputs(float *dst, const __m256 *acc,
+                                                                                  int nv, int64_t n, bool stream) {
+    for (int v = 0; v < nv; v++) {
+        if (n - 8 * v >= 8) {
+            if (stream) _mm256_stream_ps(dst + 8 * v, acc[v]);
+            else _mm256_storeu_ps(dst + 8 * v, acc[v]);
+        } else store_lanes(dst + 8 * v, acc[v], n - 8 * v);
+    }
+}
+
 static inline __attribute__((always_inline, target("avx2,fma"))) void row_block4x24(
     const int nv, const cn_conv_geom *p, const first_geom *f, const float *const *R, const float *wt, const float *bias,
     int64_t ow0, int64_t o0, int valid_oc, float *yrow, int64_t plane, bool stream) {
@@ -212,15 +226,7 @@ static inline __attribute__((always_inline, target("avx2,fma"))) void row_block4
         }
     __m256 acc[4][3] = {{a00, a01, a02}, {a10, a11, a12}, {a20, a21, a22}, {a30, a31, a32}};
     int64_t n = p->out[2] - ow0; /* > 8 * (nv - 1) */
-    for (int k = 0; k < 4 && k < valid_oc; k++) {
-        float *dst = yrow + (o0 + k) * plane + ow0;
-        for (int v = 0; v < nv; v++) {
-            if (n - 8 * v >= 8) {
-                if (stream) _mm256_stream_ps(dst + 8 * v, acc[k][v]);
-                else _mm256_storeu_ps(dst + 8 * v, acc[k][v]);
-            } else store_lanes(dst + 8 * v, acc[k][v], n - 8 * v);
-        }
-    }
+    for (int k = 0; k < 4 && k < valid_oc; k++) store_outputs(yrow + (o0 + k) * plane + ow0, acc[k], nv, n, stream);
 }
 
 static inline __attribute__((always_inline, target("avx2,fma"))) void row_block6x16(
@@ -248,20 +254,7 @@ static inline __attribute__((always_inline, target("avx2,fma"))) void row_block6
         }
     __m256 acc[6][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}};
     int64_t n = p->out[2] - ow0; /* > 8 when nv is 2 */
-    for (int k = 0; k < 6 && k < valid_oc; k++) {
-        float *dst = yrow + (o0 + k) * plane + ow0;
-        if (nv == 1) {
-            if (n >= 8) _mm256_storeu_ps(dst, acc[k][0]);
-            else store_lanes(dst, acc[k][0], n);
-        } else if (stream && n >= 16) {
-            _mm256_stream_ps(dst, acc[k][0]);
-            _mm256_stream_ps(dst + 8, acc[k][1]);
-        } else {
-            _mm256_storeu_ps(dst, acc[k][0]);
-            if (n >= 16) _mm256_storeu_ps(dst + 8, acc[k][1]);
-            else store_lanes(dst + 8, acc[k][1], n - 8);
-        }
-    }
+    for (int k = 0; k < 6 && k < valid_oc; k++) store_outputs(yrow + (o0 + k) * plane + ow0, acc[k], nv, n, stream);
 }
 
 AVX2 static void row_block_avx2(const cn_conv_geom *p, const first_geom *f, const float *const *R, const float *wt,
@@ -303,7 +296,7 @@ void cn_conv_forward_first(const cn_conv_geom *p, const cn_real *x, const cn_rea
 #pragma omp parallel num_threads(team) if (team > 1)
     {
         float *ring = rows + (size_t)omp_get_thread_num() * (size_t)f.row_floats;
-        int64_t *tags = (int64_t *)(ring + p->in_channels * f.ring * p->stride[2] * f.phase_w);
+        int64_t *tags = (int64_t *)(ring + f.ring_floats);
         for (int64_t t = 0; t < 2 * f.ring; t++) tags[t] = -1;
         const float *R[4 * 256];
 #pragma omp for schedule(static)
