@@ -60,6 +60,8 @@ static void pooling(int threads) {
         {6, {1, 19, 17}, {1, 3, 2}, {1, 1, 1}, {0, 1, 1}, {1, 2, 3}, true}, /* stride 1, dilation */
         {64, {1, 112, 112}, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}, {1, 1, 1}, true}, /* ResNet's stem pool */
         {7, {1, 13, 37}, {1, 2, 2}, {1, 2, 2}, {0, 0, 0}, {1, 1, 1}, true}, /* 2x2/2: 8-wide steps and a tail */
+        {64 * 50, {1, 14, 14}, {1, 2, 2}, {1, 2, 2}, {0, 0, 0}, {1, 1, 1}, true}, /* LeNet's pool2: only a tail */
+        {9, {1, 5, 3}, {1, 2, 2}, {1, 2, 2}, {0, 0, 0}, {1, 1, 1}, true},  /* one output column */
     };
     for (int ci = 0; ci < (int)(sizeof cases / sizeof cases[0]); ci++) {
         const pool_case *c = &cases[ci];

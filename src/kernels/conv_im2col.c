@@ -419,11 +419,9 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
                 int64_t n = it / nchunks, j0 = it % nchunks * chunk, width = positions - j0 < chunk ? positions - j0 : chunk;
                 const cn_real *bx = x + n * p->in_channels * positions + j0;
                 cn_real *c = y + n * p->out_channels * positions + j0;
+                /* the bias (a shift with no scale) or the fused epilogue as the tiles are written */
                 cn_gemm_packed_rows_strided_b(cout_g, width, rows, 0, cout_g, wpack, bx, positions, c, positions,
-                                              e ? e->scale : NULL, e ? e->shift : NULL, e && e->relu);
-                if (b && !e)
-                    for (int64_t o = 0; o < cout_g; o++)
-                        for (int64_t j = 0; j < width; j++) c[o * positions + j] += b[o];
+                                              e ? e->scale : NULL, e ? e->shift : b, e && e->relu);
             }
         }
         return;
@@ -460,11 +458,8 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
                                         e->scale + grp * cout_g, e->shift + grp * cout_g, e->relu);
                     continue;
                 }
-                cn_gemm_packed_rows(cout_g, width, rows, r0, r1, wpack + grp * wstride, bp, c, positions, NULL, NULL,
-                                    false);
-                if (bias)
-                    for (int64_t o = r0; o < r1; o++)
-                        for (int64_t j = 0; j < width; j++) c[o * positions + j] += bias[o];
+                cn_gemm_packed_rows(cout_g, width, rows, r0, r1, wpack + grp * wstride, bp, c, positions, NULL, bias,
+                                    false); /* the bias as the tiles are written */
                 continue;
             }
             cn_gemm_packed_rows(cout_g, width, rows, r0, r1, wpack + grp * wstride, bp, cbuf, tile, NULL, NULL, false);

@@ -42,10 +42,11 @@ void cn_gemm_pack_b(bool trans_b, int64_t k, int64_t n, const cn_real *b, int64_
 void cn_gemm_packed(int64_t m, int64_t n, int64_t k, cn_real alpha, const cn_real *a_packed, const cn_real *b_packed,
                     cn_real beta, cn_real *c, int64_t ldc);
 /* cn_gemm_packed with alpha 1, beta 0 and a per-row epilogue applied as the last depth block writes C back
- * (no second pass): C[i][j] = scale[i] * (A B)[i][j] + shift[i], then max(., 0) when relu. */
+ * (no second pass): C[i][j] = scale[i] * (A B)[i][j] + shift[i], then max(., 0) when relu; scale NULL reads as
+ * 1 and shift NULL as 0 (a bias alone: scale NULL, shift the bias). */
 void cn_gemm_packed_epilogue(int64_t m, int64_t n, int64_t k, const cn_real *a_packed, const cn_real *b_packed,
                              cn_real *c, int64_t ldc, const cn_real *scale, const cn_real *shift, bool relu);
-/* Rows [r0, r1) only of cn_gemm_packed (alpha 1, beta 0; scale NULL) or cn_gemm_packed_epilogue's product, so
+/* Rows [r0, r1) only of cn_gemm_packed (alpha 1, beta 0; scale and shift NULL) or cn_gemm_packed_epilogue's product, so
  * threads can split M when N is small. r0 must be a multiple of cn_gemm_blocking().mr; c, scale and shift
  * point at row 0 as in the full call. */
 void cn_gemm_packed_rows(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1, const cn_real *a_packed,

@@ -41,7 +41,7 @@ void cn_gemm_packed_epilogue(int64_t m, int64_t n, int64_t k, const cn_real *ap,
     cn_gemm_packed(m, n, k, 1, ap, bp, 0, c, ldc);
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < n; j++) {
-            cn_real v = scale[i] * c[i * ldc + j] + shift[i];
+            cn_real v = (scale ? scale[i] : 1) * c[i * ldc + j] + (shift ? shift[i] : 0);
             c[i * ldc + j] = relu && !(v > 0) ? 0 : v;
         }
 }
@@ -50,7 +50,9 @@ void cn_gemm_packed_rows(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1
                          bool relu) {
     CN_UNUSED(m);
     if (r1 <= r0) return;
-    if (scale) cn_gemm_packed_epilogue(r1 - r0, n, k, ap + r0 * k, bp, c + r0 * ldc, ldc, scale + r0, shift + r0, relu);
+    if (scale || shift)
+        cn_gemm_packed_epilogue(r1 - r0, n, k, ap + r0 * k, bp, c + r0 * ldc, ldc, scale ? scale + r0 : NULL,
+                                shift ? shift + r0 : NULL, relu);
     else cn_gemm_packed(r1 - r0, n, k, 1, ap + r0 * k, bp, 0, c + r0 * ldc, ldc);
 }
 bool cn_gemm_strided_b_ok(int64_t k, int64_t n) {
@@ -65,8 +67,8 @@ void cn_gemm_packed_rows_strided_b(int64_t m, int64_t n, int64_t k, int64_t r0, 
         for (int64_t j = 0; j < n; j++) {
             cn_real v = 0;
             for (int64_t q = 0; q < k; q++) v += ap[i * k + q] * b[q * ldb + j];
-            if (scale) v = scale[i] * v + shift[i];
-            c[i * ldc + j] = scale && relu && !(v > 0) ? 0 : v;
+            if (scale || shift) v = (scale ? scale[i] : 1) * v + (shift ? shift[i] : 0);
+            c[i * ldc + j] = (scale || shift) && relu && !(v > 0) ? 0 : v;
         }
 }
 cn_status cn_kernels_select(const char *isa) {
@@ -80,8 +82,8 @@ cn_status cn_kernels_select(const char *isa) {
 #include "kernels/simd512.h"
 
 /* The write-back epilogue of a tile (cn_gemm_packed_epilogue): row i of the tile becomes
- * scale[i] * (acc + beta * C) + shift[i] (then max(., 0) when relu); beta is 0 (a single depth block) or 1
- * (C holds the earlier depth blocks' sums); alpha is 1. */
+ * scale[i] * (acc + beta * C) + shift[i] (then max(., 0) when relu; no scale: 1, no shift: 0); beta is 0 (a
+ * single depth block) or 1 (C holds the earlier depth blocks' sums); alpha is 1. */
 typedef struct {
     const float *scale, *shift;
     bool relu;
@@ -107,7 +109,8 @@ static void store_tile(const float *tile, int nr, float *c, int64_t ldc, float a
     if (e) {
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++) {
-                float v = e->scale[i] * (tile[i * nr + j] + (beta == 0.0f ? 0.0f : c[i * ldc + j])) + e->shift[i];
+                float v = (e->scale ? e->scale[i] : 1.0f) * (tile[i * nr + j] + (beta == 0.0f ? 0.0f : c[i * ldc + j])) +
+                          (e->shift ? e->shift[i] : 0.0f);
                 c[i * ldc + j] = e->relu && !(v > 0.0f) ? 0.0f : v;
             }
         return;
@@ -193,7 +196,8 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void ukernel_av
 #pragma GCC unroll 8
         for (int i = 0; i < MR_AVX2; i++) {
             float *row = c + i * ldc;
-            __m256 s = _mm256_set1_ps(e->scale[i]), t = _mm256_set1_ps(e->shift[i]), a0 = acc[i][0], a1 = acc[i][1];
+            __m256 s = _mm256_set1_ps(e->scale ? e->scale[i] : 1.0f), t = _mm256_set1_ps(e->shift ? e->shift[i] : 0.0f);
+            __m256 a0 = acc[i][0], a1 = acc[i][1];
             if (beta != 0.0f) a0 = _mm256_add_ps(a0, _mm256_loadu_ps(row)), a1 = _mm256_add_ps(a1, _mm256_loadu_ps(row + 8));
             __m256 r0 = _mm256_fmadd_ps(s, a0, t), r1 = _mm256_fmadd_ps(s, a1, t);
             if (e->relu) r0 = _mm256_max_ps(r0, zero), r1 = _mm256_max_ps(r1, zero);
@@ -267,7 +271,8 @@ __attribute__((target("avx512f"))) static void ukernel_avx512(int64_t kc, const 
         for (int i = 0; i < MR_AVX512; i++) {
             if (i >= m) break;
             float *row = c + i * ldc;
-            __m512 s = _mm512_set1_ps(e->scale[i]), t = _mm512_set1_ps(e->shift[i]), a0 = acc[i][0], a1 = acc[i][1];
+            __m512 s = _mm512_set1_ps(e->scale ? e->scale[i] : 1.0f), t = _mm512_set1_ps(e->shift ? e->shift[i] : 0.0f);
+            __m512 a0 = acc[i][0], a1 = acc[i][1];
             if (beta != 0.0f)
                 a0 = _mm512_add_ps(a0, _mm512_maskz_loadu_ps(k0, row)), a1 = _mm512_add_ps(a1, _mm512_maskz_loadu_ps(k1, row + 16));
             __m512 r0 = _mm512_fmadd_ps(s, a0, t), r1 = _mm512_fmadd_ps(s, a1, t);
@@ -716,7 +721,7 @@ static void gemm_packed(int64_t m, int64_t n, int64_t k, cn_real alpha, const cn
                 gemm_epi e = {scale ? scale + ip * mr : NULL, shift ? shift + ip * mr : NULL, relu};
                 s->kernel(kcb, ablock + ip * mr * kcb, bblock + jp * nr * kcb, c + ip * mr * ldc + jp * nr, ldc, alpha,
                           beta_k, (int)min64(r1 - ip * mr, mr), (int)min64(n - jp * nr, nr),
-                          scale && last ? &e : NULL);
+                          (scale || shift) && last ? &e : NULL);
             }
     }
 }
@@ -736,7 +741,10 @@ void cn_gemm_packed_epilogue(int64_t m, int64_t n, int64_t k, const cn_real *ap,
     if (m <= 0 || n <= 0) return;
     if (k <= 0) {
         for (int64_t i = 0; i < m; i++)
-            for (int64_t j = 0; j < n; j++) c[i * ldc + j] = relu && !(shift[i] > 0) ? 0 : shift[i];
+            for (int64_t j = 0; j < n; j++) {
+                cn_real v = shift ? shift[i] : 0;
+                c[i * ldc + j] = relu && !(v > 0) ? 0 : v;
+            }
         return;
     }
     gemm_packed(m, n, k, 1, ap, bp, 0, c, ldc, scale, shift, relu, 0, m);
@@ -762,7 +770,7 @@ void cn_gemm_packed_rows_strided_b(int64_t m, int64_t n, int64_t k, int64_t r0, 
                 gemm_epi e = {scale ? scale + ip * mr : NULL, shift ? shift + ip * mr : NULL, relu};
                 ukernel_avx2_ldb(kcb, ablock + ip * mr * kcb, b + p0 * ldb + jp * 16, ldb,
                                  c + ip * mr * ldc + jp * 16, ldc, p0 ? 1.0f : 0.0f, (int)min64(r1 - ip * mr, mr),
-                                 scale && last ? &e : NULL);
+                                 (scale || shift) && last ? &e : NULL);
             }
     }
 }
@@ -774,7 +782,10 @@ void cn_gemm_packed_rows(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1
     if (r1 <= r0 || n <= 0) return;
     if (k <= 0) {
         for (int64_t i = r0; i < r1; i++)
-            for (int64_t j = 0; j < n; j++) c[i * ldc + j] = !scale ? 0 : relu && !(shift[i] > 0) ? 0 : shift[i];
+            for (int64_t j = 0; j < n; j++) {
+                cn_real v = shift ? shift[i] : 0;
+                c[i * ldc + j] = relu && !(v > 0) ? 0 : v;
+            }
         return;
     }
     gemm_packed(m, n, k, 1, ap, bp, 0, c, ldc, scale, shift, relu, r0, r1);
