@@ -525,8 +525,12 @@ void cn_conv_forward_direct(const cn_conv_geom *p, const cn_real *x, const cn_re
  *   acc[j][0..32) += xT[(oh*sh + kh*dh) * PW + ow*sw + kw*dw][c0 + j] * dyT[oh * OW + ow][o0 .. o0 + 32),
  * 14 broadcasts (one pointer, constant offsets) and two loads per 28 FMAs. Tiles are split over the threads
  * and keep their sums in a buffer G across samples; every tile adds the samples in order, so the result does not
- * depend on the thread count. */
-enum { WCB = 14 };
+ * depend on the thread count. Where G is small (at most WG_BY_SAMPLES bytes: LeNet's conv2, 180 KB) and there are
+ * at least two samples per thread, the samples are split instead: each thread transposes its own samples and sums
+ * every tile into its own G, with no barrier per sample (the tiles' split waited at two per sample, on data of
+ * a few microseconds' work), and the threads' G are added in thread order at the end: the result then depends on
+ * the thread count (not on the run). */
+enum { WCB = 14, WG_BY_SAMPLES = 256 * 1024 };
 
 typedef struct {
     int64_t taps, ncb, nob, cop, tiles; /* cop: dyT row (C_out rounded up to 32) */
@@ -546,11 +550,25 @@ static wgeom wgeom_of(const cn_conv_geom *p, const dgeom *g) {
 
 bool cn_conv_direct_wgrad_applies(const cn_conv_geom *p) { return p->groups == 1 && cn_conv_direct_applies(p); }
 
+static int wgrad_threads(const cn_conv_geom *p) { return p->threads > 1 ? p->threads : 1; }
+
+/* the samples split over the threads (above) */
+static bool wgrad_by_samples(const cn_conv_geom *p, const wgeom *w) {
+    int threads = wgrad_threads(p);
+    return threads > 1 && p->batch >= 2 * threads && w->g_floats * sizeof(float) <= WG_BY_SAMPLES;
+}
+
+/* one thread's xT, dyT and G */
+static size_t wgrad_set_bytes(const wgeom *w) {
+    return align64(w->xt_floats * sizeof(float)) + align64(w->dyt_floats * sizeof(float)) +
+           align64(w->g_floats * sizeof(float));
+}
+
 size_t cn_conv_direct_wgrad_bytes(const cn_conv_geom *p) {
     if (!cn_conv_direct_wgrad_applies(p)) return 0;
     dgeom g = dgeom_of(p);
     wgeom w = wgeom_of(p, &g);
-    return align64(w.xt_floats * sizeof(float)) + align64(w.dyt_floats * sizeof(float)) + align64(w.g_floats * sizeof(float));
+    return wgrad_set_bytes(&w) * (size_t)(wgrad_by_samples(p, &w) ? wgrad_threads(p) : 1);
 }
 
 /* The rows x cols row-major matrix src (row stride ld) into dst transposed (row stride ldt):
@@ -704,69 +722,125 @@ __attribute__((target("avx2,fma"))) static void run_wgrad_avx2(int W, int64_t ro
     }
 }
 
+typedef void (*wtile_fn)(int, int64_t, int64_t, const float *, int64_t, int64_t, const float *, int64_t, float *, int);
+typedef void (*transpose_fn)(const float *, int64_t, int64_t, int64_t, float *, int64_t);
+
+/* Sample n's input rows into xT (channel blocks of 16 x row; the padding rows and columns are left as they are)
+ * and its dy into dyT: the items [i0, i1) of the sample's transposes, (C/16 rounded up) x IH of the input then
+ * C_out/16 rounded up of dy. */
+static void wgrad_transposes(const cn_conv_geom *p, const dgeom *g, const wgeom *w, transpose_fn transpose,
+                             const float *x, const float *dy, int64_t n, int64_t i0, int64_t i1, float *xt, float *dyt) {
+    int64_t C = p->in_channels, Co = p->out_channels, IH = p->in[1], IW = p->in[2], P = p->out[1] * p->out[2];
+    int64_t cip = (C + 15) / 16 * 16, xitems = (C + 15) / 16 * IH;
+    const float *xn = x + n * C * IH * IW, *dyn = dy + n * Co * P;
+    for (int64_t it = i0; it < i1; it++) {
+        if (it < xitems) {
+            int64_t cb = it / IH, ih = it % IH;
+            transpose(xn + cb * 16 * IH * IW + ih * IW, IH * IW, min64(16, C - cb * 16), IW,
+                      xt + ((ih + p->pad_begin[1]) * g->PW + p->pad_begin[2]) * cip + cb * 16, cip);
+        } else {
+            int64_t ob = it - xitems;
+            transpose(dyn + ob * 16 * P, P, min64(16, Co - ob * 16), P, dyt + ob * 16, w->cop);
+        }
+    }
+}
+
+static int64_t wgrad_transpose_items(const cn_conv_geom *p) {
+    return (p->in_channels + 15) / 16 * p->in[1] + (p->out_channels + 15) / 16;
+}
+
+/* Tile `tile` of G over output rows [r0, r0 + nr) of the sample in xT / dyT (zeroed first when `first`) */
+static void wgrad_tile(const cn_conv_geom *p, const dgeom *g, const wgeom *w, wtile_fn wtile, const float *xt,
+                       const float *dyt, float *G, int64_t tile, int64_t r0, int64_t nr, bool first) {
+    int64_t C = p->in_channels, Co = p->out_channels, OW = p->out[2], KW = p->kernel[2], cip = (C + 15) / 16 * 16;
+    int64_t t = tile / (w->ncb * w->nob), cb = tile / w->nob % w->ncb, ob = tile % w->nob;
+    int64_t kh = t / KW, kw = t % KW, c0 = cb * WCB;
+    float *io = G + tile * WCB * OCB;
+    if (first) memset(io, 0, WCB * OCB * sizeof(float));
+    const float *xp = xt + ((r0 * p->stride[1] + kh * p->dilation[1]) * g->PW + kw * p->dilation[2]) * cip + c0;
+    wtile((int)min64(WCB, C - c0), nr, OW, xp, p->stride[1] * g->PW * cip, p->stride[2] * cip,
+          dyt + r0 * OW * w->cop + ob * OCB, w->cop, io, (int)min64(OCB, Co - ob * OCB));
+}
+
+/* The zero padding of xT and the dyT columns past C_out, positions [q0, q1) of each */
+static void wgrad_zero_pads(const cn_conv_geom *p, const dgeom *g, const wgeom *w, int64_t q0, int64_t q1, float *xt,
+                            float *dyt) {
+    int64_t C = p->in_channels, Co = p->out_channels, IH = p->in[1], IW = p->in[2], P = p->out[1] * p->out[2];
+    int64_t cip = (C + 15) / 16 * 16;
+    for (int64_t pos = q0; pos < q1 && pos < g->plane; pos++) {
+        int64_t ih = pos / g->PW - p->pad_begin[1], iw = pos % g->PW - p->pad_begin[2];
+        if (ih < 0 || ih >= IH || iw < 0 || iw >= IW) memset(xt + pos * cip, 0, (size_t)cip * sizeof(float));
+        else if (cip > C) memset(xt + pos * cip + C, 0, (size_t)(cip - C) * sizeof(float));
+    }
+    for (int64_t pos = q0; pos < q1 && pos < P; pos++)
+        if (w->cop > Co) memset(dyt + pos * w->cop + Co, 0, (size_t)(w->cop - Co) * sizeof(float));
+}
+
 void cn_conv_backward_weights_direct(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
                                      void *work) {
     dgeom g = dgeom_of(p);
     wgeom w = wgeom_of(p, &g);
-    int64_t C = p->in_channels, Co = p->out_channels, IH = p->in[1], IW = p->in[2], OH = p->out[1], OW = p->out[2];
-    int64_t P = OH * OW, cip = (C + 15) / 16 * 16, KW = p->kernel[2], rows_chunk = max64(1, 256 / OW);
-    float *xt = (float *)work, *dyt = (float *)((char *)xt + align64(w.xt_floats * sizeof(float)));
-    float *G = (float *)((char *)dyt + align64(w.dyt_floats * sizeof(float)));
-    int threads = p->threads > 1 ? p->threads : 1;
-    bool v512 = strcmp(cn_kernels_isa(), "avx512") == 0;
-    void (*transpose)(const float *, int64_t, int64_t, int64_t, float *, int64_t) =
-        v512 ? transpose_block : transpose_block_avx2;
-    void (*wtile)(int, int64_t, int64_t, const float *, int64_t, int64_t, const float *, int64_t, float *, int) =
-        v512 ? run_wgrad : run_wgrad_avx2;
+    int64_t C = p->in_channels, Co = p->out_channels, OH = p->out[1], OW = p->out[2];
+    int64_t P = OH * OW, rows_chunk = max64(1, 256 / OW), items = wgrad_transpose_items(p);
+    int64_t pads = max64(g.plane, P);
+    size_t set = wgrad_set_bytes(&w);
+    int threads = wgrad_threads(p);
+    bool v512 = strcmp(cn_kernels_isa(), "avx512") == 0, by_samples = wgrad_by_samples(p, &w);
+    transpose_fn transpose = v512 ? transpose_block : transpose_block_avx2;
+    wtile_fn wtile = v512 ? run_wgrad : run_wgrad_avx2;
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
-        /* padding rows and columns of xT stay zero for every sample; the dyT columns past C_out too */
-#pragma omp for schedule(static)
-        for (int64_t pos = 0; pos < g.plane; pos++) {
-            int64_t ih = pos / g.PW - p->pad_begin[1], iw = pos % g.PW - p->pad_begin[2];
-            if (ih < 0 || ih >= IH || iw < 0 || iw >= IW) memset(xt + pos * cip, 0, (size_t)cip * sizeof(float));
-            else if (cip > C) memset(xt + pos * cip + C, 0, (size_t)(cip - C) * sizeof(float));
-        }
-#pragma omp for schedule(static)
-        for (int64_t pos = 0; pos < P; pos++)
-            if (w.cop > Co) memset(dyt + pos * w.cop + Co, 0, (size_t)(w.cop - Co) * sizeof(float));
-        for (int64_t n = 0; n < p->batch; n++) {
-            const float *xn = x + n * C * IH * IW, *dyn = dy + n * Co * P;
-            /* transposes: input rows (channel blocks of 16 x row) and dy (channel blocks of 16) */
-#pragma omp for schedule(static) collapse(2)
-            for (int64_t cb = 0; cb < (C + 15) / 16; cb++)
-                for (int64_t ih = 0; ih < IH; ih++)
-                    transpose(xn + cb * 16 * IH * IW + ih * IW, IH * IW, min64(16, C - cb * 16), IW,
-                                    xt + ((ih + p->pad_begin[1]) * g.PW + p->pad_begin[2]) * cip + cb * 16, cip);
-#pragma omp for schedule(static)
-            for (int64_t ob = 0; ob < (Co + 15) / 16; ob++)
-                transpose(dyn + ob * 16 * P, P, min64(16, Co - ob * 16), P, dyt + ob * 16, w.cop);
-            /* implicit barrier: this sample's xT and dyT are complete. Output rows in chunks of about 256
-             * positions, so that a chunk's part of xT and dyT stays in L2 while every tile reads it; a static
-             * schedule gives each thread the same tiles in every chunk, so no barrier is needed between them. */
-            for (int64_t r0 = 0; r0 < OH; r0 += rows_chunk) {
-                int64_t nr = min64(rows_chunk, OH - r0);
-#pragma omp for schedule(static) nowait
-                for (int64_t tile = 0; tile < w.tiles; tile++) {
-                    int64_t t = tile / (w.ncb * w.nob), cb = tile / w.nob % w.ncb, ob = tile % w.nob;
-                    int64_t kh = t / KW, kw = t % KW, c0 = cb * WCB;
-                    float *io = G + tile * WCB * OCB;
-                    if (n == 0 && r0 == 0) memset(io, 0, WCB * OCB * sizeof(float));
-                    const float *xp = xt + ((r0 * p->stride[1] + kh * p->dilation[1]) * g.PW + kw * p->dilation[2]) * cip + c0;
-                    wtile((int)min64(WCB, C - c0), nr, OW, xp, p->stride[1] * g.PW * cip, p->stride[2] * cip,
-                              dyt + r0 * OW * w.cop + ob * OCB, w.cop, io, (int)min64(OCB, Co - ob * OCB));
-                }
+        int th = omp_get_thread_num(), nth = omp_get_num_threads();
+        char *mine = (char *)work + (by_samples ? (size_t)th * set : 0);
+        float *xt = (float *)mine, *dyt = (float *)(mine + align64(w.xt_floats * sizeof(float)));
+        float *G = (float *)((char *)dyt + align64(w.dyt_floats * sizeof(float)));
+        if (by_samples) {
+            /* this thread's samples, all tiles, into its own xT, dyT and G */
+            wgrad_zero_pads(p, &g, &w, 0, pads, xt, dyt);
+            int64_t n0 = p->batch * th / nth, n1 = p->batch * (th + 1) / nth;
+            for (int64_t n = n0; n < n1; n++) {
+                wgrad_transposes(p, &g, &w, transpose, x, dy, n, 0, items, xt, dyt);
+                for (int64_t r0 = 0; r0 < OH; r0 += rows_chunk)
+                    for (int64_t tile = 0; tile < w.tiles; tile++)
+                        wgrad_tile(p, &g, &w, wtile, xt, dyt, G, tile, r0, min64(rows_chunk, OH - r0), n == n0 && r0 == 0);
             }
 #pragma omp barrier
-        }
-        /* dw[o][c][t] += G */
+            /* dw[o][c][t] += the threads' G, in thread order */
 #pragma omp for schedule(static)
-        for (int64_t o = 0; o < Co; o++)
-            for (int64_t c = 0; c < C; c++)
-                for (int64_t t = 0; t < w.taps; t++) {
-                    int64_t tile = (t * w.ncb + c / WCB) * w.nob + o / OCB;
-                    dw[(o * C + c) * w.taps + t] += G[tile * WCB * OCB + c % WCB * OCB + o % OCB];
+            for (int64_t o = 0; o < Co; o++)
+                for (int64_t c = 0; c < C; c++)
+                    for (int64_t t = 0; t < w.taps; t++) {
+                        int64_t at = ((t * w.ncb + c / WCB) * w.nob + o / OCB) * WCB * OCB + c % WCB * OCB + o % OCB;
+                        float sum = 0;
+                        for (int k = 0; k < nth; k++) sum += ((const float *)((const char *)G + (k - th) * (ptrdiff_t)set))[at];
+                        dw[(o * C + c) * w.taps + t] += sum;
+                    }
+        } else {
+            /* padding rows and columns of xT stay zero for every sample; the dyT columns past C_out too */
+#pragma omp for schedule(static)
+            for (int64_t q = 0; q < pads; q += 16) wgrad_zero_pads(p, &g, &w, q, q + 16, xt, dyt);
+            for (int64_t n = 0; n < p->batch; n++) {
+#pragma omp for schedule(static)
+                for (int64_t it = 0; it < items; it++) wgrad_transposes(p, &g, &w, transpose, x, dy, n, it, it + 1, xt, dyt);
+                /* implicit barrier: this sample's xT and dyT are complete. Output rows in chunks of about 256
+                 * positions, so that a chunk's part of xT and dyT stays in L2 while every tile reads it; a static
+                 * schedule gives each thread the same tiles in every chunk, so no barrier is needed between them. */
+                for (int64_t r0 = 0; r0 < OH; r0 += rows_chunk) {
+#pragma omp for schedule(static) nowait
+                    for (int64_t tile = 0; tile < w.tiles; tile++)
+                        wgrad_tile(p, &g, &w, wtile, xt, dyt, G, tile, r0, min64(rows_chunk, OH - r0), n == 0 && r0 == 0);
                 }
+#pragma omp barrier
+            }
+            /* dw[o][c][t] += G */
+#pragma omp for schedule(static)
+            for (int64_t o = 0; o < Co; o++)
+                for (int64_t c = 0; c < C; c++)
+                    for (int64_t t = 0; t < w.taps; t++) {
+                        int64_t tile = (t * w.ncb + c / WCB) * w.nob + o / OCB;
+                        dw[(o * C + c) * w.taps + t] += G[tile * WCB * OCB + c % WCB * OCB + o % OCB];
+                    }
+        }
     }
 }
 #else
