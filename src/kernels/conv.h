@@ -116,12 +116,19 @@ enum { CN_DEPTHWISE_MAX_TAPS = 512 };
 bool cn_conv_depthwise_applies(const cn_conv_geom *p);
 /* work: p->threads slots of cn_conv_depthwise_thread_bytes (the flat 2D path; NULL: the row loops) */
 size_t cn_conv_depthwise_thread_bytes(const cn_conv_geom *p);
-/* The direct first-layer forward (conv_first.c); the backward passes of such layers use im2col + GEMM. */
+/* The direct first-layer forward (conv_first.c); their data gradient uses im2col + GEMM. */
 bool cn_conv_first_applies(const cn_conv_geom *p);
 size_t cn_conv_first_shared_bytes(const cn_conv_geom *p);
 size_t cn_conv_first_thread_bytes(const cn_conv_geom *p);
 void cn_conv_forward_first(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
                            void *work);
+/* The weight and bias gradient of stride-1 first layers (conv_first_wgrad.c, AVX2 kernels): 2D, groups 1, <= 4
+ * input channels, zero padding; work: cn_conv_first_wgrad_bytes (all threads). Adds into dw and db (db may be
+ * NULL). */
+bool cn_conv_first_wgrad_applies(const cn_conv_geom *p);
+size_t cn_conv_first_wgrad_bytes(const cn_conv_geom *p);
+void cn_conv_backward_weights_first(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
+                                    cn_real *db, void *work);
 
 /* The AVX-512 (16 channels) and AVX2 (8) forward and backward on channel blocks (conv_depthwise_blocked.c): 2D,
  * one output channel per group, strides > 1 or small planes (<= 32x32 outputs on AVX-512, 9x9 on AVX2);

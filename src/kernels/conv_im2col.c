@@ -161,6 +161,10 @@ size_t cn_conv_work_bytes(const cn_conv_geom *p) {
         size_t wg = cn_conv_direct_wgrad_bytes(p);
         if (wg > gemm) gemm = wg;
     }
+    if (cn_conv_first_wgrad_applies(p)) {
+        size_t fw = cn_conv_first_wgrad_bytes(p);
+        if (fw > gemm) gemm = fw;
+    }
     cn_conv_geom q;
     if (data_grad_direct(p, &q)) {
         size_t direct = cn_conv_direct_weights_bytes(&q) + cn_conv_direct_shared_bytes(&q) +
@@ -937,6 +941,11 @@ void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, co
         }
         /* fall through */
     default:
+        /* stride-1 first layers (<= 4 input channels): input planes padded once per sample, dy read in place */
+        if ((p->algorithm == CN_CONV_AUTO || p->algorithm == CN_CONV_FIRST) && cn_conv_first_wgrad_applies(p)) {
+            cn_conv_backward_weights_first(p, x, dy, dw, db, work);
+            return;
+        }
         /* a single input channel (LeNet's conv1) is a depthwise layer with a channel multiplier: its weight
          * gradient ran 1.7-2x faster there than as a GEMM of depth C_in x taps = taps (Zen 3, one thread, 1 -> 20
          * 5x5 on 28x28 at batch 64: 2.5 against 4.5 ms) */
