@@ -580,6 +580,31 @@ static void gemm_small_m(bool tb, int64_t m, int64_t n, int64_t k, float alpha, 
     }
 }
 
+/* Few rows of C (at most INPLACE_B_M) and B not transposed, on the AVX2 set: B is read where it lies (row stride
+ * ldb) instead of packed, as the 1x1 convolution reads its input planes (cn_gemm_packed_rows_strided_b): a packed
+ * B float would serve only M multiply-adds, and packing it read and wrote all of B (a fully connected layer's
+ * data gradient, dx = dy W at batch 64: all of W). Depth block by depth block; A packed per block; each B micro-
+ * panel (16 columns of kc rows) stays in L1 while every A panel passes it. n: a multiple of 16. */
+enum { INPLACE_B_M = 128 };
+static void gemm_inplace_b(bool ta, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+                           int64_t ldb, float beta, float *c, int64_t ldc, float *apack) {
+    const isa_def *isa = &isa_avx2;
+    const pack_fn pack = pack_of(isa);
+    const int mr = MR_AVX2;
+    const int64_t KC = (k + (k + isa->kc - 1) / isa->kc - 1) / ((k + isa->kc - 1) / isa->kc);
+    const int64_t mpanels = (m + mr - 1) / mr;
+    for (int64_t p0 = 0; p0 < k; p0 += KC) {
+        int64_t kc = min64(k - p0, KC);
+        float beta_k = p0 == 0 ? beta : 1.0f;
+        for (int64_t ip = 0; ip < mpanels; ip++)
+            pack_a_panel(pack, ta, a, lda, ip * mr, (int)min64(m - ip * mr, mr), mr, p0, kc, apack + ip * mr * kc);
+        for (int64_t jp = 0; jp < n / 16; jp++)
+            for (int64_t ip = 0; ip < mpanels; ip++)
+                ukernel_avx2_ldb(kc, apack + ip * mr * kc, b + p0 * ldb + jp * 16, ldb, c + ip * mr * ldc + jp * 16, ldc,
+                                 beta_k, (int)min64(m - ip * mr, mr), NULL);
+    }
+}
+
 /* Goto/BLIS loops: jc (NC columns) > pc (KC depth: pack B) > ic (MC rows: pack A) > jr x ir tiles. One
  * parallel region for the whole call: the threads pack each B and A block together (shared panels, a
  * barrier after each), then split the tiles of the block. beta is applied by the first depth block. */
@@ -620,6 +645,14 @@ void cn_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, cn_real alpha, c
                 cn_gemm(ta, tb, hi - lo, n, k, alpha, ta ? a + lo : a + lo * lda, lda, b, ldb, beta, c + lo * ldc, ldc,
                         ws);
         }
+        return;
+    }
+    if (!tb && alpha == 1.0f && m <= INPLACE_B_M && n >= 16 && isa == &isa_avx2 &&
+        (omp_in_parallel() || team <= SPLIT_MAX)) { /* (a serial call: in a team, or split above) */
+        int64_t n16 = n / 16 * 16;
+        gemm_inplace_b(ta, m, n16, k, a, lda, b, ldb, beta, c, ldc,
+                       (float *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63));
+        if (n > n16) cn_gemm(ta, tb, m, n - n16, k, alpha, a, lda, b + n16, ldb, beta, c + n16, ldc, workspace);
         return;
     }
     const int mr = isa->mr, nr = isa->nr;
