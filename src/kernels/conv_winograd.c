@@ -26,7 +26,8 @@
 #include "kernels/gemm.h"
 #include <omp.h>
 
-enum { WG_TILE_BLOCK = 64 }; /* tiles per GEMM block: a multiple of every kernel set's NR */
+enum { WG_TILE_BLOCK = 64, /* tiles per GEMM block: a multiple of every kernel set's NR */
+       WG_MR_MAX = 8 };     /* at least every kernel set's MR (AVX-512: 8, AVX2 and portable: 6) */
 
 static size_t align64f(size_t floats) { return (floats + 15) / 16 * 16; } /* floats, to 64 bytes */
 
@@ -65,7 +66,12 @@ static size_t u_floats(const wg_problem *q) { return align64f((size_t)((q->cout 
 /* V and M are walked across their 36 xi at once: strides of a power of two would put all 36 streams in the
  * same L1 set (4K aliasing), so they get one extra cache line */
 static size_t v_floats(const wg_problem *q) { return align64f((size_t)(q->cin * WG_TILE_BLOCK)) + 16; }  /* one xi */
-static size_t m_floats(const wg_problem *q) { return align64f((size_t)(q->cout * WG_TILE_BLOCK)) + 16; } /* one xi */
+/* one xi of M: rows up to C_out rounded up to the GEMM's MR (the padded weight rows are zero), so that every tile
+ * of the 36 GEMMs is a full one (a last panel of 4 rows, 64 = 10 x 6 + 4 on AVX2, went through the scalar edge
+ * store) */
+static size_t m_floats(const wg_problem *q) {
+    return align64f((size_t)((q->cout + WG_MR_MAX) * WG_TILE_BLOCK)) + 16;
+}
 
 static size_t problem_shared(const wg_problem *q) { return 36 * u_floats(q) * sizeof(cn_real); }
 static size_t problem_thread(const wg_problem *q) { return 36 * (v_floats(q) + m_floats(q)) * sizeof(cn_real); }
@@ -130,7 +136,7 @@ static void transform_filter5(const cn_real *g, int64_t sa, int64_t sb, double u
         }
 }
 
-enum { WG_UCHUNK = 16, WG_MR_MAX = 16 }; /* input channels per run of transform_weights; the largest MR */
+enum { WG_UCHUNK = 16 }; /* input channels per run of transform_weights */
 
 #ifndef CN_REAL_IS_DOUBLE
 #include <immintrin.h>
@@ -854,9 +860,10 @@ static void input_phase(const wg_problem *q, const cn_real *in, const wg_tiles *
 /* M[xi] = U[xi] V[xi] for xi in [x0, x1) */
 static void gemm_phase(const wg_problem *q, const cn_real *upack, int64_t nt, int x0, int x1, const cn_real *vpack,
                        cn_real *mbuf) {
-    int64_t vfl = (int64_t)v_floats(q), mfl = (int64_t)m_floats(q);
+    int64_t vfl = (int64_t)v_floats(q), mfl = (int64_t)m_floats(q), mr = cn_gemm_blocking().mr;
+    int64_t rows = (q->cout + mr - 1) / mr * mr; /* whole register tiles: rows past C_out are 0 and not read */
     for (int xi = x0; xi < x1; xi++)
-        cn_gemm_packed(q->cout, nt, q->cin, 1, upack + xi * u_floats(q), vpack + xi * vfl, 0, mbuf + xi * mfl, nt);
+        cn_gemm_packed(rows, nt, q->cin, 1, upack + xi * u_floats(q), vpack + xi * vfl, 0, mbuf + xi * mfl, nt);
 }
 
 /* Output transform of output channels [o0, o1): out (+)= A^T M A (+ bias, or the fused epilogue). */
