@@ -191,10 +191,12 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void ukernel_av
             acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
         }
     }
-    if (m == MR_AVX2 && n == 16 && e) {
+    /* whole rows of 16 columns (the valid rows of a last panel as well: C_out = 64 leaves 4) */
+    if (n == 16 && e) {
         __m256 zero = _mm256_setzero_ps();
 #pragma GCC unroll 8
         for (int i = 0; i < MR_AVX2; i++) {
+            if (i >= m) break;
             float *row = c + i * ldc;
             __m256 s = _mm256_set1_ps(e->scale ? e->scale[i] : 1.0f), t = _mm256_set1_ps(e->shift ? e->shift[i] : 0.0f);
             __m256 a0 = acc[i][0], a1 = acc[i][1];
@@ -206,10 +208,11 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void ukernel_av
         }
         return;
     }
-    if (m == MR_AVX2 && n == 16) {
+    if (n == 16) {
         __m256 al = _mm256_set1_ps(alpha), be = _mm256_set1_ps(beta);
 #pragma GCC unroll 8
         for (int i = 0; i < MR_AVX2; i++) {
+            if (i >= m) break;
             float *row = c + i * ldc;
             __m256 r0 = _mm256_mul_ps(al, acc[i][0]), r1 = _mm256_mul_ps(al, acc[i][1]);
             if (beta != 0.0f) {
