@@ -649,14 +649,22 @@ __attribute__((target("avx2,fma"))) static void output8_2(const float *src, int6
             r[j] = _mm256_fmadd_ps(sc, r[j], sh);
             if (relu) r[j] = _mm256_max_ps(r[j], zero);
         }
-        float pairs[16]; /* unpacklo: tiles 0, 1 | 4, 5; unpackhi: 2, 3 | 6, 7 */
-        _mm256_storeu_ps(pairs, _mm256_unpacklo_ps(r[0], r[1]));
-        _mm256_storeu_ps(pairs + 8, _mm256_unpackhi_ps(r[0], r[1]));
+        /* unpacklo: the pairs of tiles 0, 1 | 4, 5; unpackhi: 2, 3 | 6, 7; a whole pair is one 64-bit store */
+        __m256 lo = _mm256_unpacklo_ps(r[0], r[1]), hi = _mm256_unpackhi_ps(r[0], r[1]);
+        __m128 quad[4] = {_mm256_castps256_ps128(lo), _mm256_castps256_ps128(hi), _mm256_extractf128_ps(lo, 1),
+                          _mm256_extractf128_ps(hi, 1)};
         for (int l = 0; l < pt->live; l++) {
             if (i >= pt->rows[l]) continue;
-            const float *v = pairs + (l & 2 ? 8 : 0) + (l & 4 ? 4 : 0) + (l & 1 ? 2 : 0);
+            __m128 v = quad[(l & 4 ? 2 : 0) + (l & 2 ? 1 : 0)];
+            if (l & 1) v = _mm_movehl_ps(v, v);
             float *dst = out + ooff + pt->off[l] + i * ow;
-            for (int k = 0; k < pt->cols[l]; k++) dst[k] = add ? dst[k] + v[k] : v[k];
+            if (pt->cols[l] == 2) {
+                if (add) v = _mm_add_ps(v, _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)dst));
+                _mm_storel_pi((__m64 *)dst, v);
+            } else { /* one column */
+                float y = _mm_cvtss_f32(v);
+                dst[0] = add ? dst[0] + y : y;
+            }
         }
     }
 }
