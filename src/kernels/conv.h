@@ -188,6 +188,8 @@ size_t cn_conv_winograd_prepared_bytes(const cn_conv_geom *p); /* the forward's 
  * the bias gradient is the caller's. Workspace: cn_conv_winograd_wgrad_bytes (dU, a block of V and M, GEMM
  * panels per thread). */
 bool cn_conv_winograd_wgrad_applies(const cn_conv_geom *p);
+/* Few channel pairs (C_out x C_in <= 64 x 64): its products are dot products over the tiles read in place */
+bool cn_conv_winograd_wgrad_dots(const cn_conv_geom *p);
 size_t cn_conv_winograd_wgrad_bytes(const cn_conv_geom *p);
 void cn_conv_backward_weights_winograd(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
                                        void *work);

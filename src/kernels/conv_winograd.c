@@ -27,7 +27,8 @@
 #include <omp.h>
 
 enum { WG_TILE_BLOCK = 64, /* tiles per GEMM block: a multiple of every kernel set's NR */
-       WG_MR_MAX = 8 };     /* at least every kernel set's MR (AVX-512: 8, AVX2 and portable: 6) */
+       WG_MR_MAX = 8,       /* at least every kernel set's MR (AVX-512: 8, AVX2 and portable: 6) */
+       WG_DOT_PAIRS = 64 * 64 }; /* channel pairs up to which the weight gradient's products are dot products */
 
 static size_t align64f(size_t floats) { return (floats + 15) / 16 * 16; } /* floats, to 64 bytes */
 
@@ -1006,6 +1007,8 @@ bool cn_conv_winograd_wgrad_applies(const cn_conv_geom *p) {
 #endif
 }
 
+bool cn_conv_winograd_wgrad_dots(const cn_conv_geom *p) { return p->out_channels * p->in_channels <= WG_DOT_PAIRS; }
+
 size_t cn_conv_winograd_wgrad_bytes(const cn_conv_geom *p) {
     wg_wgrad_layout L = wgrad_layout(p);
     int threads = p->threads > 1 ? p->threads : 1;
@@ -1104,6 +1107,67 @@ __attribute__((target("avx2,fma"))) static void transform_filter_grad8(const flo
 }
 #endif
 
+#ifndef CN_REAL_IS_DOUBLE
+/* du[o][c] += sum over t < k of m[o][t] v[c][t] (rows of ld floats) for o < mo, c < nc: the tiles' sums of one
+ * xi. Both operands have the tiles as their contiguous dimension, so the register tile (MO x NC of 8-lane
+ * partial sums over t) reads them in place: MO + NC loads for MO * NC FMAs and one horizontal sum per output at
+ * the end. For few channel pairs (LeNet's 50 x 20) this replaced a packed GEMM whose packing of both operands
+ * took as long as its products, and whose 16-wide panels computed 32 columns for 20 input channels. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void dot_tile(const int MO, const int NC, int64_t k,
+                                                                               const float *m, const float *v,
+                                                                               int64_t ld, float *du, int64_t ldd) {
+    __m256 acc[3][4];
+    for (int i = 0; i < MO; i++)
+        for (int j = 0; j < NC; j++) acc[i][j] = _mm256_setzero_ps();
+    int64_t t = 0;
+    for (; t + 8 <= k; t += 8) {
+        __m256 a[3];
+        for (int i = 0; i < MO; i++) a[i] = _mm256_loadu_ps(m + i * ld + t);
+        for (int j = 0; j < NC; j++) {
+            __m256 b = _mm256_loadu_ps(v + j * ld + t);
+            for (int i = 0; i < MO; i++) acc[i][j] = _mm256_fmadd_ps(a[i], b, acc[i][j]);
+        }
+    }
+    if (t < k) {
+        __m256i live = first_lanes(k - t);
+        __m256 a[3];
+        for (int i = 0; i < MO; i++) a[i] = _mm256_maskload_ps(m + i * ld + t, live);
+        for (int j = 0; j < NC; j++) {
+            __m256 b = _mm256_maskload_ps(v + j * ld + t, live);
+            for (int i = 0; i < MO; i++) acc[i][j] = _mm256_fmadd_ps(a[i], b, acc[i][j]);
+        }
+    }
+    for (int i = 0; i < MO; i++)
+        for (int j = 0; j < NC; j++) {
+            __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc[i][j]), _mm256_extractf128_ps(acc[i][j], 1));
+            h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+            h = _mm_add_ss(h, _mm_movehdup_ps(h));
+            du[i * ldd + j] += _mm_cvtss_f32(h);
+        }
+}
+
+#define DOT_CASE(MO, NC)                                                                                       \
+    case (MO) * 8 + (NC): dot_tile(MO, NC, k, m, v, ld, du, ldd); return;
+__attribute__((target("avx2,fma"))) static void dot_run(int mo, int nc, int64_t k, const float *m, const float *v,
+                                                       int64_t ld, float *du, int64_t ldd) {
+    switch (mo * 8 + nc) {
+        DOT_CASE(1, 1) DOT_CASE(1, 2) DOT_CASE(1, 3) DOT_CASE(1, 4) DOT_CASE(2, 1) DOT_CASE(2, 2)
+        DOT_CASE(2, 3) DOT_CASE(2, 4) DOT_CASE(3, 1) DOT_CASE(3, 2) DOT_CASE(3, 3) DOT_CASE(3, 4)
+    default: return;
+    }
+}
+#undef DOT_CASE
+
+/* du (mo x nc, row stride ldd) += m (mo x k) v^T (k x nc), rows of ld floats */
+static void dot_products(int64_t mo, int64_t nc, int64_t k, const float *m, const float *v, int64_t ld, float *du,
+                         int64_t ldd) {
+    for (int64_t o = 0; o < mo; o += 3)
+        for (int64_t c = 0; c < nc; c += 4)
+            dot_run((int)(mo - o < 3 ? mo - o : 3), (int)(nc - c < 4 ? nc - c : 4), k, m + o * ld, v + c * ld, ld,
+                    du + o * ldd + c, ldd);
+}
+#endif
+
 void cn_conv_backward_weights_winograd(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
                                        void *work) {
 #ifdef CN_REAL_IS_DOUBLE
@@ -1115,6 +1179,7 @@ void cn_conv_backward_weights_winograd(const cn_conv_geom *p, const cn_real *x, 
     cn_real *du = work, *v = du + L.du, *m = v + L.v;
     char *gws = (char *)(m + L.m);
     int threads = p->threads > 1 ? p->threads : 1;
+    bool dots = cn_conv_winograd_wgrad_dots(p); /* few channel pairs: dot products in place, no packing */
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         int t = omp_get_thread_num(), nth = omp_get_num_threads();
@@ -1129,9 +1194,13 @@ void cn_conv_backward_weights_winograd(const cn_conv_geom *p, const cn_real *x, 
                 grad_plain8(&q, dy, &tl, cout * t / nth, cout * (t + 1) / nth, m + s0, L.ld, L.mstride);
             }
 #pragma omp barrier
-            for (int xi = x0; xi < x1; xi++)
-                cn_gemm(false, true, cout, cin, nt, 1, m + xi * L.mstride, L.ld, v + xi * L.vstride, L.ld, 1,
-                        du + xi * cout * cin, cin, gws + (size_t)t * L.gemm);
+            for (int xi = x0; xi < x1; xi++) {
+                if (dots)
+                    dot_products(cout, cin, nt, m + xi * L.mstride, v + xi * L.vstride, L.ld, du + xi * cout * cin, cin);
+                else
+                    cn_gemm(false, true, cout, cin, nt, 1, m + xi * L.mstride, L.ld, v + xi * L.vstride, L.ld, 1,
+                            du + xi * cout * cin, cin, gws + (size_t)t * L.gemm);
+            }
 #pragma omp barrier
         }
 #pragma omp for schedule(static)
