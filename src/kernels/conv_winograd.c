@@ -740,11 +740,31 @@ __attribute__((target("avx2,fma"))) static void grad_plain8_2(const wg_problem *
                                                               int64_t g0, const int64_t off[8], int64_t o0, int64_t o1,
                                                               float *m, int64_t ld, int64_t mstride) {
     int64_t out_plane = q->oh * q->ow;
-    int rows[8], cols[8];
+    int rows[8], cols[8], whole = 1;
     for (int l = 0; l < 8; l++) {
         int64_t t = g0 + l, ty = t < tl->nt ? tl->ty0[t] + q->ph : 0, tx = t < tl->nt ? tl->tx0[t] + q->pw : 0;
         rows[l] = t < tl->nt ? (int)(q->oh - ty < 2 ? q->oh - ty : 2) : 0;
         cols[l] = (int)(q->ow - tx < 2 ? q->ow - tx : 2);
+        whole &= rows[l] == 2 && cols[l] == 2;
+    }
+    if (whole) { /* 8 whole tiles: each tile row one 64-bit load, the pairs split into columns across lanes */
+        for (int64_t o = o0; o < o1; o++) {
+            const float *base = dy + o * out_plane;
+            __m256 r[2][6], t6[6];
+            for (int i = 0; i < 2; i++) {
+                __m128 p[4];
+                for (int h = 0; h < 4; h++)
+                    p[h] = _mm_loadh_pi(_mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(base + off[2 * h] + i * q->ow)),
+                                        (const __m64 *)(base + off[2 * h + 1] + i * q->ow));
+                __m256 lo = _mm256_set_m128(p[1], p[0]), hi = _mm256_set_m128(p[3], p[2]); /* tiles 0-3, 4-7 */
+                a2x8(even_lanes(lo, hi), odd_lanes(lo, hi), r[i]);                        /* dy A^T: row i */
+            }
+            for (int j = 0; j < 6; j++) { /* A (dy A^T): column j */
+                a2x8(r[0][j], r[1][j], t6);
+                for (int i = 0; i < 6; i++) _mm256_storeu_ps(m + (i * 6 + j) * mstride + o * ld + g0, t6[i]);
+            }
+        }
+        return;
     }
     for (int64_t o = o0; o < o1; o++) {
         const float *base = dy + o * out_plane;

@@ -31,4 +31,12 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void store_lane
     for (int64_t i = 0; i < n; i++) dst[i] = tmp[i];
 }
 
+/* The even (odd) elements of the 16 floats lo, hi in order: 8 from each pair of columns (or of a tile's pair) */
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 even_lanes(__m256 lo, __m256 hi) {
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xD8));
+}
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 odd_lanes(__m256 lo, __m256 hi) {
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0xDD)), 0xD8));
+}
+
 #endif

@@ -119,6 +119,7 @@ static void maxpool_plane_2d_argmax(const cn_pool_geom *geo, const cn_real *x, c
 
 #ifndef CN_REAL_IS_DOUBLE
 #include <immintrin.h>
+#include "kernels/simd256.h"
 /* The 2x2 stride-2 unpadded window (LeNet's and VGG's pools) on AVX2, with argmax (am) or without (NULL): 8
  * outputs per step from 16 columns of each of the two input rows, split into their even and odd columns; each
  * candidate is taken where the reference takes it (a larger value or a NaN; the window's first value to start),
@@ -131,12 +132,6 @@ static bool pool2x2(const cn_pool_geom *geo) {
            geo->in[2] < (1 << 30) / geo->in[1];
 }
 
-__attribute__((target("avx2,fma"))) static inline __m256 evens(__m256 lo, __m256 hi) {
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xD8));
-}
-__attribute__((target("avx2,fma"))) static inline __m256 odds(__m256 lo, __m256 hi) {
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0xDD)), 0xD8));
-}
 /* best/idx take v/at where v > best or v is NaN */
 __attribute__((target("avx2,fma"))) static inline void take(__m256 v, __m256i at, __m256 *best, __m256i *idx) {
     __m256 m = _mm256_or_ps(_mm256_cmp_ps(v, *best, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
@@ -157,11 +152,11 @@ __attribute__((target("avx2,fma"))) static void maxpool_plane_2x2(const cn_pool_
             __m256 a0 = _mm256_loadu_ps(r0 + 2 * e), a1 = _mm256_loadu_ps(r0 + 2 * e + 8);
             __m256 b0 = _mm256_loadu_ps(r1 + 2 * e), b1 = _mm256_loadu_ps(r1 + 2 * e + 8);
             __m256i at = _mm256_add_epi32(_mm256_set1_epi32((int)(2 * oh * IW + 2 * e)), step), idx = at;
-            __m256 best = evens(a0, a1);
-            take(odds(a0, a1), _mm256_add_epi32(at, one), &best, &idx);
+            __m256 best = even_lanes(a0, a1);
+            take(odd_lanes(a0, a1), _mm256_add_epi32(at, one), &best, &idx);
             at = _mm256_add_epi32(at, down);
-            take(evens(b0, b1), at, &best, &idx);
-            take(odds(b0, b1), _mm256_add_epi32(at, one), &best, &idx);
+            take(even_lanes(b0, b1), at, &best, &idx);
+            take(odd_lanes(b0, b1), _mm256_add_epi32(at, one), &best, &idx);
             _mm256_storeu_ps(yr + e, best);
             if (!am) continue;
             _mm256_storeu_si256((__m256i *)(ar + e), _mm256_cvtepi32_epi64(_mm256_castsi256_si128(idx)));
@@ -226,7 +221,7 @@ __attribute__((target("avx2,fma"))) static void maxpool_plane_argmax_avx2(const 
                     __m256i ok = _mm256_and_si256(_mm256_cmpgt_epi32(col, _mm256_set1_epi32((int)lo[kw] - 1)),
                                                   _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi[kw]), col));
                     const float *src = buf + OFF + iw0[kw] + e * s2;
-                    __m256 v = s2 == 1 ? _mm256_loadu_ps(src) : evens(_mm256_loadu_ps(src), _mm256_loadu_ps(src + 8));
+                    __m256 v = s2 == 1 ? _mm256_loadu_ps(src) : even_lanes(_mm256_loadu_ps(src), _mm256_loadu_ps(src + 8));
                     __m256i at = _mm256_add_epi32(_mm256_set1_epi32((int)(ih * IW + iw0[kw] + e * s2)), step);
                     __m256 m = _mm256_or_ps(_mm256_cmp_ps(v, best, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
                     m = _mm256_or_ps(m, _mm256_castsi256_ps(_mm256_andnot_si256(have, ok))); /* a lane's first */
