@@ -805,16 +805,6 @@ void cn_conv_backward_weights_direct(const cn_conv_geom *p, const cn_real *x, co
                         wgrad_tile(p, &g, &w, wtile, xt, dyt, G, tile, r0, min64(rows_chunk, OH - r0), n == n0 && r0 == 0);
             }
 #pragma omp barrier
-            /* dw[o][c][t] += the threads' G, in thread order */
-#pragma omp for schedule(static)
-            for (int64_t o = 0; o < Co; o++)
-                for (int64_t c = 0; c < C; c++)
-                    for (int64_t t = 0; t < w.taps; t++) {
-                        int64_t at = ((t * w.ncb + c / WCB) * w.nob + o / OCB) * WCB * OCB + c % WCB * OCB + o % OCB;
-                        float sum = 0;
-                        for (int k = 0; k < nth; k++) sum += ((const float *)((const char *)G + (k - th) * (ptrdiff_t)set))[at];
-                        dw[(o * C + c) * w.taps + t] += sum;
-                    }
         } else {
             /* padding rows and columns of xT stay zero for every sample; the dyT columns past C_out too */
 #pragma omp for schedule(static)
@@ -832,15 +822,19 @@ void cn_conv_backward_weights_direct(const cn_conv_geom *p, const cn_real *x, co
                 }
 #pragma omp barrier
             }
-            /* dw[o][c][t] += G */
-#pragma omp for schedule(static)
-            for (int64_t o = 0; o < Co; o++)
-                for (int64_t c = 0; c < C; c++)
-                    for (int64_t t = 0; t < w.taps; t++) {
-                        int64_t tile = (t * w.ncb + c / WCB) * w.nob + o / OCB;
-                        dw[(o * C + c) * w.taps + t] += G[tile * WCB * OCB + c % WCB * OCB + o % OCB];
-                    }
         }
+        /* dw[o][c][t] += G, or the threads' G in thread order */
+        int sets = by_samples ? nth : 1;
+        size_t g_at = (size_t)((char *)G - mine);
+#pragma omp for schedule(static)
+        for (int64_t o = 0; o < Co; o++)
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t t = 0; t < w.taps; t++) {
+                    int64_t at = ((t * w.ncb + c / WCB) * w.nob + o / OCB) * WCB * OCB + c % WCB * OCB + o % OCB;
+                    float sum = 0;
+                    for (int k = 0; k < sets; k++) sum += ((const float *)((const char *)work + (size_t)k * set + g_at))[at];
+                    dw[(o * C + c) * w.taps + t] += sum;
+                }
     }
 }
 #else
