@@ -5,10 +5,13 @@
  * tap; here each input plane is padded once per sample and dy is read in place. The register tile is KC output
  * channels x NT taps of one kernel row, 8 output positions per step: the KC dy vectors of a step are loaded once
  * and each tap's input vector (a shifted unaligned load of the padded row) meets all of them, KC*NT FMAs for
- * KC + NT loads (2 x 5 for 5x5 kernels, 3 x 3 for 3x3). A row's last 1-7 positions are loaded with a lane mask
- * (dy and input: lanes past the row add 0 x 0). Each tile sums one sample's plane in registers and adds it into
- * per-thread sums in double; work items are (sample, input channel) pairs in equal contiguous ranges per thread,
- * whose sums are added in thread order at the end: the result depends on the thread count, not on the run. */
+ * KC + NT loads (2 x 5 for 5x5 kernels, 3 x 3 for 3x3). A row's last 1-7 positions go as whole vectors with
+ * the lanes past the row zeroed, dy's and the input's (0 x 0 adds nothing; the padded plane has 8 floats of
+ * slack, and dy's last row, which may end the tensor, is loaded masked). Output rows go in bands of about 8 KB
+ * a channel, so that a block of channels' dy rows stays in L1 while every tap meets it. Each tile sums a band of
+ * one sample in registers and adds it into per-thread sums in double; work items are (sample, input channel)
+ * pairs in equal contiguous ranges per thread, whose sums are added in thread order at the end: the result
+ * depends on the thread count, not on the run. */
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
 #include <omp.h>
