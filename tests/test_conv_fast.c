@@ -251,6 +251,8 @@ static const conv_case cases[] = {
     {2, 2, 16, 16, 16, {56, 56, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
     /* LeNet's conv2 at batch 7: the direct weight gradient splits the samples over the threads (small sums) */
     {2, 7, 20, 50, 1, {14, 14, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
+    /* 3D with one input plane in depth, padded in depth (outputs past it are the bias alone): not a first layer's */
+    {3, 2, 1, 3, 1, {1, 6, 7}, {1, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, CN_PAD_ZEROS, 1},
 };
 /* where the case groups checked for their algorithm below sit in cases[] */
 enum { NARROW_FIRST = 62, NARROW_END = 81, F2X5_CASE = 84 };

@@ -62,6 +62,12 @@ typedef struct {
     bool dx_fresh;
 } cn_conv_geom;
 
+/* A 2D problem in the 3D geometry: one input plane in depth, read by the one output plane at depth 0 (a single
+ * plane padded in depth has output planes of the bias alone, which the 2D kernels do not write) */
+static inline bool cn_conv_single_plane(const cn_conv_geom *p) {
+    return p->in[0] == 1 && p->kernel[0] == 1 && p->out[0] == 1 && p->pad_begin[0] == 0;
+}
+
 /* Weights prepared once for the fast forward pass (GEMM A panels of every group, or Winograd's transformed
  * weights U in packed order): bytes needed (0: the algorithm chosen for p has nothing to prepare; the size
  * does not depend on the kernel set), a key naming the layout (algorithm and kernel-set blocking; > 0) that

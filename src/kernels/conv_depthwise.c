@@ -127,7 +127,7 @@ typedef struct {
 } flat_geom;
 
 static bool flat_applies(const cn_conv_geom *p) {
-    return p->in[0] == 1 && p->kernel[0] == 1 && p->stride[1] == p->stride[2];
+    return cn_conv_single_plane(p) && p->stride[1] == p->stride[2];
 }
 
 static flat_geom flat_of(const cn_conv_geom *p) {

@@ -55,7 +55,7 @@ bool cn_conv_depthwise_blocked_applies(const cn_conv_geom *p) {
     const char *isa = cn_kernels_isa();
     bool v512 = strcmp(isa, "avx512") == 0;
     if (!v512 && strcmp(isa, "avx2") != 0) return false;
-    if (p->in[0] != 1 || p->kernel[0] != 1 || p->out_channels != p->groups || p->in_channels != p->groups) return false;
+    if (!cn_conv_single_plane(p) || p->out_channels != p->groups || p->in_channels != p->groups) return false;
     if (p->pad_mode != CN_PAD_ZEROS || prod3(p->kernel) > CN_DEPTHWISE_MAX_TAPS) return false;
     /* the flat per-plane path is faster on larger stride-1 planes (AVX2: from 10x10 outputs, see above) */
     return p->stride[1] > 1 || p->stride[2] > 1 || prod3(p->out) <= (v512 ? 32 * 32 : 9 * 9);

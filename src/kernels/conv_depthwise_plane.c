@@ -43,7 +43,7 @@ bool cn_conv_depthwise_plane_applies(const cn_conv_geom *p) {
 #else
     const char *isa = cn_kernels_isa();
     if ((strcmp(isa, "avx512") != 0 && strcmp(isa, "avx2") != 0) || p->pad_mode != CN_PAD_ZEROS) return false;
-    if (p->in[0] != 1 || p->kernel[0] != 1 || p->out_channels != p->groups || p->in_channels != p->groups) return false;
+    if (!cn_conv_single_plane(p) || p->out_channels != p->groups || p->in_channels != p->groups) return false;
     if (p->stride[1] != 1 || p->stride[2] != 1 || p->kernel[1] * p->kernel[2] > PL_MAX_TAPS) return false;
     return p->out[1] == p->in[1] && p->out[2] == p->in[2] && cdiv(p->out[1] * p->out[2], 16) <= PL_MAX_VEC;
 #endif

@@ -66,7 +66,7 @@ bool cn_conv_depthwise_rows_applies(const cn_conv_geom *p) {
     return false;
 #else
     if (strcmp(cn_kernels_isa(), "avx2") != 0 || p->pad_mode != CN_PAD_ZEROS) return false;
-    if (p->in[0] != 1 || p->kernel[0] != 1 || p->out_channels != p->groups || p->in_channels != p->groups) return false;
+    if (!cn_conv_single_plane(p) || p->out_channels != p->groups || p->in_channels != p->groups) return false;
     if (p->stride[1] != p->stride[2] || p->stride[1] > 2 || p->dilation[1] != 1 || p->dilation[2] != 1) return false;
     if (p->kernel[1] != p->kernel[2] || (p->kernel[1] != 3 && p->kernel[1] != 5)) return false;
     if (p->pad_begin[1] >= p->kernel[1] || p->pad_begin[2] >= p->kernel[2]) return false;

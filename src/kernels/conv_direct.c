@@ -70,8 +70,8 @@ bool cn_conv_direct_applies(const cn_conv_geom *p) {
     return false;
 #else
     const char *isa = cn_kernels_isa();
-    if ((strcmp(isa, "avx512") != 0 && strcmp(isa, "avx2") != 0) || p->pad_mode != CN_PAD_ZEROS || p->in[0] != 1 ||
-        p->kernel[0] != 1)
+    if ((strcmp(isa, "avx512") != 0 && strcmp(isa, "avx2") != 0) || p->pad_mode != CN_PAD_ZEROS ||
+        !cn_conv_single_plane(p))
         return false;
     dgeom g = dgeom_of(p);
     /* offsets are int32 */

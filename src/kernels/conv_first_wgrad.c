@@ -25,7 +25,7 @@ bool cn_conv_first_wgrad_applies(const cn_conv_geom *p) {
 #else
     const char *isa = cn_kernels_isa();
     return (strcmp(isa, "avx2") == 0 || strcmp(isa, "avx512") == 0) && p->groups == 1 && p->in_channels <= 4 &&
-           p->in[0] == 1 && p->kernel[0] == 1 && p->stride[1] == 1 && p->stride[2] == 1 &&
+           cn_conv_single_plane(p) && p->stride[1] == 1 && p->stride[2] == 1 &&
            p->pad_mode == CN_PAD_ZEROS && p->kernel[1] * p->kernel[2] <= 256 && p->out[1] > 0 && p->out[2] > 0;
 #endif
 }

@@ -33,10 +33,10 @@ enum { WG_TILE_BLOCK = 64, /* tiles per GEMM block: a multiple of every kernel s
 static size_t align64f(size_t floats) { return (floats + 15) / 16 * 16; } /* floats, to 64 bytes */
 
 bool cn_conv_winograd_applies(const cn_conv_geom *p) {
-    return p->in[0] == 1 && p->kernel[0] == 1 && (p->kernel[1] == 3 || p->kernel[1] == 5) &&
+    return cn_conv_single_plane(p) && (p->kernel[1] == 3 || p->kernel[1] == 5) &&
            p->kernel[2] == p->kernel[1] && p->stride[1] == 1 &&
            p->stride[2] == 1 && p->dilation[1] == 1 && p->dilation[2] == 1 && p->groups == 1 &&
-           p->pad_mode == CN_PAD_ZEROS && p->pad_begin[0] == 0;
+           p->pad_mode == CN_PAD_ZEROS;
 }
 
 /* One direction of the problem: `in` (N, cin, ih, iw) -> `out` (N, cout, oh, ow) with pad_begin (ph, pw); r x r
