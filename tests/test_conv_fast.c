@@ -253,6 +253,9 @@ static const conv_case cases[] = {
     {2, 7, 20, 50, 1, {14, 14, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0}, CN_PAD_ZEROS, 1},
     /* 3D with one input plane in depth, padded in depth (outputs past it are the bias alone): not a first layer's */
     {3, 2, 1, 3, 1, {1, 6, 7}, {1, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, CN_PAD_ZEROS, 1},
+    /* the first-layer weight gradient with dilation, a 3 x 6 kernel (two tap groups a row: 5 + 1), asymmetric
+     * padding, rows of 19 outputs (two vectors and a tail) and 13 output channels (tiles of 2 and a last 1) */
+    {2, 3, 2, 13, 1, {11, 21, 0}, {3, 6, 0}, {1, 1, 0}, {2, 2, 0}, {2, 3, 0}, {1, 5, 0}, CN_PAD_ZEROS, 1},
 };
 /* where the case groups checked for their algorithm below sit in cases[] */
 enum { NARROW_FIRST = 62, NARROW_END = 81, F2X5_CASE = 84 };
