@@ -284,11 +284,6 @@ INLINE void weight_plane(const rgeom *g, const int K, const int S, const int NV,
     }
 }
 
-INLINE double hsum8(__m256 v) {
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    return (double)_mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
-}
 
 /* What the passes read and write; planes are (sample, channel), C channels. */
 typedef struct {
@@ -342,8 +337,8 @@ typedef struct {
                     fill_input(g, S, NV, RW, j->x + ((n + 1) * j->C + c) * in_plane, buf[(n + 1) & 1]);            \
                 weight_plane(g, K, S, NV, RW, buf[n & 1], j->dy + (n * j->C + c) * out_plane, s, &sb);         \
                 if (n % 8 == 7 || n + 1 == j->batch) {                                                          \
-                    for (int t = 0; t < K * K; t++) acc[t] += hsum8(s[t]), s[t] = _mm256_setzero_ps();        \
-                    bias += hsum8(sb), sb = _mm256_setzero_ps();                                                \
+                    for (int t = 0; t < K * K; t++) acc[t] += (double)sum_lanes8(s[t]), s[t] = _mm256_setzero_ps();        \
+                    bias += (double)sum_lanes8(sb), sb = _mm256_setzero_ps();                                                \
                 }                                                                                               \
             }                                                                                                   \
             for (int t = 0; t < K * K; t++) j->dw[c * K * K + t] += (float)acc[t];                         \

@@ -13,21 +13,13 @@
  * pairs in equal contiguous ranges per thread, whose sums are added in thread order at the end: the result
  * depends on the thread count, not on the run. */
 #include "kernels/conv.h"
-#include "kernels/gemm.h"
 #include <omp.h>
 
 enum { FW_NT_MAX = 5, FW_LANES = 8, FW_KC_MAX = 12 }; /* taps and channels a tile; lanes; channels a block */
 
+/* the first-layer forward's layers (cn_conv_first_applies: AVX-512 or AVX2, <= 4 input channels, ...) at stride 1 */
 bool cn_conv_first_wgrad_applies(const cn_conv_geom *p) {
-#ifdef CN_REAL_IS_DOUBLE
-    (void)p;
-    return false;
-#else
-    const char *isa = cn_kernels_isa();
-    return (strcmp(isa, "avx2") == 0 || strcmp(isa, "avx512") == 0) && p->groups == 1 && p->in_channels <= 4 &&
-           cn_conv_single_plane(p) && p->stride[1] == 1 && p->stride[2] == 1 &&
-           p->pad_mode == CN_PAD_ZEROS && p->kernel[1] * p->kernel[2] <= 256 && p->out[1] > 0 && p->out[2] > 0;
-#endif
+    return cn_conv_first_applies(p) && p->stride[1] == 1 && p->stride[2] == 1 && p->kernel[1] * p->kernel[2] <= 256;
 }
 
 typedef struct {
@@ -59,6 +51,10 @@ size_t cn_conv_first_wgrad_bytes(const cn_conv_geom *p) {
 #ifndef CN_REAL_IS_DOUBLE
 #include <immintrin.h>
 #include "kernels/simd256.h"
+
+/* thread k's padded plane and, after it, its sums */
+static float *fw_plane(void *work, const fw_geom *f, int k) { return (float *)((char *)work + (size_t)k * fw_thread_bytes(f)); }
+static double *fw_sums(void *work, const fw_geom *f, int k) { return (double *)(fw_plane(work, f, k) + f->pad_floats); }
 
 /* KC output channels (dy planes at dy0 + k * plane) x NT taps (input offsets off[t] from the row start) over all
  * OH x OW positions of one sample; the 8-lane sums are added into sums[k * kstride + t * 8 + lane]. */
@@ -144,13 +140,12 @@ void cn_conv_backward_weights_first(const cn_conv_geom *p, const cn_real *x, con
     int64_t KH = p->kernel[1], KW = p->kernel[2], taps = KH * KW, plane = OH * OW, items = p->batch * C;
     int64_t kstride = C * taps * FW_LANES; /* one output channel's sums */
     int64_t band = OW >= 2048 ? 1 : 2048 / OW; /* output rows of about 8 KB per channel */
-    size_t per = fw_thread_bytes(&f);
     int threads = p->threads > 1 ? p->threads : 1;
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         int th = omp_get_thread_num(), nth = omp_get_num_threads();
-        float *xp = (float *)((char *)work + (size_t)th * per);
-        double *sums = (double *)((char *)xp + (size_t)f.pad_floats * sizeof(float)), *bsum = sums + Co * kstride;
+        float *xp = fw_plane(work, &f, th);
+        double *sums = fw_sums(work, &f, th), *bsum = sums + Co * kstride;
         memset(xp, 0, (size_t)f.pad_floats * sizeof(float));
         memset(sums, 0, (size_t)f.sums * sizeof(double));
         for (int64_t it = items * th / nth; it < items * (th + 1) / nth; it++) {
@@ -187,16 +182,14 @@ void cn_conv_backward_weights_first(const cn_conv_geom *p, const cn_real *x, con
             for (int64_t ct = 0; ct < C * taps; ct++) {
                 double s = 0;
                 for (int k = 0; k < nth; k++) {
-                    const double *v = (const double *)((const char *)work + (size_t)k * per +
-                                                       (size_t)f.pad_floats * sizeof(float)) + o * kstride + ct * FW_LANES;
+                    const double *v = fw_sums(work, &f, k) + o * kstride + ct * FW_LANES;
                     for (int l = 0; l < FW_LANES; l++) s += v[l];
                 }
                 dw[o * C * taps + ct] += (cn_real)s;
             }
             if (db) {
                 double s = 0;
-                for (int k = 0; k < nth; k++)
-                    s += ((const double *)((const char *)work + (size_t)k * per + (size_t)f.pad_floats * sizeof(float)))[Co * kstride + o];
+                for (int k = 0; k < nth; k++) s += fw_sums(work, &f, k)[Co * kstride + o];
                 db[o] += (cn_real)s;
             }
         }

@@ -1014,7 +1014,7 @@ static wg_wgrad_layout wgrad_layout(const cn_conv_geom *p) {
     L.ld = L.tb;
     L.vstride = (int64_t)align64f((size_t)(cin * L.ld)) + 16, L.mstride = (int64_t)align64f((size_t)(cout * L.ld)) + 16;
     L.du = align64f((size_t)(36 * cout * cin)), L.v = (size_t)(36 * L.vstride), L.m = (size_t)(36 * L.mstride);
-    L.gemm = (cn_gemm_workspace(cout, cin, L.tb) + 63) / 64 * 64;
+    L.gemm = cn_conv_winograd_wgrad_dots(p) ? 0 : (cn_gemm_workspace(cout, cin, L.tb) + 63) / 64 * 64; /* GEMM panels */
     return L;
 }
 
@@ -1158,12 +1158,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void dot_tile(c
         }
     }
     for (int i = 0; i < MO; i++)
-        for (int j = 0; j < NC; j++) {
-            __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc[i][j]), _mm256_extractf128_ps(acc[i][j], 1));
-            h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-            h = _mm_add_ss(h, _mm_movehdup_ps(h));
-            du[i * ldd + j] += _mm_cvtss_f32(h);
-        }
+        for (int j = 0; j < NC; j++) du[i * ldd + j] += sum_lanes8(acc[i][j]);
 }
 
 #define DOT_CASE(MO, NC)                                                                                       \

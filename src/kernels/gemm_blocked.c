@@ -589,6 +589,22 @@ static void gemm_small_m(bool tb, int64_t m, int64_t n, int64_t k, float alpha, 
  * data gradient, dx = dy W at batch 64: all of W). Depth block by depth block; A packed per block; each B micro-
  * panel (16 columns of kc rows) stays in L1 while every A panel passes it. n: a multiple of 16. */
 enum { INPLACE_B_M = 128 };
+
+/* One depth block (kc deep) with B read in place (b: the block's first row, n a multiple of 16): every 16-column
+ * piece of B meets the packed A panels of rows [r0, r1) (ablock), C = or += (beta); the epilogue (scale, shift and
+ * relu, indexed from row 0) with the tiles when `epi`. Shared by the two callers that read B in place. */
+static void inplace_b_block(int64_t kc, int64_t n, int64_t r0, int64_t r1, const float *ablock, const float *b,
+                            int64_t ldb, float *c, int64_t ldc, float beta, const float *scale, const float *shift,
+                            bool relu, bool epi) {
+    const int mr = MR_AVX2;
+    for (int64_t jp = 0; jp < n / 16; jp++)
+        for (int64_t ip = r0 / mr; ip < (r1 + mr - 1) / mr; ip++) {
+            gemm_epi e = {scale ? scale + ip * mr : NULL, shift ? shift + ip * mr : NULL, relu};
+            ukernel_avx2_ldb(kc, ablock + ip * mr * kc, b + jp * 16, ldb, c + ip * mr * ldc + jp * 16, ldc, beta,
+                             (int)min64(r1 - ip * mr, mr), epi ? &e : NULL);
+        }
+}
+
 static void gemm_inplace_b(bool ta, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
                            int64_t ldb, float beta, float *c, int64_t ldc, float *apack) {
     const isa_def *isa = &isa_avx2;
@@ -601,10 +617,7 @@ static void gemm_inplace_b(bool ta, int64_t m, int64_t n, int64_t k, const float
         float beta_k = p0 == 0 ? beta : 1.0f;
         for (int64_t ip = 0; ip < mpanels; ip++)
             pack_a_panel(pack, ta, a, lda, ip * mr, (int)min64(m - ip * mr, mr), mr, p0, kc, apack + ip * mr * kc);
-        for (int64_t jp = 0; jp < n / 16; jp++)
-            for (int64_t ip = 0; ip < mpanels; ip++)
-                ukernel_avx2_ldb(kc, apack + ip * mr * kc, b + p0 * ldb + jp * 16, ldb, c + ip * mr * ldc + jp * 16, ldc,
-                                 beta_k, (int)min64(m - ip * mr, mr), NULL);
+        inplace_b_block(kc, n, 0, m, apack, b + p0 * ldb, ldb, c, ldc, beta_k, NULL, NULL, false, false);
     }
 }
 
@@ -799,15 +812,9 @@ void cn_gemm_packed_rows_strided_b(int64_t m, int64_t n, int64_t k, int64_t r0, 
     const int64_t mpanels = (m + mr - 1) / mr;
     for (int64_t p0 = 0; p0 < k; p0 += isa_avx2.kc) {
         int64_t kcb = min64(k - p0, isa_avx2.kc);
-        const float *ablock = ap + p0 * mpanels * mr;
         bool last = p0 + kcb >= k;
-        for (int64_t jp = 0; jp < n / 16; jp++)
-            for (int64_t ip = r0 / mr; ip < (r1 + mr - 1) / mr; ip++) {
-                gemm_epi e = {scale ? scale + ip * mr : NULL, shift ? shift + ip * mr : NULL, relu};
-                ukernel_avx2_ldb(kcb, ablock + ip * mr * kcb, b + p0 * ldb + jp * 16, ldb,
-                                 c + ip * mr * ldc + jp * 16, ldc, p0 ? 1.0f : 0.0f, (int)min64(r1 - ip * mr, mr),
-                                 (scale || shift) && last ? &e : NULL);
-            }
+        inplace_b_block(kcb, n, r0, r1, ap + p0 * mpanels * mr, b + p0 * ldb, ldb, c, ldc, p0 ? 1.0f : 0.0f, scale,
+                        shift, relu, (scale || shift) && last);
     }
 }
 

@@ -31,6 +31,13 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void store_lane
     for (int64_t i = 0; i < n; i++) dst[i] = tmp[i];
 }
 
+/* The sum of the 8 lanes of v (in float: halves, then pairs, then the last two) */
+__attribute__((target("avx2,fma"), always_inline)) static inline float sum_lanes8(__m256 v) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+}
+
 /* The even (odd) elements of the 16 floats lo, hi in order: 8 from each pair of columns (or of a tile's pair) */
 __attribute__((target("avx2,fma"), always_inline)) static inline __m256 even_lanes(__m256 lo, __m256 hi) {
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xD8));
