@@ -256,6 +256,10 @@ static const conv_case cases[] = {
     /* the first-layer weight gradient with dilation, a 3 x 6 kernel (two tap groups a row: 5 + 1), asymmetric
      * padding, rows of 19 outputs (two vectors and a tail) and 13 output channels (tiles of 2 and a last 1) */
     {2, 3, 2, 13, 1, {11, 21, 0}, {3, 6, 0}, {1, 1, 0}, {2, 2, 0}, {2, 3, 0}, {1, 5, 0}, CN_PAD_ZEROS, 1},
+    /* Winograd's weight gradient with channels in lanes: 100 x 90 pairs (neither a multiple of 8; above the old
+     * 64 x 64 bound), 108 tiles (9 x 6 a sample, uneven padding): blocks of 32 + 4 on three threads; one tile for three threads */
+    {2, 2, 100, 90, 1, {34, 26, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 0, 0}, {2, 1, 0}, CN_PAD_ZEROS, 1},
+    {2, 1, 9, 11, 1, {3, 4, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 0},
 };
 /* where the case groups checked for their algorithm below sit in cases[] */
 enum { NARROW_FIRST = 62, NARROW_END = 81, F2X5_CASE = 84 };

@@ -194,8 +194,9 @@ size_t cn_conv_winograd_prepared_bytes(const cn_conv_geom *p); /* the forward's 
  * the bias gradient is the caller's. Workspace: cn_conv_winograd_wgrad_bytes (dU, a block of V and M, GEMM
  * panels per thread). */
 bool cn_conv_winograd_wgrad_applies(const cn_conv_geom *p);
-/* Few channel pairs (C_out x C_in <= 64 x 64): its products are dot products over the tiles read in place */
-bool cn_conv_winograd_wgrad_dots(const cn_conv_geom *p);
+/* Up to 128 x 128 channel pairs: each thread transforms its own tiles with channels in lanes and sums outer
+ * products into its own dU (no barrier per block); more pairs: the team's blocks and 36 packed GEMMs */
+bool cn_conv_winograd_wgrad_lanes(const cn_conv_geom *p);
 size_t cn_conv_winograd_wgrad_bytes(const cn_conv_geom *p);
 void cn_conv_backward_weights_winograd(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,
                                        void *work);

@@ -19,8 +19,9 @@
  * and output transforms run across tiles, one tile per lane: 16 per vector with the AVX-512 kernels (masked gathers and scatters), 8 with the AVX2+FMA kernels (masked 4-float
  * loads of patch rows and 4-float stores of output rows, transposed in registers), one at a time in scalar C
  * otherwise.
- * Results do not depend on the thread count (each tile's arithmetic is the same whoever runs it); they differ
- * between kernel sets by rounding. Rounding: the transforms amplify fp32 rounding (about 1e-5 relative on
+ * The forward and data gradient do not depend on the thread count (each tile's arithmetic is the same whoever
+ * runs it), the weight gradient with channels in lanes does by rounding (each thread sums its own tiles; the
+ * same thread count gives the same bits); all differ between kernel sets by rounding. Rounding: the transforms amplify fp32 rounding (about 1e-5 relative on
  * unit-range data, tested against the direct reference). */
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
@@ -28,7 +29,7 @@
 
 enum { WG_TILE_BLOCK = 64, /* tiles per GEMM block: a multiple of every kernel set's NR */
        WG_MR_MAX = 8,       /* at least every kernel set's MR (AVX-512: 8, AVX2 and portable: 6) */
-       WG_DOT_PAIRS = 64 * 64 }; /* channel pairs up to which the weight gradient's products are dot products */
+       WG_LANES_PAIRS = 128 * 128 }; /* channel pairs up to which the weight gradient puts channels in lanes */
 
 static size_t align64f(size_t floats) { return (floats + 15) / 16 * 16; } /* floats, to 64 bytes */
 
@@ -734,52 +735,73 @@ __attribute__((target("avx2,fma"))) static inline void a2x8(__m256 z0, __m256 z1
     t[5] = z1;
 }
 
-/* grad_plain8 for 2x2 tiles (8 from g0; off: their origins in dy, channel 0): the tiles' values gathered into
- * lanes one by one (rows and columns past the output read as 0) */
+/* m = A dy A^T for 8 lanes of 2x2 dy tiles: lane l's tile at base + off[l], rows[l] x cols[l] of it inside dy
+ * (the rest read as 0; whole: every lane 2 x 2); m[xi] stored at dst + xi * xs */
+__attribute__((target("avx2,fma"))) static inline void grad_lanes8_2(const float *base, const int64_t off[8],
+                                                                     const int rows[8], const int cols[8], bool whole,
+                                                                     int64_t ow, float *dst, int64_t xs) {
+    __m256 r[2][6], t6[6];
+    if (whole) { /* each tile row one 64-bit load, the pairs split into columns across lanes */
+        for (int i = 0; i < 2; i++) {
+            __m128 p[4];
+            for (int h = 0; h < 4; h++)
+                p[h] = _mm_loadh_pi(_mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(base + off[2 * h] + i * ow)),
+                                    (const __m64 *)(base + off[2 * h + 1] + i * ow));
+            __m256 lo = _mm256_set_m128(p[1], p[0]), hi = _mm256_set_m128(p[3], p[2]); /* lanes 0-3, 4-7 */
+            a2x8(even_lanes(lo, hi), odd_lanes(lo, hi), r[i]);                        /* dy A^T: row i */
+        }
+    } else { /* the lanes' values one by one */
+        float v[2][2][8]; /* [row][column][lane] */
+        for (int l = 0; l < 8; l++)
+            for (int i = 0; i < 2; i++)
+                for (int j = 0; j < 2; j++) v[i][j][l] = i < rows[l] && j < cols[l] ? base[off[l] + i * ow + j] : 0.0f;
+        for (int i = 0; i < 2; i++) a2x8(_mm256_loadu_ps(v[i][0]), _mm256_loadu_ps(v[i][1]), r[i]); /* dy A^T */
+    }
+    for (int j = 0; j < 6; j++) { /* A (dy A^T): column j */
+        a2x8(r[0][j], r[1][j], t6);
+        for (int i = 0; i < 6; i++) _mm256_storeu_ps(dst + (i * 6 + j) * xs, t6[i]);
+    }
+}
+
+/* m = A dy A^T for 8 lanes of 4x4 dy tiles: lane l's tile at base + off[l], row i read on mask[i][l] (the rest
+ * 0) and transposed into lanes; m[xi] stored at dst + xi * xs */
+__attribute__((target("avx2,fma"))) static inline void grad_lanes8_4(const float *base, const int64_t off[8],
+                                                                     const __m128i mask[4][8], int64_t ow, float *dst,
+                                                                     int64_t xs) {
+    __m256 r[4][6], z[4], t6[6];
+    for (int i = 0; i < 4; i++) { /* row i of the 8 tiles, transposed: z[j] = column j; then r[i] = A z */
+        __m256 a[4];
+        for (int l = 0; l < 4; l++)
+            a[l] = _mm256_set_m128(_mm_maskload_ps(base + off[l + 4] + i * ow, mask[i][l + 4]),
+                                   _mm_maskload_ps(base + off[l] + i * ow, mask[i][l]));
+        __m256 lo01 = _mm256_unpacklo_ps(a[0], a[1]), lo23 = _mm256_unpacklo_ps(a[2], a[3]);
+        __m256 hi01 = _mm256_unpackhi_ps(a[0], a[1]), hi23 = _mm256_unpackhi_ps(a[2], a[3]);
+        z[0] = _mm256_shuffle_ps(lo01, lo23, 0x44), z[1] = _mm256_shuffle_ps(lo01, lo23, 0xEE);
+        z[2] = _mm256_shuffle_ps(hi01, hi23, 0x44), z[3] = _mm256_shuffle_ps(hi01, hi23, 0xEE);
+        a4x8(z, r[i]); /* dy A^T: row i, six columns */
+    }
+    for (int j = 0; j < 6; j++) { /* A (dy A^T): column j, six rows */
+        for (int i = 0; i < 4; i++) z[i] = r[i][j];
+        a4x8(z, t6);
+        for (int i = 0; i < 6; i++) _mm256_storeu_ps(dst + (i * 6 + j) * xs, t6[i]);
+    }
+}
+
+/* grad_plain8 for 2x2 tiles (8 from g0; off: their origins in dy, channel 0) */
 __attribute__((target("avx2,fma"))) static void grad_plain8_2(const wg_problem *q, const float *dy, const wg_tiles *tl,
                                                               int64_t g0, const int64_t off[8], int64_t o0, int64_t o1,
                                                               float *m, int64_t ld, int64_t mstride) {
     int64_t out_plane = q->oh * q->ow;
-    int rows[8], cols[8], whole = 1;
+    int rows[8], cols[8];
+    bool whole = true;
     for (int l = 0; l < 8; l++) {
         int64_t t = g0 + l, ty = t < tl->nt ? tl->ty0[t] + q->ph : 0, tx = t < tl->nt ? tl->tx0[t] + q->pw : 0;
         rows[l] = t < tl->nt ? (int)(q->oh - ty < 2 ? q->oh - ty : 2) : 0;
         cols[l] = (int)(q->ow - tx < 2 ? q->ow - tx : 2);
         whole &= rows[l] == 2 && cols[l] == 2;
     }
-    if (whole) { /* 8 whole tiles: each tile row one 64-bit load, the pairs split into columns across lanes */
-        for (int64_t o = o0; o < o1; o++) {
-            const float *base = dy + o * out_plane;
-            __m256 r[2][6], t6[6];
-            for (int i = 0; i < 2; i++) {
-                __m128 p[4];
-                for (int h = 0; h < 4; h++)
-                    p[h] = _mm_loadh_pi(_mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(base + off[2 * h] + i * q->ow)),
-                                        (const __m64 *)(base + off[2 * h + 1] + i * q->ow));
-                __m256 lo = _mm256_set_m128(p[1], p[0]), hi = _mm256_set_m128(p[3], p[2]); /* tiles 0-3, 4-7 */
-                a2x8(even_lanes(lo, hi), odd_lanes(lo, hi), r[i]);                        /* dy A^T: row i */
-            }
-            for (int j = 0; j < 6; j++) { /* A (dy A^T): column j */
-                a2x8(r[0][j], r[1][j], t6);
-                for (int i = 0; i < 6; i++) _mm256_storeu_ps(m + (i * 6 + j) * mstride + o * ld + g0, t6[i]);
-            }
-        }
-        return;
-    }
-    for (int64_t o = o0; o < o1; o++) {
-        const float *base = dy + o * out_plane;
-        float v[2][2][8]; /* [row][column][tile] */
-        for (int l = 0; l < 8; l++)
-            for (int i = 0; i < 2; i++)
-                for (int j = 0; j < 2; j++)
-                    v[i][j][l] = i < rows[l] && j < cols[l] ? base[off[l] + i * q->ow + j] : 0.0f;
-        __m256 r[2][6], t6[6];
-        for (int i = 0; i < 2; i++) a2x8(_mm256_loadu_ps(v[i][0]), _mm256_loadu_ps(v[i][1]), r[i]); /* dy A^T */
-        for (int j = 0; j < 6; j++) { /* A (dy A^T): column j */
-            a2x8(r[0][j], r[1][j], t6);
-            for (int i = 0; i < 6; i++) _mm256_storeu_ps(m + (i * 6 + j) * mstride + o * ld + g0, t6[i]);
-        }
-    }
+    for (int64_t o = o0; o < o1; o++)
+        grad_lanes8_2(dy + o * out_plane, off, rows, cols, whole, q->ow, m + o * ld + g0, mstride);
 }
 
 /* The output-gradient transform m = A dy A^T of output channels [o0, o1) of a block: 8 tiles at a time, each
@@ -804,27 +826,122 @@ __attribute__((target("avx2,fma"))) static void grad_plain8(const wg_problem *q,
             grad_plain8_2(q, dy, tl, g0, off, o0, o1, m, ld, mstride);
             continue;
         }
-        for (int64_t o = o0; o < o1; o++) {
-            const float *base = dy + o * out_plane;
-            __m256 r[4][6], z[4], t6[6];
-            for (int i = 0; i < 4; i++) { /* row i of the 8 tiles, transposed: z[j] = column j; then r[i] = A z */
-                __m256 a[4];
-                for (int l = 0; l < 4; l++)
-                    a[l] = _mm256_set_m128(_mm_maskload_ps(base + off[l + 4] + i * q->ow, mask[i][l + 4]),
-                                           _mm_maskload_ps(base + off[l] + i * q->ow, mask[i][l]));
-                __m256 lo01 = _mm256_unpacklo_ps(a[0], a[1]), lo23 = _mm256_unpacklo_ps(a[2], a[3]);
-                __m256 hi01 = _mm256_unpackhi_ps(a[0], a[1]), hi23 = _mm256_unpackhi_ps(a[2], a[3]);
-                z[0] = _mm256_shuffle_ps(lo01, lo23, 0x44), z[1] = _mm256_shuffle_ps(lo01, lo23, 0xEE);
-                z[2] = _mm256_shuffle_ps(hi01, hi23, 0x44), z[3] = _mm256_shuffle_ps(hi01, hi23, 0xEE);
-                a4x8(z, r[i]); /* dy A^T: row i, six columns */
+        for (int64_t o = o0; o < o1; o++) grad_lanes8_4(dy + o * out_plane, off, mask, q->ow, m + o * ld + g0, mstride);
+    }
+}
+
+/* ---- The weight gradient with channels in lanes (few channel pairs, below): for one tile, the input transform
+ * of 8 input channels at a time into v[xi][c] and the dy transform of 8 output channels at a time into m[xi][o]
+ * (xi strides vstride / mstride; the caller points v and m at the tile's row). Lanes past C_in read nothing and
+ * give 0; lanes past C_out are written but never read. (n, y0, x0): the tile's sample and input origin. */
+__attribute__((target("avx2,fma"))) static void tile_channels8(const wg_problem *q, const float *x, const float *dy,
+                                                               int64_t n, int64_t y0, int64_t x0, float *v,
+                                                               int64_t vstride, float *m, int64_t mstride) {
+    int64_t in_plane = q->ih * q->iw, out_plane = q->oh * q->ow;
+    wg_patches8 full, tail;
+    full.min_off = 0;
+    for (int i = 0; i < 6; i++)
+        for (int h = 0; h < 2; h++) {
+            int lane[4], any = 0;
+            for (int k = 0; k < 4; k++) {
+                int64_t y = y0 + i, xx = x0 + 2 * h + k;
+                lane[k] = y >= 0 && y < q->ih && xx >= 0 && xx < q->iw ? -1 : 0;
+                any |= lane[k];
             }
-            for (int j = 0; j < 6; j++) { /* A (dy A^T): column j, six rows */
-                for (int i = 0; i < 4; i++) z[i] = r[i][j];
-                a4x8(z, t6);
-                for (int i = 0; i < 6; i++) _mm256_storeu_ps(m + (i * 6 + j) * mstride + o * ld + g0, t6[i]);
+            __m128i mask = _mm_setr_epi32(lane[0], lane[1], lane[2], lane[3]);
+            int64_t base = (n * q->cin * q->ih + y0 + i) * q->iw + x0 + 2 * h;
+            if (any && base < full.min_off) full.min_off = base;
+            for (int l = 0; l < 8; l++) {
+                full.off[i][h][l] = any ? base + l * in_plane : 0;
+                full.mask[i][h][l] = mask;
             }
         }
+    for (int64_t c0 = 0; c0 < q->cin; c0 += 8) {
+        const wg_patches8 *pt = &full;
+        if (c0 + 8 > q->cin) { /* the last channels: lanes past C_in masked off */
+            tail = full;
+            for (int i = 0; i < 6; i++)
+                for (int h = 0; h < 2; h++)
+                    for (int64_t l = q->cin - c0; l < 8; l++) tail.off[i][h][l] = 0, tail.mask[i][h][l] = _mm_setzero_si128();
+            pt = &tail;
+        }
+        if (c0 * in_plane + pt->min_off >= 0) input8(x, c0 * in_plane, pt, v + c0, vstride, false);
+        else input8(x, c0 * in_plane, pt, v + c0, vstride, true);
     }
+    int64_t oy = y0 + q->ph, ox = x0 + q->pw;
+    int rows = (int)(q->oh - oy < q->m ? q->oh - oy : q->m), cols = (int)(q->ow - ox < q->m ? q->ow - ox : q->m);
+    for (int64_t o0 = 0; o0 < q->cout; o0 += 8) {
+        int live = q->cout - o0 < 8 ? (int)(q->cout - o0) : 8;
+        int64_t off[8];
+        for (int l = 0; l < 8; l++) off[l] = l < live ? ((n * q->cout + o0 + l) * q->oh + oy) * q->ow + ox : 0;
+        (void)out_plane;
+        if (q->m == 2) {
+            int rw[8], cl[8];
+            for (int l = 0; l < 8; l++) rw[l] = l < live ? rows : 0, cl[l] = cols;
+            grad_lanes8_2(dy, off, rw, cl, live == 8 && rows == 2 && cols == 2, q->ow, m + o0, mstride);
+        } else {
+            __m128i mask[4][8];
+            for (int i = 0; i < 4; i++)
+                for (int l = 0; l < 8; l++)
+                    mask[i][l] = l < live && i < rows ? _mm_setr_epi32(cols > 0 ? -1 : 0, cols > 1 ? -1 : 0,
+                                                                       cols > 2 ? -1 : 0, cols > 3 ? -1 : 0)
+                                                      : _mm_setzero_si128();
+            grad_lanes8_4(dy, off, mask, q->ow, m + o0, mstride);
+        }
+    }
+}
+
+/* du[o][c] (rows of ldc floats) += sum over t < nt of m[t][o] v[t][c] for o < MO, the 8 NV channels: M's values
+ * broadcast, V's rows loaded whole, MO x NV accumulators over the block's tiles (no horizontal sums). Named
+ * accumulators, not an array: GCC 12 stored an array's every element back to the stack on each step. */
+#define OT_FMA(i)                                                                                              \
+    if (MO > i) {                                                                                              \
+        __m256 a = _mm256_broadcast_ss(m + t * ldo + i);                                                       \
+        acc##i##0 = _mm256_fmadd_ps(a, b0, acc##i##0);                                                         \
+        if (NV > 1) acc##i##1 = _mm256_fmadd_ps(a, b1, acc##i##1);                                             \
+        if (NV > 2) acc##i##2 = _mm256_fmadd_ps(a, b2, acc##i##2);                                             \
+    }
+#define OT_ADD(i, j, acc)                                                                                      \
+    if (MO > i && NV > j) _mm256_storeu_ps(du + i * ldc + 8 * j, _mm256_add_ps(_mm256_loadu_ps(du + i * ldc + 8 * j), acc));
+__attribute__((target("avx2,fma"), always_inline)) static inline void outer_tile(const int MO, const int NV, int64_t nt,
+                                                                                 const float *m, int64_t ldo,
+                                                                                 const float *v, int64_t ldc,
+                                                                                 float *du) {
+    __m256 z = _mm256_setzero_ps();
+    __m256 acc00 = z, acc01 = z, acc02 = z, acc10 = z, acc11 = z, acc12 = z, acc20 = z, acc21 = z, acc22 = z;
+    __m256 acc30 = z, acc31 = z, acc32 = z;
+    for (int64_t t = 0; t < nt; t++) {
+        __m256 b0 = _mm256_loadu_ps(v + t * ldc), b1 = z, b2 = z;
+        if (NV > 1) b1 = _mm256_loadu_ps(v + t * ldc + 8);
+        if (NV > 2) b2 = _mm256_loadu_ps(v + t * ldc + 16);
+        OT_FMA(0) OT_FMA(1) OT_FMA(2) OT_FMA(3)
+    }
+    OT_ADD(0, 0, acc00) OT_ADD(0, 1, acc01) OT_ADD(0, 2, acc02) OT_ADD(1, 0, acc10) OT_ADD(1, 1, acc11)
+    OT_ADD(1, 2, acc12) OT_ADD(2, 0, acc20) OT_ADD(2, 1, acc21) OT_ADD(2, 2, acc22) OT_ADD(3, 0, acc30)
+    OT_ADD(3, 1, acc31) OT_ADD(3, 2, acc32)
+}
+#undef OT_FMA
+#undef OT_ADD
+
+#define OUTER_CASE(MO, NV)                                                                                     \
+    case (MO) * 4 + (NV): outer_tile(MO, NV, nt, m, ldo, v, ldc, du); return;
+__attribute__((target("avx2,fma"))) static void outer_run(int mo, int nv, int64_t nt, const float *m, int64_t ldo,
+                                                         const float *v, int64_t ldc, float *du) {
+    switch (mo * 4 + nv) {
+        OUTER_CASE(1, 1) OUTER_CASE(1, 2) OUTER_CASE(1, 3) OUTER_CASE(2, 1) OUTER_CASE(2, 2) OUTER_CASE(2, 3)
+        OUTER_CASE(3, 1) OUTER_CASE(3, 2) OUTER_CASE(3, 3) OUTER_CASE(4, 1) OUTER_CASE(4, 2) OUTER_CASE(4, 3)
+    default: return;
+    }
+}
+#undef OUTER_CASE
+
+/* du (cout x ldc) += m^T v over nt tiles: m (nt x ldo), v (nt x ldc, ldc = 8 nvec) */
+static void outer_products(int64_t cout, int64_t nvec, int64_t nt, const float *m, int64_t ldo, const float *v,
+                           int64_t ldc, float *du) {
+    for (int64_t o = 0; o < cout; o += 4)
+        for (int64_t j = 0; j < nvec; j += 3)
+            outer_run((int)(cout - o < 4 ? cout - o : 4), (int)(nvec - j < 3 ? nvec - j : 3), nt, m + o, ldo,
+                      v + 8 * j, ldc, du + o * ldc + 8 * j);
 }
 #endif
 
@@ -988,9 +1105,17 @@ static void run_problem(const cn_conv_geom *p, const wg_problem *q, const cn_rea
  *   dw[o][c] = G^T [ sum over tiles (A dy A^T) ⊙ (B^T d B) ] G,
  * one GEMM per xi of the 6x6 domain: dU[xi] (C_out x C_in) += M[xi] (C_out x tiles) V[xi]^T (tiles x C_in), then
  * the 6x6 -> 3x3 transform per filter: 36 GEMMs with the tiles as depth instead of one with 9x the input channels
- * as depth (2.25 multiplies per output position and filter instead of 9). Tiles go in blocks (V and M of a block
- * within 8 MB); per block the team transforms the input (channels split) and dy (output channels split), then
- * each thread runs the GEMMs of its own xi, so dU[xi] sums the blocks in the same order for any thread count.
+ * as depth (2.25 multiplies per output position and filter instead of 9). Two schemes:
+ * - up to 128 x 128 channel pairs, channels in lanes: each thread takes its own range of tiles in blocks of 32
+ *   (V and M within L2), transforms a tile's 8 input (output) channels per vector into V[xi][t][c] (M[xi][t][o])
+ *   and adds dU[xi] += M[xi]^T V[xi] as outer products over the block's tiles (M's values broadcast, V's rows
+ *   loaded whole: no packing, no horizontal sums) into its own dU; the threads' dU are added in thread order.
+ *   Against the scheme below (batch 32, two threads, ms for the backward): 16@32x32 (batch 64) 2.3-2.5 ->
+ *   1.5-1.8, 64@56x56 24.5-31 -> 20.4-20.8, 128@28x28 19-21.5 -> 17-18; with 256 channels 19-20 -> 35-37 (each
+ *   thread's 9.4 MB dU goes through L3 on every block), so those stay below.
+ * - more pairs: tiles go in blocks (V and M of a block within 8 MB); per block the team transforms the input
+ *   (channels split) and dy (output channels split), then each thread runs the GEMMs of its own xi, so dU[xi]
+ *   sums the blocks in the same order for any thread count.
  * dy outside the output is zero, padding is the forward's. Against im2col + GEMM (batch 32, two threads, Zen 3,
  * ms): 64@56x56 62-74 -> 34-42, 128@28x28 68-75 -> 24-27, 256@14x14 56-58 -> 29-34, 512@7x7 56-67 -> 37-42;
  * ResNet-50 training step (batch 16): the 13 Winograd layers' backward 700 -> 420 ms. Error against the
@@ -1000,21 +1125,32 @@ enum { WG_WGRAD_BYTES = 8 << 20, WG_WGRAD_MAX_BLOCK = 512 };
 typedef struct {
     int64_t tb, ld, vstride, mstride; /* tiles per block; floats per row, per xi of V and of M */
     size_t du, v, m, gemm;            /* floats of dU, V, M; bytes of one thread's GEMM workspace */
+    int64_t ldc, ldo;                 /* channels in lanes: floats per tile row of V and M (C_in, C_out to 8) */
+    size_t dut;                       /* channels in lanes: floats of one thread's dU (rows of ldc) */
 } wg_wgrad_layout;
 
+enum { WG_LANES_BLOCK = 32 }; /* tiles per block with channels in lanes: V and M (LeNet's conv2: 373 KB) in L2 */
+
 static wg_wgrad_layout wgrad_layout(const cn_conv_geom *p) {
-    wg_wgrad_layout L;
+    wg_wgrad_layout L = {0};
     int64_t cin = p->in_channels, cout = p->out_channels;
     wg_problem q = forward_problem(p);
     int64_t tiles = tiles_of(&q);
+    L.du = align64f((size_t)(36 * cout * cin));
+    if (cn_conv_winograd_wgrad_lanes(p)) { /* per thread: its own dU, V and M of WG_LANES_BLOCK tiles */
+        L.tb = WG_LANES_BLOCK, L.ldc = (cin + 7) / 8 * 8, L.ldo = (cout + 7) / 8 * 8;
+        L.vstride = (int64_t)align64f((size_t)(L.tb * L.ldc)) + 16, L.mstride = (int64_t)align64f((size_t)(L.tb * L.ldo)) + 16;
+        L.dut = align64f((size_t)(36 * cout * L.ldc)), L.v = (size_t)(36 * L.vstride), L.m = (size_t)(36 * L.mstride);
+        return L;
+    }
     L.tb = (int64_t)WG_WGRAD_BYTES / (36 * (int64_t)sizeof(cn_real) * (cin + cout)) / 8 * 8;
     if (L.tb > WG_WGRAD_MAX_BLOCK) L.tb = WG_WGRAD_MAX_BLOCK;
     if (L.tb < 16) L.tb = 16;
     if (L.tb > (tiles + 7) / 8 * 8) L.tb = (tiles + 7) / 8 * 8;
     L.ld = L.tb;
     L.vstride = (int64_t)align64f((size_t)(cin * L.ld)) + 16, L.mstride = (int64_t)align64f((size_t)(cout * L.ld)) + 16;
-    L.du = align64f((size_t)(36 * cout * cin)), L.v = (size_t)(36 * L.vstride), L.m = (size_t)(36 * L.mstride);
-    L.gemm = cn_conv_winograd_wgrad_dots(p) ? 0 : (cn_gemm_workspace(cout, cin, L.tb) + 63) / 64 * 64; /* GEMM panels */
+    L.v = (size_t)(36 * L.vstride), L.m = (size_t)(36 * L.mstride);
+    L.gemm = (cn_gemm_workspace(cout, cin, L.tb) + 63) / 64 * 64; /* GEMM panels */
     return L;
 }
 
@@ -1027,11 +1163,12 @@ bool cn_conv_winograd_wgrad_applies(const cn_conv_geom *p) {
 #endif
 }
 
-bool cn_conv_winograd_wgrad_dots(const cn_conv_geom *p) { return p->out_channels * p->in_channels <= WG_DOT_PAIRS; }
+bool cn_conv_winograd_wgrad_lanes(const cn_conv_geom *p) { return p->out_channels * p->in_channels <= WG_LANES_PAIRS; }
 
 size_t cn_conv_winograd_wgrad_bytes(const cn_conv_geom *p) {
     wg_wgrad_layout L = wgrad_layout(p);
     int threads = p->threads > 1 ? p->threads : 1;
+    if (cn_conv_winograd_wgrad_lanes(p)) return (L.du + (size_t)threads * (L.dut + L.v + L.m)) * sizeof(cn_real);
     return (L.du + L.v + L.m) * sizeof(cn_real) + (size_t)threads * L.gemm;
 }
 
@@ -1128,58 +1265,22 @@ __attribute__((target("avx2,fma"))) static void transform_filter_grad8(const flo
 #endif
 
 #ifndef CN_REAL_IS_DOUBLE
-/* du[o][c] += sum over t < k of m[o][t] v[c][t] (rows of ld floats) for o < mo, c < nc: the tiles' sums of one
- * xi. Both operands have the tiles as their contiguous dimension, so the register tile (MO x NC of 8-lane
- * partial sums over t) reads them in place: MO + NC loads for MO * NC FMAs and one horizontal sum per output at
- * the end. For few channel pairs (LeNet's 50 x 20) this replaced a packed GEMM whose packing of both operands
- * took as long as its products, and whose 16-wide panels computed 32 columns for 20 input channels. */
-__attribute__((target("avx2,fma"), always_inline)) static inline void dot_tile(const int MO, const int NC, int64_t k,
-                                                                               const float *m, const float *v,
-                                                                               int64_t ld, float *du, int64_t ldd) {
-    __m256 acc[3][4];
-    for (int i = 0; i < MO; i++)
-        for (int j = 0; j < NC; j++) acc[i][j] = _mm256_setzero_ps();
-    int64_t t = 0;
-    for (; t + 8 <= k; t += 8) {
-        __m256 a[3];
-        for (int i = 0; i < MO; i++) a[i] = _mm256_loadu_ps(m + i * ld + t);
-        for (int j = 0; j < NC; j++) {
-            __m256 b = _mm256_loadu_ps(v + j * ld + t);
-            for (int i = 0; i < MO; i++) acc[i][j] = _mm256_fmadd_ps(a[i], b, acc[i][j]);
-        }
-    }
-    if (t < k) {
-        __m256i live = first_lanes(k - t);
-        __m256 a[3];
-        for (int i = 0; i < MO; i++) a[i] = _mm256_maskload_ps(m + i * ld + t, live);
-        for (int j = 0; j < NC; j++) {
-            __m256 b = _mm256_maskload_ps(v + j * ld + t, live);
-            for (int i = 0; i < MO; i++) acc[i][j] = _mm256_fmadd_ps(a[i], b, acc[i][j]);
-        }
-    }
-    for (int i = 0; i < MO; i++)
-        for (int j = 0; j < NC; j++) du[i * ldd + j] += sum_lanes8(acc[i][j]);
-}
+#endif
 
-#define DOT_CASE(MO, NC)                                                                                       \
-    case (MO) * 8 + (NC): dot_tile(MO, NC, k, m, v, ld, du, ldd); return;
-__attribute__((target("avx2,fma"))) static void dot_run(int mo, int nc, int64_t k, const float *m, const float *v,
-                                                       int64_t ld, float *du, int64_t ldd) {
-    switch (mo * 8 + nc) {
-        DOT_CASE(1, 1) DOT_CASE(1, 2) DOT_CASE(1, 3) DOT_CASE(1, 4) DOT_CASE(2, 1) DOT_CASE(2, 2)
-        DOT_CASE(2, 3) DOT_CASE(2, 4) DOT_CASE(3, 1) DOT_CASE(3, 2) DOT_CASE(3, 3) DOT_CASE(3, 4)
-    default: return;
+#ifndef CN_REAL_IS_DOUBLE
+/* dw = G^T dU G for every filter (one omp for over the calling team), dU[xi] (cout x cin) */
+static void filter_grads(const float *du, int64_t pairs, int taps, float *dw) {
+#pragma omp for schedule(static)
+    for (int64_t oc8 = 0; oc8 < (pairs + 7) / 8; oc8++) {
+        int64_t oc = oc8 * 8;
+        if (oc + 8 <= pairs && taps == 9) transform_filter_grad8(du + oc, pairs, dw + oc * 9);
+        else if (oc + 8 <= pairs) transform_filter_grad8_5(du + oc, pairs, dw + oc * 25);
+        else
+            for (; oc < pairs; oc++) {
+                if (taps == 9) transform_filter_grad(du + oc, pairs, dw + oc * 9);
+                else transform_filter_grad5(du + oc, pairs, dw + oc * 25);
+            }
     }
-}
-#undef DOT_CASE
-
-/* du (mo x nc, row stride ldd) += m (mo x k) v^T (k x nc), rows of ld floats */
-static void dot_products(int64_t mo, int64_t nc, int64_t k, const float *m, const float *v, int64_t ld, float *du,
-                         int64_t ldd) {
-    for (int64_t o = 0; o < mo; o += 3)
-        for (int64_t c = 0; c < nc; c += 4)
-            dot_run((int)(mo - o < 3 ? mo - o : 3), (int)(nc - c < 4 ? nc - c : 4), k, m + o * ld, v + c * ld, ld,
-                    du + o * ldd + c, ldd);
 }
 #endif
 
@@ -1190,11 +1291,47 @@ void cn_conv_backward_weights_winograd(const cn_conv_geom *p, const cn_real *x, 
 #else
     wg_problem q = forward_problem(p);
     wg_wgrad_layout L = wgrad_layout(p);
-    int64_t cin = q.cin, cout = q.cout, tiles = tiles_of(&q), taps = (int64_t)q.r * q.r;
-    cn_real *du = work, *v = du + L.du, *m = v + L.v;
-    char *gws = (char *)(m + L.m);
+    int64_t cin = q.cin, cout = q.cout, tiles = tiles_of(&q);
+    int taps = q.r * q.r;
+    cn_real *du = work;
     int threads = p->threads > 1 ? p->threads : 1;
-    bool dots = cn_conv_winograd_wgrad_dots(p); /* few channel pairs: dot products in place, no packing */
+    if (cn_conv_winograd_wgrad_lanes(p)) {
+        /* Few channel pairs: each thread its own range of tiles, in blocks small enough for L2, transformed with
+         * channels in lanes (V[xi][t][c], M[xi][t][o]) so that dU[xi] += M[xi]^T V[xi] is a sum of outer
+         * products over the block's tiles with no horizontal sums, into the thread's own dU; the threads' dU are
+         * added in thread order at the end (the same thread count gives the same bits). No barrier per block. */
+        size_t per_thread = L.dut + L.v + L.m;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+        {
+            int t = omp_get_thread_num(), nth = omp_get_num_threads();
+            cn_real *mine = du + L.du + (size_t)t * per_thread, *v = mine + L.dut, *m = v + L.v;
+            memset(mine, 0, (size_t)(36 * cout * L.ldc) * sizeof(cn_real));
+            wg_tiles tl;
+            int64_t end = tiles * (t + 1) / nth;
+            for (int64_t t0 = tiles * t / nth; t0 < end; t0 += L.tb) {
+                int64_t nt = end - t0 < L.tb ? end - t0 : L.tb;
+                block_tiles(&q, t0, nt, &tl);
+                for (int64_t k = 0; k < nt; k++)
+                    tile_channels8(&q, x, dy, tl.tn[k], tl.ty0[k], tl.tx0[k], v + k * L.ldc, L.vstride,
+                                   m + k * L.ldo, L.mstride);
+                for (int xi = 0; xi < 36; xi++)
+                    outer_products(cout, L.ldc / 8, nt, m + xi * L.mstride, L.ldo, v + xi * L.vstride, L.ldc,
+                                   mine + xi * cout * L.ldc);
+            }
+#pragma omp barrier
+#pragma omp for schedule(static)
+            for (int64_t r = 0; r < 36 * cout; r++)
+                for (int64_t c = 0; c < cin; c++) {
+                    float sum = 0;
+                    for (int k = 0; k < nth; k++) sum += du[L.du + (size_t)k * per_thread + (size_t)(r * L.ldc + c)];
+                    du[r * cin + c] = sum;
+                }
+            filter_grads(du, cout * cin, taps, dw);
+        }
+        return;
+    }
+    cn_real *v = du + L.du, *m = v + L.v;
+    char *gws = (char *)(m + L.m);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         int t = omp_get_thread_num(), nth = omp_get_num_threads();
@@ -1209,26 +1346,12 @@ void cn_conv_backward_weights_winograd(const cn_conv_geom *p, const cn_real *x, 
                 grad_plain8(&q, dy, &tl, cout * t / nth, cout * (t + 1) / nth, m + s0, L.ld, L.mstride);
             }
 #pragma omp barrier
-            for (int xi = x0; xi < x1; xi++) {
-                if (dots)
-                    dot_products(cout, cin, nt, m + xi * L.mstride, v + xi * L.vstride, L.ld, du + xi * cout * cin, cin);
-                else
-                    cn_gemm(false, true, cout, cin, nt, 1, m + xi * L.mstride, L.ld, v + xi * L.vstride, L.ld, 1,
-                            du + xi * cout * cin, cin, gws + (size_t)t * L.gemm);
-            }
+            for (int xi = x0; xi < x1; xi++)
+                cn_gemm(false, true, cout, cin, nt, 1, m + xi * L.mstride, L.ld, v + xi * L.vstride, L.ld, 1,
+                        du + xi * cout * cin, cin, gws + (size_t)t * L.gemm);
 #pragma omp barrier
         }
-#pragma omp for schedule(static)
-        for (int64_t oc8 = 0; oc8 < (cout * cin + 7) / 8; oc8++) {
-            int64_t oc = oc8 * 8;
-            if (oc + 8 <= cout * cin && taps == 9) transform_filter_grad8(du + oc, cout * cin, dw + oc * 9);
-            else if (oc + 8 <= cout * cin) transform_filter_grad8_5(du + oc, cout * cin, dw + oc * 25);
-            else
-                for (; oc < cout * cin; oc++) {
-                    if (taps == 9) transform_filter_grad(du + oc, cout * cin, dw + oc * 9);
-                    else transform_filter_grad5(du + oc, cout * cin, dw + oc * 25);
-                }
-        }
+        filter_grads(du, cout * cin, taps, dw);
     }
 #endif
 }
