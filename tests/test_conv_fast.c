@@ -328,16 +328,16 @@ int main(void) {
         CHECK(strcmp(cn_conv_algorithm(&g, &why), "depthwise-direct") == 0 && strstr(why, "narrow plane"),
               "case %d: narrow-plane depthwise chosen (%s)", i, why);
     }
-    if (v256) { /* F(2x2,5x5) where it pays (the last case: 32 -> 64 channels, 75 tiles) */
+    if (v256) { /* F(4x4,5x5) where it pays (the last case: 32 -> 64 channels, 75 tiles) */
         cn_conv_geom g = conv_case_geom(&cases[F2X5_CASE]);
-        CHECK(strcmp(cn_conv_algorithm(&g, &why), "winograd-f2x5") == 0, "5x5 Winograd chosen (%s)", why);
+        CHECK(strcmp(cn_conv_algorithm(&g, &why), "winograd-f4x5") == 0, "5x5 Winograd chosen (%s)", why);
         /* LeNet's conv2 (20 -> 50 on 14x14) joins it; 16 -> 32 on 28x28 (GoogLeNet's) stays direct */
         conv_case lenet = {2, 2, 20, 50, 1, {14, 14, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0},
                            CN_PAD_ZEROS, 1};
         conv_case inception = {2, 2, 16, 32, 1, {28, 28, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0},
                                CN_PAD_ZEROS, 1};
         g = conv_case_geom(&lenet);
-        CHECK(strcmp(cn_conv_algorithm(&g, &why), "winograd-f2x5") == 0, "LeNet conv2: 5x5 Winograd (%s)", why);
+        CHECK(strcmp(cn_conv_algorithm(&g, &why), "winograd-f4x5") == 0, "LeNet conv2: 5x5 Winograd (%s)", why);
         g = conv_case_geom(&inception);
         CHECK(strcmp(cn_conv_algorithm(&g, &why), "direct") == 0, "16 -> 32 on 28x28: direct (%s)", why);
     }

@@ -183,6 +183,8 @@ void cn_conv_backward_weights_depthwise(const cn_conv_geom *p, const cn_real *x,
 /* Winograd F(4x4, 3x3) (conv_winograd.c): forward and data gradient; workspace = shared (transformed weights)
  * + one slot per thread. */
 bool cn_conv_winograd_applies(const cn_conv_geom *p);
+/* the variant that runs: "winograd-f4x3", "winograd-f2x5" or (5x5 on AVX2) "winograd-f4x5" */
+const char *cn_conv_winograd_name(const cn_conv_geom *p);
 size_t cn_conv_winograd_shared_bytes(const cn_conv_geom *p);
 size_t cn_conv_winograd_thread_bytes(const cn_conv_geom *p);
 void cn_conv_forward_winograd(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,

@@ -761,7 +761,7 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
     } else if (p->algorithm == CN_CONV_AUTO && winograd_pays(p)) {
         a = CN_CONV_WINOGRAD;
         why = p->kernel[1] == 5 ? "5x5, stride 1, groups 1, zero padding, enough channels and tiles: Winograd "
-                                  "F(2x2,5x5) (9 multiplies per output instead of 25)"
+                                  "F(4x4,5x5) (4 multiplies per output instead of 25; the weight gradient F(2x2,5x5))"
                                 : "3x3, stride 1, groups 1, zero padding, enough channels and tiles: Winograd "
                                   "F(4x4,3x3) (2.25 multiplies per output instead of 9)";
     } else if (p->algorithm == CN_CONV_GEMM) {
@@ -813,7 +813,7 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
 const char *cn_conv_algorithm(const cn_conv_geom *p, const char **reason) {
     switch (choose(p, reason)) {
     case CN_CONV_DEPTHWISE: return "depthwise-direct";
-    case CN_CONV_WINOGRAD: return p->kernel[1] == 5 ? "winograd-f2x5" : "winograd-f4x3";
+    case CN_CONV_WINOGRAD: return cn_conv_winograd_name(p);
     case CN_CONV_FIRST: return "first-direct";
     case CN_CONV_DIRECT: return "direct";
     default: return reads_x_directly(p) ? "gemm-1x1" : "im2col-gemm";

@@ -41,23 +41,42 @@ bool cn_conv_winograd_applies(const cn_conv_geom *p) {
 }
 
 /* One direction of the problem: `in` (N, cin, ih, iw) -> `out` (N, cout, oh, ow) with pad_begin (ph, pw); r x r
- * filters, m x m output tiles (F(4x4,3x3) or F(2x2,5x5): both 6x6 patches, the same B^T). */
+ * filters, m x m output tiles from P x P patches: F(4x4,3x3) and F(2x2,5x5) on 6x6 patches (the same B^T), or
+ * F(4x4,5x5) on 8x8 (P = 8; 64 xi). */
 typedef struct {
     int64_t batch, cin, cout, ih, iw, oh, ow, ph, pw;
-    int r, m;
+    int r, m, P;
 } wg_problem;
 
-static wg_problem forward_problem(const cn_conv_geom *p) {
-    int r = (int)p->kernel[1];
-    return (wg_problem){p->batch, p->in_channels, p->out_channels, p->in[1], p->in[2], p->out[1], p->out[2],
-                        p->pad_begin[1], p->pad_begin[2], r, r == 3 ? 4 : 2};
+/* F(4x4,5x5) for the forward and data gradient of 5x5 layers with the AVX2 kernels: 4 multiplies per output
+ * instead of F(2x2,5x5)'s 9 and 8x8 patches overlapping by 4 columns instead of 6x6 ones by 4, so 1.7x fewer
+ * transformed values (LeNet's conv2: 16 tiles of 64 per 14x14 plane against 49 of 36). The weight gradient
+ * keeps F(2x2,5x5). Points 0, +-1, +-2, +-1/2 and infinity (B^T as F(6x6,3x3)'s); float error on the tests
+ * 1.5x F(2x2,5x5)'s. */
+static bool large_tiles(const cn_conv_geom *p) {
+#ifdef CN_REAL_IS_DOUBLE
+    (void)p;
+    return false;
+#else
+    return p->kernel[1] == 5 && strcmp(cn_kernels_isa(), "avx2") == 0;
+#endif
 }
 
-/* dx = conv(dy, flipped transposed w), padding r - 1 - pad_begin */
-static wg_problem data_problem(const cn_conv_geom *p) {
-    int r = (int)p->kernel[1];
-    return (wg_problem){p->batch, p->out_channels, p->in_channels, p->out[1], p->out[2], p->in[1], p->in[2],
-                        r - 1 - p->pad_begin[1], r - 1 - p->pad_begin[2], r, r == 3 ? 4 : 2};
+static wg_problem make_problem(const cn_conv_geom *p, bool data, bool large) {
+    int r = (int)p->kernel[1], m = r == 3 || large ? 4 : 2;
+    if (data) /* dx = conv(dy, flipped transposed w), padding r - 1 - pad_begin */
+        return (wg_problem){p->batch, p->out_channels, p->in_channels, p->out[1], p->out[2], p->in[1], p->in[2],
+                            r - 1 - p->pad_begin[1], r - 1 - p->pad_begin[2], r, m, large ? 8 : 6};
+    return (wg_problem){p->batch, p->in_channels, p->out_channels, p->in[1], p->in[2], p->out[1], p->out[2],
+                        p->pad_begin[1], p->pad_begin[2], r, m, large ? 8 : 6};
+}
+static wg_problem forward_problem(const cn_conv_geom *p) { return make_problem(p, false, large_tiles(p)); }
+static wg_problem data_problem(const cn_conv_geom *p) { return make_problem(p, true, large_tiles(p)); }
+/* the weight gradient's: 6x6 patches */
+static wg_problem wgrad_problem(const cn_conv_geom *p) { return make_problem(p, false, false); }
+
+const char *cn_conv_winograd_name(const cn_conv_geom *p) {
+    return p->kernel[1] == 3 ? "winograd-f4x3" : large_tiles(p) ? "winograd-f4x5" : "winograd-f2x5";
 }
 
 static int64_t tiles_of(const wg_problem *q) {
@@ -75,8 +94,9 @@ static size_t m_floats(const wg_problem *q) {
     return align64f((size_t)((q->cout + WG_MR_MAX) * WG_TILE_BLOCK)) + 16;
 }
 
-static size_t problem_shared(const wg_problem *q) { return 36 * u_floats(q) * sizeof(cn_real); }
-static size_t problem_thread(const wg_problem *q) { return 36 * (v_floats(q) + m_floats(q)) * sizeof(cn_real); }
+static int xis(const wg_problem *q) { return q->P * q->P; }
+static size_t problem_shared(const wg_problem *q) { return (size_t)xis(q) * u_floats(q) * sizeof(cn_real); }
+static size_t problem_thread(const wg_problem *q) { return (size_t)xis(q) * (v_floats(q) + m_floats(q)) * sizeof(cn_real); }
 
 size_t cn_conv_winograd_shared_bytes(const cn_conv_geom *p) {
     wg_problem f = forward_problem(p), d = data_problem(p);
@@ -124,6 +144,30 @@ static const double G5[6][5] = {{1.0 / 4, 0, 0, 0, 0},
                                 {1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3},
                                 {0, 0, 0, 0, 1}};
 
+/* F(4x4,5x5): G (8 x 5) from the points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity (row 0 negated, as B^T's) */
+static const double G8[8][5] = {{1, 0, 0, 0, 0},
+                                {-2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9},
+                                {-2.0 / 9, 2.0 / 9, -2.0 / 9, 2.0 / 9, -2.0 / 9},
+                                {1.0 / 90, 1.0 / 45, 2.0 / 45, 4.0 / 45, 8.0 / 45},
+                                {1.0 / 90, -1.0 / 45, 2.0 / 45, -4.0 / 45, 8.0 / 45},
+                                {32.0 / 45, 16.0 / 45, 8.0 / 45, 4.0 / 45, 2.0 / 45},
+                                {32.0 / 45, -16.0 / 45, 8.0 / 45, -4.0 / 45, 2.0 / 45},
+                                {0, 0, 0, 0, 1}};
+
+/* u (8x8) = G8 g G8^T for one 5x5 filter g (element (a, b) at g[a*sa + b*sb]) */
+static void transform_filter5_8(const cn_real *g, int64_t sa, int64_t sb, double u[64]) {
+    double t[8][5] = {{0}}; /* G g */
+    for (int i = 0; i < 8; i++)
+        for (int a = 0; a < 5; a++)
+            for (int b = 0; b < 5; b++) t[i][b] += G8[i][a] * (double)g[a * sa + b * sb];
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 8; j++) {
+            double acc = 0;
+            for (int b = 0; b < 5; b++) acc += t[i][b] * G8[j][b];
+            u[i * 8 + j] = acc;
+        }
+}
+
 /* u (6x6) = G g G^T for one 5x5 filter g (element (a, b) at g[a*sa + b*sb]) */
 static void transform_filter5(const cn_real *g, int64_t sa, int64_t sb, double u[36]) {
     double t[6][5] = {{0}}; /* G g */
@@ -170,34 +214,56 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void g5x8(const
     t[5] = z[4];
 }
 
+/* G8 z for five 8-lane vectors -> eight (F(4x4,5x5)) */
+__attribute__((target("avx2,fma"), always_inline)) static inline void g5x8_8(const __m256 z[5], __m256 t[8]) {
+    __m256 even = _mm256_add_ps(_mm256_add_ps(z[0], z[2]), z[4]), odd = _mm256_add_ps(z[1], z[3]);
+    __m256 e3 = _mm256_fmadd_ps(_mm256_set1_ps(1.0f / 90), z[0],
+                                _mm256_fmadd_ps(_mm256_set1_ps(2.0f / 45), z[2], _mm256_mul_ps(_mm256_set1_ps(8.0f / 45), z[4])));
+    __m256 o3 = _mm256_fmadd_ps(_mm256_set1_ps(1.0f / 45), z[1], _mm256_mul_ps(_mm256_set1_ps(4.0f / 45), z[3]));
+    __m256 e5 = _mm256_fmadd_ps(_mm256_set1_ps(32.0f / 45), z[0],
+                                _mm256_fmadd_ps(_mm256_set1_ps(8.0f / 45), z[2], _mm256_mul_ps(_mm256_set1_ps(2.0f / 45), z[4])));
+    __m256 o5 = _mm256_fmadd_ps(_mm256_set1_ps(16.0f / 45), z[1], _mm256_mul_ps(_mm256_set1_ps(4.0f / 45), z[3]));
+    const __m256 m29 = _mm256_set1_ps(-2.0f / 9);
+    t[0] = z[0];
+    t[1] = _mm256_mul_ps(_mm256_add_ps(even, odd), m29);
+    t[2] = _mm256_mul_ps(_mm256_sub_ps(even, odd), m29);
+    t[3] = _mm256_add_ps(e3, o3);
+    t[4] = _mm256_sub_ps(e3, o3);
+    t[5] = _mm256_add_ps(e5, o5);
+    t[6] = _mm256_sub_ps(e5, o5);
+    t[7] = z[4];
+}
+
 /* The transforms of the filters (op*mr + r, c), r < mr <= 8, one per lane, in float (the scalar path below is in
  * double; the difference is float rounding of U), into run[xi][(c - c0) * mr + r] (8 floats written per xi: the
  * two past mr are overwritten by the next c, and run has room after the last). */
 __attribute__((target("avx2,fma"))) static void transform_lanes8(const wg_problem *q, const float *w, bool flipped,
                                                                  int64_t op, int64_t mr, int64_t c0, int64_t c1,
-                                                                 float run[36][WG_UCHUNK * WG_MR_MAX + 8]) {
+                                                                 float run[64][WG_UCHUNK * WG_MR_MAX + 8]) {
     int64_t live = q->cout - op * mr < mr ? q->cout - op * mr : mr;
     __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)live), lanes);
     /* lane r reads filter (op*mr + r, c): forward w[o][c] (lanes cin * taps apart), data gradient w[c][o]
      * rotated (lanes `taps` apart, taps in reverse) */
-    const int R = q->r, taps = R * R;
+    const int R = q->r, taps = R * R, P = q->P;
     __m256i step = _mm256_mullo_epi32(lanes, _mm256_set1_epi32((int)(flipped ? taps : q->cin * taps)));
     for (int64_t c = c0; c < c1; c++) {
         const float *base = flipped ? w + (c * q->cout + op * mr) * taps + taps - 1 : w + (op * mr * q->cin + c) * taps;
-        __m256 g[25], t[6][5], u[6], col[6];
+        __m256 g[25], t[8][5], u[8], col[8];
         for (int k = 0; k < taps; k++)
             g[k] = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), flipped ? base - k : base + k, step,
                                             _mm256_castsi256_ps(mask), 4);
         for (int b = 0; b < R; b++) { /* G g, column b */
             if (R == 3) g3x8(g[b], g[3 + b], g[6 + b], col);
-            else g5x8((__m256[5]){g[b], g[5 + b], g[10 + b], g[15 + b], g[20 + b]}, col);
-            for (int i = 0; i < 6; i++) t[i][b] = col[i];
+            else if (P == 6) g5x8((__m256[5]){g[b], g[5 + b], g[10 + b], g[15 + b], g[20 + b]}, col);
+            else g5x8_8((__m256[5]){g[b], g[5 + b], g[10 + b], g[15 + b], g[20 + b]}, col);
+            for (int i = 0; i < P; i++) t[i][b] = col[i];
         }
-        for (int i = 0; i < 6; i++) { /* (G g) G^T, row i */
+        for (int i = 0; i < P; i++) { /* (G g) G^T, row i */
             if (R == 3) g3x8(t[i][0], t[i][1], t[i][2], u);
-            else g5x8(t[i], u);
-            for (int j = 0; j < 6; j++) _mm256_storeu_ps(&run[i * 6 + j][(c - c0) * mr], u[j]);
+            else if (P == 6) g5x8(t[i], u);
+            else g5x8_8(t[i], u);
+            for (int j = 0; j < P; j++) _mm256_storeu_ps(&run[i * P + j][(c - c0) * mr], u[j]);
         }
     }
 }
@@ -214,6 +280,7 @@ __attribute__((target("avx2,fma"))) static void transform_lanes8(const wg_proble
 static void transform_weights(const wg_problem *q, const cn_real *w, bool flipped_transposed, cn_real *upack) {
     cn_gemm_blocks blk = cn_gemm_blocking();
     int64_t mpanels = (q->cout + blk.mr - 1) / blk.mr, ufl = (int64_t)u_floats(q), mr = blk.mr;
+    const int nxi = xis(q);
 #ifndef CN_REAL_IS_DOUBLE
     bool lanes8 = mr <= 8 && (strcmp(cn_kernels_isa(), "avx2") == 0 || strcmp(cn_kernels_isa(), "avx512") == 0);
 #endif
@@ -222,7 +289,7 @@ static void transform_weights(const wg_problem *q, const cn_real *w, bool flippe
         for (int64_t c0 = 0; c0 < q->cin;) {
             int64_t p0 = c0 / blk.kc * blk.kc, kcb = q->cin - p0 < blk.kc ? q->cin - p0 : blk.kc;
             int64_t c1 = c0 + WG_UCHUNK < p0 + kcb ? c0 + WG_UCHUNK : p0 + kcb; /* within one depth block */
-            cn_real run[36][WG_UCHUNK * WG_MR_MAX + 8];
+            cn_real run[64][WG_UCHUNK * WG_MR_MAX + 8];
 #ifndef CN_REAL_IS_DOUBLE
             if (lanes8) transform_lanes8(q, w, flipped_transposed, op, mr, c0, c1, run);
             else
@@ -230,18 +297,21 @@ static void transform_weights(const wg_problem *q, const cn_real *w, bool flippe
                 for (int64_t c = c0; c < c1; c++)
                     for (int64_t r = 0; r < mr; r++) {
                         int64_t o = op * mr + r;
-                        double u[36] = {0};
+                        double u[64] = {0};
                         if (o < q->cout && q->r == 3) {
                             if (!flipped_transposed) transform_filter(w + (o * q->cin + c) * 9, 3, 1, u);
                             else transform_filter(w + (c * q->cout + o) * 9 + 8, -3, -1, u);
+                        } else if (o < q->cout && q->P == 8) {
+                            if (!flipped_transposed) transform_filter5_8(w + (o * q->cin + c) * 25, 5, 1, u);
+                            else transform_filter5_8(w + (c * q->cout + o) * 25 + 24, -5, -1, u);
                         } else if (o < q->cout) {
                             if (!flipped_transposed) transform_filter5(w + (o * q->cin + c) * 25, 5, 1, u);
                             else transform_filter5(w + (c * q->cout + o) * 25 + 24, -5, -1, u);
                         }
-                        for (int xi = 0; xi < 36; xi++) run[xi][(c - c0) * mr + r] = (cn_real)u[xi];
+                        for (int xi = 0; xi < nxi; xi++) run[xi][(c - c0) * mr + r] = (cn_real)u[xi];
                     }
             int64_t at = p0 * mpanels * mr + (op * kcb + (c0 - p0)) * mr;
-            for (int xi = 0; xi < 36; xi++)
+            for (int xi = 0; xi < nxi; xi++)
                 memcpy(upack + xi * ufl + at, run[xi], (size_t)((c1 - c0) * mr) * sizeof(cn_real));
             c0 = c1;
         }
@@ -482,29 +552,60 @@ __attribute__((target("avx2,fma"))) static inline void at6x8(const __m256 m[6], 
     y[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8), d34, d12), m[5]);
 }
 
+/* B^T z for eight 8-lane vectors (F(4x4,5x5); B^T's row 0 negated: [1 0 -21/4 0 21/4 0 -1 0]) */
+__attribute__((target("avx2,fma"))) static inline void bt8x8(const __m256 z[8], __m256 r[8]) {
+    const __m256 c525 = _mm256_set1_ps(5.25f), c425 = _mm256_set1_ps(4.25f), c25 = _mm256_set1_ps(2.5f);
+    const __m256 c125 = _mm256_set1_ps(1.25f), half = _mm256_set1_ps(0.5f), quarter = _mm256_set1_ps(0.25f);
+    const __m256 two = _mm256_set1_ps(2), four = _mm256_set1_ps(4);
+    r[0] = _mm256_fmadd_ps(c525, _mm256_sub_ps(z[4], z[2]), _mm256_sub_ps(z[0], z[6]));
+    r[7] = _mm256_fmadd_ps(c525, _mm256_sub_ps(z[3], z[5]), _mm256_sub_ps(z[7], z[1]));
+    __m256 t1 = _mm256_fnmadd_ps(c425, z[4], _mm256_add_ps(z[2], z[6]));
+    __m256 t2 = _mm256_fnmadd_ps(c425, z[3], _mm256_add_ps(z[1], z[5]));
+    r[1] = _mm256_add_ps(t1, t2), r[2] = _mm256_sub_ps(t1, t2);
+    __m256 t3 = _mm256_fnmadd_ps(c125, z[4], _mm256_fmadd_ps(quarter, z[2], z[6]));
+    __m256 t4 = _mm256_fmadd_ps(two, z[5], _mm256_fnmadd_ps(c25, z[3], _mm256_mul_ps(half, z[1])));
+    r[3] = _mm256_add_ps(t3, t4), r[4] = _mm256_sub_ps(t3, t4);
+    __m256 t5 = _mm256_fmadd_ps(four, _mm256_fnmadd_ps(c125, z[4], z[2]), z[6]);
+    __m256 t6 = _mm256_fmadd_ps(half, z[5], _mm256_fnmadd_ps(c25, z[3], _mm256_mul_ps(two, z[1])));
+    r[5] = _mm256_add_ps(t5, t6), r[6] = _mm256_sub_ps(t5, t6);
+}
+
+/* A^T m for eight 8-lane vectors -> four (F(4x4,5x5): A^T = [1 1 1 1 1 1 1 0; 0 1 -1 2 -2 1/2 -1/2 0;
+ * 0 1 1 4 4 1/4 1/4 0; 0 1 -1 8 -8 1/8 -1/8 1]) */
+__attribute__((target("avx2,fma"))) static inline void at8x8(const __m256 m[8], __m256 y[4]) {
+    __m256 s12 = _mm256_add_ps(m[1], m[2]), s34 = _mm256_add_ps(m[3], m[4]), s56 = _mm256_add_ps(m[5], m[6]);
+    __m256 d12 = _mm256_sub_ps(m[1], m[2]), d34 = _mm256_sub_ps(m[3], m[4]), d56 = _mm256_sub_ps(m[5], m[6]);
+    y[0] = _mm256_add_ps(_mm256_add_ps(m[0], s12), _mm256_add_ps(s34, s56));
+    y[1] = _mm256_fmadd_ps(_mm256_set1_ps(0.5f), d56, _mm256_fmadd_ps(_mm256_set1_ps(2), d34, d12));
+    y[2] = _mm256_fmadd_ps(_mm256_set1_ps(0.25f), s56, _mm256_fmadd_ps(_mm256_set1_ps(4), s34, s12));
+    y[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(0.125f), d56, _mm256_fmadd_ps(_mm256_set1_ps(8), d34, d12)),
+                         m[7]);
+}
+
 /* Where 8 tiles read their patches: for patch row i, piece h (columns 2h..2h+3) and tile l, the offset in `in`
  * of the piece in channel 0 and the lanes that lie inside the input. A piece with no such lane gets offset 0, so
  * `in + offset` never points past the input; min_off is the smallest offset (negative: left padding). */
 typedef struct {
-    int64_t off[6][2][8], min_off;
-    __m128i mask[6][2][8];
+    int64_t off[8][2][8], min_off;
+    __m128i mask[8][2][8];
 } wg_patches8;
 
 __attribute__((target("avx2,fma"))) static void patches8(const wg_problem *q, const wg_tiles *tl, int64_t g0,
                                                          wg_patches8 *pt) {
     pt->min_off = 0;
+    const int P = q->P, step = P - 4; /* pieces at columns 0 and P - 4 */
     for (int l = 0; l < 8; l++) {
         int64_t t = g0 + l;
-        for (int i = 0; i < 6; i++)
+        for (int i = 0; i < P; i++)
             for (int h = 0; h < 2; h++) {
                 int lane[4], any = 0;
                 for (int k = 0; k < 4; k++) {
-                    int64_t y = t < tl->nt ? tl->ty0[t] + i : -1, x = t < tl->nt ? tl->tx0[t] + 2 * h + k : -1;
+                    int64_t y = t < tl->nt ? tl->ty0[t] + i : -1, x = t < tl->nt ? tl->tx0[t] + step * h + k : -1;
                     lane[k] = y >= 0 && y < q->ih && x >= 0 && x < q->iw ? -1 : 0;
                     any |= lane[k];
                 }
                 pt->mask[i][h][l] = _mm_setr_epi32(lane[0], lane[1], lane[2], lane[3]);
-                pt->off[i][h][l] = any ? (tl->tn[t] * q->cin * q->ih + tl->ty0[t] + i) * q->iw + tl->tx0[t] + 2 * h : 0;
+                pt->off[i][h][l] = any ? (tl->tn[t] * q->cin * q->ih + tl->ty0[t] + i) * q->iw + tl->tx0[t] + step * h : 0;
                 if (pt->off[i][h][l] < pt->min_off) pt->min_off = pt->off[i][h][l];
             }
     }
@@ -526,14 +627,14 @@ __attribute__((target("avx2,fma"), always_inline)) static inline __m128 piece4(c
     return _mm_maskload_ps(in + off, mask);
 }
 
-/* 8 tiles of one channel (coff: the channel's offset in `in`); dst[xi * vfl] receives the 8 columns.
- * signed_off: some piece's offset may be negative (compiled twice: the common case tests no offset). */
-__attribute__((target("avx2,fma"), always_inline)) static inline void input8(const float *in, int64_t coff,
+/* 8 tiles of one channel (coff: the channel's offset in `in`), P x P patches; dst[xi * vfl] receives the 8
+ * columns. signed_off: some piece's offset may be negative (compiled twice: the common case tests no offset). */
+__attribute__((target("avx2,fma"), always_inline)) static inline void input8(const int P, const float *in, int64_t coff,
                                                                              const wg_patches8 *pt, float *dst,
                                                                              int64_t vfl, bool signed_off) {
-    __m256 t[36], z[6], r[6];
-#pragma GCC unroll 6
-    for (int i = 0; i < 6; i++) { /* rows: t = d B, after transposing row i of the 8 patches into z[j] */
+    __m256 t[64], z[8], r[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < P; i++) { /* rows: t = d B, after transposing row i of the 8 patches into z[j] */
         __m256 a[4], b[4];
 #pragma GCC unroll 4
         for (int l = 0; l < 4; l++) { /* tile l in the low half, tile l + 4 in the high half */
@@ -544,16 +645,25 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void input8(con
         }
         __m256 lo01 = _mm256_unpacklo_ps(a[0], a[1]), lo23 = _mm256_unpacklo_ps(a[2], a[3]);
         __m256 hi01 = _mm256_unpackhi_ps(a[0], a[1]), hi23 = _mm256_unpackhi_ps(a[2], a[3]);
+        __m256 blo01 = _mm256_unpacklo_ps(b[0], b[1]), blo23 = _mm256_unpacklo_ps(b[2], b[3]);
         __m256 bhi01 = _mm256_unpackhi_ps(b[0], b[1]), bhi23 = _mm256_unpackhi_ps(b[2], b[3]);
         z[0] = _mm256_shuffle_ps(lo01, lo23, 0x44), z[1] = _mm256_shuffle_ps(lo01, lo23, 0xEE);
         z[2] = _mm256_shuffle_ps(hi01, hi23, 0x44), z[3] = _mm256_shuffle_ps(hi01, hi23, 0xEE);
-        z[4] = _mm256_shuffle_ps(bhi01, bhi23, 0x44), z[5] = _mm256_shuffle_ps(bhi01, bhi23, 0xEE);
-        bt6x8(z, t + i * 6);
+        if (P == 6) { /* the second piece is columns 2-5: its last two */
+            z[4] = _mm256_shuffle_ps(bhi01, bhi23, 0x44), z[5] = _mm256_shuffle_ps(bhi01, bhi23, 0xEE);
+            bt6x8(z, t + i * 6);
+        } else { /* columns 4-7 */
+            z[4] = _mm256_shuffle_ps(blo01, blo23, 0x44), z[5] = _mm256_shuffle_ps(blo01, blo23, 0xEE);
+            z[6] = _mm256_shuffle_ps(bhi01, bhi23, 0x44), z[7] = _mm256_shuffle_ps(bhi01, bhi23, 0xEE);
+            bt8x8(z, t + i * 8);
+        }
     }
-    for (int j = 0; j < 6; j++) { /* columns: v = B^T t */
-        for (int i = 0; i < 6; i++) z[i] = t[i * 6 + j];
-        bt6x8(z, r);
-        for (int i = 0; i < 6; i++) _mm256_storeu_ps(dst + (i * 6 + j) * vfl, r[i]);
+#pragma GCC unroll 8
+    for (int j = 0; j < P; j++) { /* columns: v = B^T t */
+        for (int i = 0; i < P; i++) z[i] = t[i * P + j];
+        if (P == 6) bt6x8(z, r);
+        else bt8x8(z, r);
+        for (int i = 0; i < P; i++) _mm256_storeu_ps(dst + (i * P + j) * vfl, r[i]);
     }
 }
 
@@ -568,8 +678,11 @@ __attribute__((target("avx2,fma"))) static void input_phase8(const wg_problem *q
         for (int64_t c = c0; c < c1; c++) {
             int64_t p0 = c / blk.kc * blk.kc, kcb = q->cin - p0 < blk.kc ? q->cin - p0 : blk.kc;
             float *dst = vpack + p0 * npanels * blk.nr + (c - p0) * blk.nr + (g0 / blk.nr) * blk.nr * kcb + g0 % blk.nr;
-            if (c * in_plane + pt.min_off >= 0) input8(in, c * in_plane, &pt, dst, vfl, false);
-            else input8(in, c * in_plane, &pt, dst, vfl, true);
+            bool neg = c * in_plane + pt.min_off < 0;
+            if (q->P == 8 && !neg) input8(8, in, c * in_plane, &pt, dst, vfl, false);
+            else if (q->P == 8) input8(8, in, c * in_plane, &pt, dst, vfl, true);
+            else if (!neg) input8(6, in, c * in_plane, &pt, dst, vfl, false);
+            else input8(6, in, c * in_plane, &pt, dst, vfl, true);
         }
     }
 }
@@ -593,21 +706,25 @@ __attribute__((target("avx2,fma"))) static inline void row4(float *dst, __m128 v
 
 /* 8 tiles (the first pt->live) of output channel o: m[xi] at src + xi * mfl; ooff: the channel's offset in `out`.
  * y = scale * A^T m A + shift (then ReLU), or out += A^T m A when add. */
-__attribute__((target("avx2,fma"))) static void output8(const float *src, int64_t mfl, const wg_outputs8 *pt,
-                                                        float *out, int64_t ooff, int64_t ow, float scale,
-                                                        float shift, bool relu, bool add) {
-    __m256 t[24], z[6], r[4];
+__attribute__((target("avx2,fma"), always_inline)) static inline void output8(const int P, const float *src,
+                                                                              int64_t mfl, const wg_outputs8 *pt,
+                                                                              float *out, int64_t ooff, int64_t ow,
+                                                                              float scale, float shift, bool relu,
+                                                                              bool add) {
+    __m256 t[32], z[8], r[4];
     __m256i live = first_lanes(pt->live);
-    for (int j = 0; j < 6; j++) { /* columns: t = A^T m */
-        for (int i = 0; i < 6; i++)
-            z[i] = pt->live == 8 ? _mm256_loadu_ps(src + (i * 6 + j) * mfl)
-                                 : _mm256_maskload_ps(src + (i * 6 + j) * mfl, live);
-        at6x8(z, r);
-        for (int i = 0; i < 4; i++) t[i * 6 + j] = r[i];
+    for (int j = 0; j < P; j++) { /* columns: t = A^T m (P x P -> 4 x P) */
+        for (int i = 0; i < P; i++)
+            z[i] = pt->live == 8 ? _mm256_loadu_ps(src + (i * P + j) * mfl)
+                                 : _mm256_maskload_ps(src + (i * P + j) * mfl, live);
+        if (P == 6) at6x8(z, r);
+        else at8x8(z, r);
+        for (int i = 0; i < 4; i++) t[i * P + j] = r[i];
     }
     __m256 sc = _mm256_set1_ps(scale), sh = _mm256_set1_ps(shift), zero = _mm256_setzero_ps();
     for (int i = 0; i < 4; i++) { /* rows: y = t A, then row i of tile l is element l of y[0..3] */
-        at6x8(t + i * 6, r);
+        if (P == 6) at6x8(t + i * 6, r);
+        else at8x8(t + i * 8, r);
         for (int j = 0; j < 4 && !add; j++) {
             r[j] = _mm256_fmadd_ps(sc, r[j], sh);
             if (relu) r[j] = _mm256_max_ps(r[j], zero);
@@ -688,7 +805,8 @@ __attribute__((target("avx2,fma"))) static void output_phase8(const wg_problem *
         for (int64_t o = o0; o < o1; o++) {
             float sc = 1, sh = bias ? bias[o] : 0;
             if (e) sc = e->scale[o], sh = e->shift[o];
-            if (q->m == 4) output8(mbuf + o * nt + g0, mfl, &pt, out, o * out_plane, q->ow, sc, sh, e && e->relu, add);
+            if (q->P == 8) output8(8, mbuf + o * nt + g0, mfl, &pt, out, o * out_plane, q->ow, sc, sh, e && e->relu, add);
+            else if (q->m == 4) output8(6, mbuf + o * nt + g0, mfl, &pt, out, o * out_plane, q->ow, sc, sh, e && e->relu, add);
             else output8_2(mbuf + o * nt + g0, mfl, &pt, out, o * out_plane, q->ow, sc, sh, e && e->relu, add);
         }
     }
@@ -706,8 +824,8 @@ __attribute__((target("avx2,fma"))) static void input_plain8(const wg_problem *q
     for (int64_t g0 = 0; g0 < tl->nt; g0 += 8) {
         patches8(q, tl, g0, &pt);
         for (int64_t c = c0; c < c1; c++) {
-            if (c * in_plane + pt.min_off >= 0) input8(in, c * in_plane, &pt, v + c * ld + g0, vstride, false);
-            else input8(in, c * in_plane, &pt, v + c * ld + g0, vstride, true);
+            if (c * in_plane + pt.min_off >= 0) input8(6, in, c * in_plane, &pt, v + c * ld + g0, vstride, false);
+            else input8(6, in, c * in_plane, &pt, v + c * ld + g0, vstride, true);
         }
     }
 }
@@ -865,8 +983,8 @@ __attribute__((target("avx2,fma"))) static void tile_channels8(const wg_problem 
                     for (int64_t l = q->cin - c0; l < 8; l++) tail.off[i][h][l] = 0, tail.mask[i][h][l] = _mm_setzero_si128();
             pt = &tail;
         }
-        if (c0 * in_plane + pt->min_off >= 0) input8(x, c0 * in_plane, pt, v + c0, vstride, false);
-        else input8(x, c0 * in_plane, pt, v + c0, vstride, true);
+        if (c0 * in_plane + pt->min_off >= 0) input8(6, x, c0 * in_plane, pt, v + c0, vstride, false);
+        else input8(6, x, c0 * in_plane, pt, v + c0, vstride, true);
     }
     int64_t oy = y0 + q->ph, ox = x0 + q->pw;
     int rows = (int)(q->oh - oy < q->m ? q->oh - oy : q->m), cols = (int)(q->ow - ox < q->m ? q->ow - ox : q->m);
@@ -1066,7 +1184,7 @@ static void run_problem(const cn_conv_geom *p, const wg_problem *q, const cn_rea
     {
         cn_real *mine = (cn_real *)((char *)work + shared + (size_t)omp_get_thread_num() * per_thread);
         if (!prepared) transform_weights(q, w, flipped, work); /* ends with the team's barrier */
-        cn_real *vpack = mine, *mbuf = mine + 36 * v_floats(q);
+        cn_real *vpack = mine, *mbuf = mine + xis(q) * v_floats(q);
         wg_tiles tl;
         if (blocks >= threads) { /* each thread its own equal range of tiles, in blocks of at most WG_TILE_BLOCK:
                                   * whole blocks dealt out would give batch-1 56x56 (196 tiles, 4 blocks) 128 tiles
@@ -1078,19 +1196,19 @@ static void run_problem(const cn_conv_geom *p, const wg_problem *q, const cn_rea
                 int64_t nt = end - t0 < WG_TILE_BLOCK ? end - t0 : WG_TILE_BLOCK;
                 block_tiles(q, t0, nt, &tl);
                 input_phase(q, in, &tl, 0, q->cin, simd, vpack);
-                gemm_phase(q, upack, nt, 0, 36, vpack, mbuf);
+                gemm_phase(q, upack, nt, 0, xis(q), vpack, mbuf);
                 output_phase(q, bias, e, add, &tl, 0, q->cout, simd, mbuf, out);
             }
         } else { /* fewer blocks than threads (small batch-1 layers): the team shares each block, phase by phase
                   * (input channels, then the 36 GEMMs, then output channels), in thread 0's buffers */
-            cn_real *sv = (cn_real *)((char *)work + shared), *sm = sv + 36 * v_floats(q);
+            cn_real *sv = (cn_real *)((char *)work + shared), *sm = sv + xis(q) * v_floats(q);
             for (int64_t blk = 0; blk < blocks; blk++) {
                 int64_t t0 = blk * WG_TILE_BLOCK, nt = tiles - t0 < WG_TILE_BLOCK ? tiles - t0 : WG_TILE_BLOCK;
                 block_tiles(q, t0, nt, &tl);
                 int t = omp_get_thread_num(), nth = omp_get_num_threads();
                 input_phase(q, in, &tl, q->cin * t / nth, q->cin * (t + 1) / nth, simd, sv);
 #pragma omp barrier
-                gemm_phase(q, upack, nt, 36 * t / nth, 36 * (t + 1) / nth, sv, sm);
+                gemm_phase(q, upack, nt, xis(q) * t / nth, xis(q) * (t + 1) / nth, sv, sm);
 #pragma omp barrier
                 output_phase(q, bias, e, add, &tl, q->cout * t / nth, q->cout * (t + 1) / nth, simd, sm, out);
 #pragma omp barrier
@@ -1134,7 +1252,7 @@ enum { WG_LANES_BLOCK = 32 }; /* tiles per block with channels in lanes: V and M
 static wg_wgrad_layout wgrad_layout(const cn_conv_geom *p) {
     wg_wgrad_layout L = {0};
     int64_t cin = p->in_channels, cout = p->out_channels;
-    wg_problem q = forward_problem(p);
+    wg_problem q = wgrad_problem(p);
     int64_t tiles = tiles_of(&q);
     L.du = align64f((size_t)(36 * cout * cin));
     if (cn_conv_winograd_wgrad_lanes(p)) { /* per thread: its own dU, V and M of WG_LANES_BLOCK tiles */
@@ -1289,7 +1407,7 @@ void cn_conv_backward_weights_winograd(const cn_conv_geom *p, const cn_real *x, 
 #ifdef CN_REAL_IS_DOUBLE
     (void)p, (void)x, (void)dy, (void)dw, (void)work;
 #else
-    wg_problem q = forward_problem(p);
+    wg_problem q = wgrad_problem(p);
     wg_wgrad_layout L = wgrad_layout(p);
     int64_t cin = q.cin, cout = q.cout, tiles = tiles_of(&q);
     int taps = q.r * q.r;
