@@ -331,7 +331,8 @@ int main(void) {
     if (v256) { /* F(4x4,5x5) where it pays (the last case: 32 -> 64 channels, 75 tiles) */
         cn_conv_geom g = conv_case_geom(&cases[F2X5_CASE]);
         CHECK(strcmp(cn_conv_algorithm(&g, &why), "winograd-f4x5") == 0, "5x5 Winograd chosen (%s)", why);
-        /* LeNet's conv2 (20 -> 50 on 14x14) joins it; 16 -> 32 on 28x28 (GoogLeNet's) stays direct */
+        /* LeNet's conv2 (20 -> 50 on 14x14) and 16 -> 32 on 28x28 (GoogLeNet's) join it; batch-1 7x7 (4 tiles)
+         * stays direct */
         conv_case lenet = {2, 2, 20, 50, 1, {14, 14, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0},
                            CN_PAD_ZEROS, 1};
         conv_case inception = {2, 2, 16, 32, 1, {28, 28, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0},
@@ -339,7 +340,11 @@ int main(void) {
         g = conv_case_geom(&lenet);
         CHECK(strcmp(cn_conv_algorithm(&g, &why), "winograd-f4x5") == 0, "LeNet conv2: 5x5 Winograd (%s)", why);
         g = conv_case_geom(&inception);
-        CHECK(strcmp(cn_conv_algorithm(&g, &why), "direct") == 0, "16 -> 32 on 28x28: direct (%s)", why);
+        CHECK(strcmp(cn_conv_algorithm(&g, &why), "winograd-f4x5") == 0, "16 -> 32 on 28x28: Winograd (%s)", why);
+        conv_case small = {2, 1, 48, 128, 1, {7, 7, 0}, {5, 5, 0}, {1, 1, 0}, {1, 1, 0}, {2, 2, 0}, {2, 2, 0},
+                           CN_PAD_ZEROS, 1};
+        g = conv_case_geom(&small);
+        CHECK(strcmp(cn_conv_algorithm(&g, &why), "direct") == 0, "batch-1 7x7, 4 tiles: direct (%s)", why);
     }
     return cn_test_finish();
 }

@@ -687,17 +687,18 @@ static void bias_grad_team(const cn_conv_geom *p, const cn_real *dy, cn_real *db
 
 /* ---- the dispatch */
 
-/* F(2x2,5x5), AVX2 kernels only (the AVX-512 ones have no vector output transform for 2x2 tiles). Against the
- * direct kernel (Zen 3, two threads, weights transformed per call; bench_passes): AlexNet conv2 (64 -> 192 on
- * 27x27) batch 32 forward 81 -> 45 ms and data gradient 84 -> 49, batch 1 2.9 -> 2.0; GoogLeNet's 32 -> 96 on
- * 28x28 22 -> 16, 32 -> 128 on 14x14 7.4 -> 5.3 (batch 8: 1.9 -> 1.5), 48 -> 128 on 7x7 2.9 -> 2.3; even at 24
- * -> 64 and 16 -> 48 on 14x14, and LeNet's conv2 (20 -> 50 on 14x14, batch 32, alternated runs: forward 2.1-2.6
- * -> 1.8-2.6 ms, data gradient 2.5-3.4 -> 1.8-2.5; its weight gradient stays direct, below); slower at 16 -> 32
- * on 28x28 (6.3 against 4.0) and on 16 tiles (batch-1 7x7). */
+/* 5x5 Winograd, AVX2 kernels only (the AVX-512 ones have no vector output transform for 2x2 tiles and no 8x8
+ * patches): F(4x4,5x5) forward and data gradient. Against the direct kernel (Zen 3, two threads, weights
+ * transformed per call; bench_passes, forward / data ms): batch 32 AlexNet conv2 (64 -> 192 on 27x27) 20.4 / 21.8
+ * (F(2x2,5x5) 39 / 43, direct 81 / 84); 16 -> 32 on 28x28 1.8 / 1.8 against 4.0 / 4.1; 8 -> 16 on 28x28 0.86 /
+ * 0.84 against 1.34 / 1.68; 16 -> 16 on 14x14 0.52 / 0.45 against 0.58 / 0.70; LeNet-5's original C3 (6 ->
+ * 16 on 14x14, no padding, batch 64) 0.26 / 0.42 against 0.32 / 0.80; batch 1 32 -> 64 on 14x14 (16
+ * tiles) 0.16 / 0.17 against 0.19 / 0.26; slower on batch-1 7x7 (4 tiles: 0.41 against 0.15); LeNet's conv2
+ * (20 -> 50 on 14x14, batch 64) 1.9 / 2.0 (F(2x2,5x5) 2.8 / 3.2). */
 static bool winograd5_pays(const cn_conv_geom *p) {
-    if (strcmp(cn_kernels_isa(), "avx2") != 0 || p->in_channels < 16 || p->out_channels < 48) return false;
-    int64_t th = (p->out[1] + 1) / 2, tw = (p->out[2] + 1) / 2;
-    return p->batch * th * tw >= 64;
+    if (strcmp(cn_kernels_isa(), "avx2") != 0 || p->in_channels < 6 || p->out_channels < 16) return false;
+    int64_t th = (p->out[1] + 3) / 4, tw = (p->out[2] + 3) / 4;
+    return p->batch * th * tw >= 16;
 }
 
 /* Winograd when it applies and wins (measured on Zen 4, docs/BENCHMARKS.md): enough channels to amortise the
@@ -709,8 +710,9 @@ static bool winograd5_pays(const cn_conv_geom *p) {
  * planes compute 16x16 (1.5x) and still ran 1.8x faster than the direct kernel (AlexNet conv3-5, batch 32),
  * 5x5 planes (2.56x) 1.15x faster; the limit is 2.6x. */
 static bool winograd_pays(const cn_conv_geom *p) {
-    if (!cn_conv_winograd_applies(p) || p->in_channels < 16 || p->out_channels < 16) return false;
+    if (!cn_conv_winograd_applies(p)) return false;
     if (p->kernel[1] == 5) return winograd5_pays(p);
+    if (p->in_channels < 16 || p->out_channels < 16) return false;
     int64_t th = (p->out[1] + 3) / 4, tw = (p->out[2] + 3) / 4;
     /* AVX2 (Zen 3, 2026-12-06): the direct kernel's 8-lane tiles are no match; 16 tiles (batch-1 14x14) ran
      * 1.9x faster than direct even with the weights transformed every pass, 4 tiles (batch-1 7x7) 1.9x slower */
@@ -932,9 +934,10 @@ void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, co
     case CN_CONV_DEPTHWISE: cn_conv_backward_weights_depthwise(p, x, dy, dw, db, work); return;
     case CN_CONV_WINOGRAD:
         /* 5x5 with fewer than 32 input channels: Winograd's weight gradient ran as fast or up to 10 % slower than
-         * the direct kernel through the packed GEMM; with channels in lanes (few channel pairs) 1.5-2x faster
-         * than the direct kernel (LeNet's conv2, batch 64, two threads: 2.9 against 4.3 ms; 16 -> 64 on 28x28,
-         * batch 32: 5.0-5.2 against 8.6-8.7) */
+         * the direct kernel through the packed GEMM; with channels in lanes (up to 128 x 128 channel pairs;
+         * F(4x4,5x5)) 1.5-3x faster than the direct kernel (batch 32, two threads, ms: 16 -> 32 on 28x28 1.4
+         * against 4.3, 8 -> 16 0.69 against 1.08, AlexNet's conv2 21 against 103; LeNet's conv2 at batch 64 1.9
+         * against 4.3), as fast with 6 input channels (LeNet-5's original C3: 0.31 against 0.29) */
         if (cn_conv_winograd_wgrad_applies(p) &&
             !(p->algorithm == CN_CONV_AUTO && p->kernel[1] == 5 && p->in_channels < 32 &&
               !cn_conv_winograd_wgrad_lanes(p))) {

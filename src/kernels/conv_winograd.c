@@ -72,8 +72,10 @@ static wg_problem make_problem(const cn_conv_geom *p, bool data, bool large) {
 }
 static wg_problem forward_problem(const cn_conv_geom *p) { return make_problem(p, false, large_tiles(p)); }
 static wg_problem data_problem(const cn_conv_geom *p) { return make_problem(p, true, large_tiles(p)); }
-/* the weight gradient's: 6x6 patches */
-static wg_problem wgrad_problem(const cn_conv_geom *p) { return make_problem(p, false, false); }
+/* the weight gradient's: F(4x4,5x5) with channels in lanes, else 6x6 patches */
+static wg_problem wgrad_problem(const cn_conv_geom *p) {
+    return make_problem(p, false, large_tiles(p) && cn_conv_winograd_wgrad_lanes(p));
+}
 
 const char *cn_conv_winograd_name(const cn_conv_geom *p) {
     return p->kernel[1] == 3 ? "winograd-f4x3" : large_tiles(p) ? "winograd-f4x5" : "winograd-f2x5";
@@ -842,6 +844,20 @@ __attribute__((target("avx2,fma"))) static inline void a4x8(const __m256 z[4], _
     t[5] = z[3];
 }
 
+/* A z for four 8-lane vectors -> eight (F(4x4,5x5): A = (A^T)^T, 8 x 4) */
+__attribute__((target("avx2,fma"))) static inline void a4x8_8(const __m256 z[4], __m256 t[8]) {
+    __m256 s02 = _mm256_add_ps(z[0], z[2]), s13 = _mm256_add_ps(z[1], z[3]);
+    __m256 e2 = _mm256_fmadd_ps(_mm256_set1_ps(4), z[2], z[0]);
+    __m256 o2 = _mm256_fmadd_ps(_mm256_set1_ps(8), z[3], _mm256_mul_ps(_mm256_set1_ps(2), z[1]));
+    __m256 eh = _mm256_fmadd_ps(_mm256_set1_ps(0.25f), z[2], z[0]);
+    __m256 oh = _mm256_fmadd_ps(_mm256_set1_ps(0.125f), z[3], _mm256_mul_ps(_mm256_set1_ps(0.5f), z[1]));
+    t[0] = z[0];
+    t[1] = _mm256_add_ps(s02, s13), t[2] = _mm256_sub_ps(s02, s13);
+    t[3] = _mm256_add_ps(e2, o2), t[4] = _mm256_sub_ps(e2, o2);
+    t[5] = _mm256_add_ps(eh, oh), t[6] = _mm256_sub_ps(eh, oh);
+    t[7] = z[3];
+}
+
 /* A z for two 8-lane vectors -> six (F(2x2,5x5): A = [1 0; 1 1; 1 -1; 1 2; 1 -2; 0 1]) */
 __attribute__((target("avx2,fma"))) static inline void a2x8(__m256 z0, __m256 z1, __m256 t[6]) {
     __m256 two = _mm256_add_ps(z1, z1);
@@ -881,12 +897,13 @@ __attribute__((target("avx2,fma"))) static inline void grad_lanes8_2(const float
     }
 }
 
-/* m = A dy A^T for 8 lanes of 4x4 dy tiles: lane l's tile at base + off[l], row i read on mask[i][l] (the rest
- * 0) and transposed into lanes; m[xi] stored at dst + xi * xs */
-__attribute__((target("avx2,fma"))) static inline void grad_lanes8_4(const float *base, const int64_t off[8],
-                                                                     const __m128i mask[4][8], int64_t ow, float *dst,
-                                                                     int64_t xs) {
-    __m256 r[4][6], z[4], t6[6];
+/* m = A dy A^T for 8 lanes of 4x4 dy tiles (P x P: F(4x4,3x3)'s 6, F(4x4,5x5)'s 8): lane l's tile at base +
+ * off[l], row i read on mask[i][l] (the rest 0) and transposed into lanes; m[xi] stored at dst + xi * xs */
+__attribute__((target("avx2,fma"), always_inline)) static inline void grad_lanes8_4(const int P, const float *base,
+                                                                                    const int64_t off[8],
+                                                                                    const __m128i mask[4][8],
+                                                                                    int64_t ow, float *dst, int64_t xs) {
+    __m256 r[4][8], z[4], t8[8];
     for (int i = 0; i < 4; i++) { /* row i of the 8 tiles, transposed: z[j] = column j; then r[i] = A z */
         __m256 a[4];
         for (int l = 0; l < 4; l++)
@@ -896,12 +913,14 @@ __attribute__((target("avx2,fma"))) static inline void grad_lanes8_4(const float
         __m256 hi01 = _mm256_unpackhi_ps(a[0], a[1]), hi23 = _mm256_unpackhi_ps(a[2], a[3]);
         z[0] = _mm256_shuffle_ps(lo01, lo23, 0x44), z[1] = _mm256_shuffle_ps(lo01, lo23, 0xEE);
         z[2] = _mm256_shuffle_ps(hi01, hi23, 0x44), z[3] = _mm256_shuffle_ps(hi01, hi23, 0xEE);
-        a4x8(z, r[i]); /* dy A^T: row i, six columns */
+        if (P == 6) a4x8(z, r[i]); /* dy A^T: row i, P columns */
+        else a4x8_8(z, r[i]);
     }
-    for (int j = 0; j < 6; j++) { /* A (dy A^T): column j, six rows */
+    for (int j = 0; j < P; j++) { /* A (dy A^T): column j, P rows */
         for (int i = 0; i < 4; i++) z[i] = r[i][j];
-        a4x8(z, t6);
-        for (int i = 0; i < 6; i++) _mm256_storeu_ps(dst + (i * 6 + j) * xs, t6[i]);
+        if (P == 6) a4x8(z, t8);
+        else a4x8_8(z, t8);
+        for (int i = 0; i < P; i++) _mm256_storeu_ps(dst + (i * P + j) * xs, t8[i]);
     }
 }
 
@@ -944,7 +963,7 @@ __attribute__((target("avx2,fma"))) static void grad_plain8(const wg_problem *q,
             grad_plain8_2(q, dy, tl, g0, off, o0, o1, m, ld, mstride);
             continue;
         }
-        for (int64_t o = o0; o < o1; o++) grad_lanes8_4(dy + o * out_plane, off, mask, q->ow, m + o * ld + g0, mstride);
+        for (int64_t o = o0; o < o1; o++) grad_lanes8_4(6, dy + o * out_plane, off, mask, q->ow, m + o * ld + g0, mstride);
     }
 }
 
@@ -958,16 +977,17 @@ __attribute__((target("avx2,fma"))) static void tile_channels8(const wg_problem 
     int64_t in_plane = q->ih * q->iw, out_plane = q->oh * q->ow;
     wg_patches8 full, tail;
     full.min_off = 0;
-    for (int i = 0; i < 6; i++)
+    const int P = q->P, step = P - 4; /* pieces at columns 0 and P - 4 */
+    for (int i = 0; i < P; i++)
         for (int h = 0; h < 2; h++) {
             int lane[4], any = 0;
             for (int k = 0; k < 4; k++) {
-                int64_t y = y0 + i, xx = x0 + 2 * h + k;
+                int64_t y = y0 + i, xx = x0 + step * h + k;
                 lane[k] = y >= 0 && y < q->ih && xx >= 0 && xx < q->iw ? -1 : 0;
                 any |= lane[k];
             }
             __m128i mask = _mm_setr_epi32(lane[0], lane[1], lane[2], lane[3]);
-            int64_t base = (n * q->cin * q->ih + y0 + i) * q->iw + x0 + 2 * h;
+            int64_t base = (n * q->cin * q->ih + y0 + i) * q->iw + x0 + step * h;
             if (any && base < full.min_off) full.min_off = base;
             for (int l = 0; l < 8; l++) {
                 full.off[i][h][l] = any ? base + l * in_plane : 0;
@@ -978,12 +998,15 @@ __attribute__((target("avx2,fma"))) static void tile_channels8(const wg_problem 
         const wg_patches8 *pt = &full;
         if (c0 + 8 > q->cin) { /* the last channels: lanes past C_in masked off */
             tail = full;
-            for (int i = 0; i < 6; i++)
+            for (int i = 0; i < P; i++)
                 for (int h = 0; h < 2; h++)
                     for (int64_t l = q->cin - c0; l < 8; l++) tail.off[i][h][l] = 0, tail.mask[i][h][l] = _mm_setzero_si128();
             pt = &tail;
         }
-        if (c0 * in_plane + pt->min_off >= 0) input8(6, x, c0 * in_plane, pt, v + c0, vstride, false);
+        bool neg = c0 * in_plane + pt->min_off < 0;
+        if (P == 8 && !neg) input8(8, x, c0 * in_plane, pt, v + c0, vstride, false);
+        else if (P == 8) input8(8, x, c0 * in_plane, pt, v + c0, vstride, true);
+        else if (!neg) input8(6, x, c0 * in_plane, pt, v + c0, vstride, false);
         else input8(6, x, c0 * in_plane, pt, v + c0, vstride, true);
     }
     int64_t oy = y0 + q->ph, ox = x0 + q->pw;
@@ -1004,7 +1027,8 @@ __attribute__((target("avx2,fma"))) static void tile_channels8(const wg_problem 
                     mask[i][l] = l < live && i < rows ? _mm_setr_epi32(cols > 0 ? -1 : 0, cols > 1 ? -1 : 0,
                                                                        cols > 2 ? -1 : 0, cols > 3 ? -1 : 0)
                                                       : _mm_setzero_si128();
-            grad_lanes8_4(dy, off, mask, q->ow, m + o0, mstride);
+            if (q->P == 8) grad_lanes8_4(8, dy, off, mask, q->ow, m + o0, mstride);
+            else grad_lanes8_4(6, dy, off, mask, q->ow, m + o0, mstride);
         }
     }
 }
@@ -1253,12 +1277,12 @@ static wg_wgrad_layout wgrad_layout(const cn_conv_geom *p) {
     wg_wgrad_layout L = {0};
     int64_t cin = p->in_channels, cout = p->out_channels;
     wg_problem q = wgrad_problem(p);
-    int64_t tiles = tiles_of(&q);
-    L.du = align64f((size_t)(36 * cout * cin));
+    int64_t tiles = tiles_of(&q), nxi = xis(&q);
+    L.du = align64f((size_t)(nxi * cout * cin));
     if (cn_conv_winograd_wgrad_lanes(p)) { /* per thread: its own dU, V and M of WG_LANES_BLOCK tiles */
         L.tb = WG_LANES_BLOCK, L.ldc = (cin + 7) / 8 * 8, L.ldo = (cout + 7) / 8 * 8;
         L.vstride = (int64_t)align64f((size_t)(L.tb * L.ldc)) + 16, L.mstride = (int64_t)align64f((size_t)(L.tb * L.ldo)) + 16;
-        L.dut = align64f((size_t)(36 * cout * L.ldc)), L.v = (size_t)(36 * L.vstride), L.m = (size_t)(36 * L.mstride);
+        L.dut = align64f((size_t)(nxi * cout * L.ldc)), L.v = (size_t)(nxi * L.vstride), L.m = (size_t)(nxi * L.mstride);
         return L;
     }
     L.tb = (int64_t)WG_WGRAD_BYTES / (36 * (int64_t)sizeof(cn_real) * (cin + cout)) / 8 * 8;
@@ -1327,6 +1351,52 @@ static void transform_filter_grad5(const cn_real *d, int64_t stride, cn_real *dw
         }
 }
 
+/* dw[o][c] += G8^T D G8 (5x5) for the 8x8 D = dU[.][o][c] (F(4x4,5x5)) */
+static void transform_filter_grad5_8(const cn_real *d, int64_t stride, cn_real *dw) {
+    double t[8][5] = {{0}}; /* D G8 */
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 8; j++) {
+            double v = (double)d[(i * 8 + j) * stride];
+            for (int b = 0; b < 5; b++) t[i][b] += v * G8[j][b];
+        }
+    for (int a = 0; a < 5; a++)
+        for (int b = 0; b < 5; b++) {
+            double acc = 0;
+            for (int i = 0; i < 8; i++) acc += G8[i][a] * t[i][b];
+            dw[a * 5 + b] += (cn_real)acc;
+        }
+}
+
+/* G8^T d for eight 8-lane vectors -> five */
+__attribute__((target("avx2,fma"), always_inline)) static inline void gt8x8_5(const __m256 d[8], __m256 o[5]) {
+    const __m256 m29 = _mm256_set1_ps(-2.0f / 9);
+    __m256 s12 = _mm256_mul_ps(_mm256_add_ps(d[1], d[2]), m29), d12 = _mm256_mul_ps(_mm256_sub_ps(d[1], d[2]), m29);
+    __m256 s34 = _mm256_add_ps(d[3], d[4]), d34 = _mm256_sub_ps(d[3], d[4]);
+    __m256 s56 = _mm256_add_ps(d[5], d[6]), d56 = _mm256_sub_ps(d[5], d[6]);
+    o[0] = _mm256_add_ps(_mm256_add_ps(d[0], s12), _mm256_fmadd_ps(_mm256_set1_ps(1.0f / 90), s34,
+                                                                   _mm256_mul_ps(_mm256_set1_ps(32.0f / 45), s56)));
+    o[1] = _mm256_add_ps(d12, _mm256_fmadd_ps(_mm256_set1_ps(1.0f / 45), d34, _mm256_mul_ps(_mm256_set1_ps(16.0f / 45), d56)));
+    o[2] = _mm256_add_ps(s12, _mm256_fmadd_ps(_mm256_set1_ps(2.0f / 45), s34, _mm256_mul_ps(_mm256_set1_ps(8.0f / 45), s56)));
+    o[3] = _mm256_add_ps(d12, _mm256_mul_ps(_mm256_set1_ps(4.0f / 45), _mm256_add_ps(d34, d56)));
+    o[4] = _mm256_add_ps(_mm256_add_ps(s12, d[7]),
+                         _mm256_fmadd_ps(_mm256_set1_ps(8.0f / 45), s34, _mm256_mul_ps(_mm256_set1_ps(2.0f / 45), s56)));
+}
+
+/* transform_filter_grad5_8 for 8 filters (one per lane), in float */
+__attribute__((target("avx2,fma"))) static void transform_filter_grad8_8(const float *d, int64_t stride, float *dw) {
+    __m256 m[64], t[8][5], col[8], r[5];
+    for (int xi = 0; xi < 64; xi++) m[xi] = _mm256_loadu_ps(d + xi * stride);
+    for (int i = 0; i < 8; i++) gt8x8_5(m + i * 8, t[i]); /* D G: row i -> 5 */
+    float out[25][8];
+    for (int b = 0; b < 5; b++) { /* G^T (D G): column b -> 5 */
+        for (int i = 0; i < 8; i++) col[i] = t[i][b];
+        gt8x8_5(col, r);
+        for (int a = 0; a < 5; a++) _mm256_storeu_ps(out[a * 5 + b], r[a]);
+    }
+    for (int l = 0; l < 8; l++)
+        for (int k = 0; k < 25; k++) dw[l * 25 + k] += out[k][l];
+}
+
 /* G5^T d for six 8-lane vectors -> five */
 __attribute__((target("avx2,fma"), always_inline)) static inline void gt6x8_5(const __m256 d[6], __m256 o[5]) {
     const __m256 q4 = _mm256_set1_ps(1.0f / 4), q6 = _mm256_set1_ps(1.0f / 6), q12 = _mm256_set1_ps(1.0f / 12);
@@ -1386,16 +1456,18 @@ __attribute__((target("avx2,fma"))) static void transform_filter_grad8(const flo
 #endif
 
 #ifndef CN_REAL_IS_DOUBLE
-/* dw = G^T dU G for every filter (one omp for over the calling team), dU[xi] (cout x cin) */
-static void filter_grads(const float *du, int64_t pairs, int taps, float *dw) {
+/* dw = G^T dU G for every filter (one omp for over the calling team), dU[xi] (cout x cin), P x P xi */
+static void filter_grads(const float *du, int64_t pairs, int taps, int P, float *dw) {
 #pragma omp for schedule(static)
     for (int64_t oc8 = 0; oc8 < (pairs + 7) / 8; oc8++) {
         int64_t oc = oc8 * 8;
         if (oc + 8 <= pairs && taps == 9) transform_filter_grad8(du + oc, pairs, dw + oc * 9);
+        else if (oc + 8 <= pairs && P == 8) transform_filter_grad8_8(du + oc, pairs, dw + oc * 25);
         else if (oc + 8 <= pairs) transform_filter_grad8_5(du + oc, pairs, dw + oc * 25);
         else
             for (; oc < pairs; oc++) {
                 if (taps == 9) transform_filter_grad(du + oc, pairs, dw + oc * 9);
+                else if (P == 8) transform_filter_grad5_8(du + oc, pairs, dw + oc * 25);
                 else transform_filter_grad5(du + oc, pairs, dw + oc * 25);
             }
     }
@@ -1410,7 +1482,7 @@ void cn_conv_backward_weights_winograd(const cn_conv_geom *p, const cn_real *x, 
     wg_problem q = wgrad_problem(p);
     wg_wgrad_layout L = wgrad_layout(p);
     int64_t cin = q.cin, cout = q.cout, tiles = tiles_of(&q);
-    int taps = q.r * q.r;
+    int taps = q.r * q.r, nxi = xis(&q);
     cn_real *du = work;
     int threads = p->threads > 1 ? p->threads : 1;
     if (cn_conv_winograd_wgrad_lanes(p)) {
@@ -1423,7 +1495,7 @@ void cn_conv_backward_weights_winograd(const cn_conv_geom *p, const cn_real *x, 
         {
             int t = omp_get_thread_num(), nth = omp_get_num_threads();
             cn_real *mine = du + L.du + (size_t)t * per_thread, *v = mine + L.dut, *m = v + L.v;
-            memset(mine, 0, (size_t)(36 * cout * L.ldc) * sizeof(cn_real));
+            memset(mine, 0, (size_t)(nxi * cout * L.ldc) * sizeof(cn_real));
             wg_tiles tl;
             int64_t end = tiles * (t + 1) / nth;
             for (int64_t t0 = tiles * t / nth; t0 < end; t0 += L.tb) {
@@ -1432,19 +1504,19 @@ void cn_conv_backward_weights_winograd(const cn_conv_geom *p, const cn_real *x, 
                 for (int64_t k = 0; k < nt; k++)
                     tile_channels8(&q, x, dy, tl.tn[k], tl.ty0[k], tl.tx0[k], v + k * L.ldc, L.vstride,
                                    m + k * L.ldo, L.mstride);
-                for (int xi = 0; xi < 36; xi++)
+                for (int xi = 0; xi < nxi; xi++)
                     outer_products(cout, L.ldc / 8, nt, m + xi * L.mstride, L.ldo, v + xi * L.vstride, L.ldc,
                                    mine + xi * cout * L.ldc);
             }
 #pragma omp barrier
 #pragma omp for schedule(static)
-            for (int64_t r = 0; r < 36 * cout; r++)
+            for (int64_t r = 0; r < nxi * cout; r++)
                 for (int64_t c = 0; c < cin; c++) {
                     float sum = 0;
                     for (int k = 0; k < nth; k++) sum += du[L.du + (size_t)k * per_thread + (size_t)(r * L.ldc + c)];
                     du[r * cin + c] = sum;
                 }
-            filter_grads(du, cout * cin, taps, dw);
+            filter_grads(du, cout * cin, taps, q.P, dw);
         }
         return;
     }
@@ -1469,7 +1541,7 @@ void cn_conv_backward_weights_winograd(const cn_conv_geom *p, const cn_real *x, 
                         du + xi * cout * cin, cin, gws + (size_t)t * L.gemm);
 #pragma omp barrier
         }
-        filter_grads(du, cout * cin, taps, dw);
+        filter_grads(du, cout * cin, taps, 6, dw);
     }
 #endif
 }
