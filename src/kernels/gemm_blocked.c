@@ -597,12 +597,19 @@ static void inplace_b_block(int64_t kc, int64_t n, int64_t r0, int64_t r1, const
                             int64_t ldb, float *c, int64_t ldc, float beta, const float *scale, const float *shift,
                             bool relu, bool epi) {
     const int mr = MR_AVX2;
-    for (int64_t jp = 0; jp < n / 16; jp++)
+    for (int64_t jp = 0; jp < n / 16; jp++) {
+        /* B's rows are kc streams ldb apart (a 1x1 layer: one per input plane): in a shallow block (<= 64 rows)
+         * the 16 columns two pieces ahead are asked for here, one line a row (1x1 64 -> 64 on 56x56, batch 32:
+         * 2-5 % faster in alternated runs; no change with 32 or 128-1024 input channels, 2 % slower on LeNet fc1's
+         * 250-row blocks) */
+        if (kc <= 64 && jp + 2 < n / 16)
+            for (int64_t p = 0; p < kc; p++) __builtin_prefetch(b + p * ldb + (jp + 2) * 16);
         for (int64_t ip = r0 / mr; ip < (r1 + mr - 1) / mr; ip++) {
             gemm_epi e = {scale ? scale + ip * mr : NULL, shift ? shift + ip * mr : NULL, relu};
             ukernel_avx2_ldb(kc, ablock + ip * mr * kc, b + jp * 16, ldb, c + ip * mr * ldc + jp * 16, ldc, beta,
                              (int)min64(r1 - ip * mr, mr), epi ? &e : NULL);
         }
+    }
 }
 
 static void gemm_inplace_b(bool ta, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
