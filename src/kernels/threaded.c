@@ -162,6 +162,28 @@ __attribute__((target("avx2,fma"))) static void maxpool_plane_2x2(const cn_pool_
             _mm256_storeu_si256((__m256i *)(ar + e), _mm256_cvtepi32_epi64(_mm256_castsi256_si128(idx)));
             _mm256_storeu_si256((__m256i *)(ar + e + 4), _mm256_cvtepi32_epi64(_mm256_extracti128_si256(idx, 1)));
         }
+        if (e < OW && 2 * OW <= IW) { /* the last 1-7 outputs: masked loads of their 2-14 columns (nothing past
+                                        * them is read), stored through a buffer (LeNet's pool2: 7 a row) */
+            int rem = (int)(OW - e);
+            __m256i m0 = first_lanes(2 * rem < 8 ? 2 * rem : 8), m1 = first_lanes(2 * rem > 8 ? 2 * rem - 8 : 0);
+            __m256 a0 = _mm256_maskload_ps(r0 + 2 * e, m0), a1 = _mm256_maskload_ps(r0 + 2 * e + 8, m1);
+            __m256 b0 = _mm256_maskload_ps(r1 + 2 * e, m0), b1 = _mm256_maskload_ps(r1 + 2 * e + 8, m1);
+            __m256i at = _mm256_add_epi32(_mm256_set1_epi32((int)(2 * oh * IW + 2 * e)), step), idx = at;
+            __m256 best = even_lanes(a0, a1);
+            take(odd_lanes(a0, a1), _mm256_add_epi32(at, one), &best, &idx);
+            at = _mm256_add_epi32(at, down);
+            take(even_lanes(b0, b1), at, &best, &idx);
+            take(odd_lanes(b0, b1), _mm256_add_epi32(at, one), &best, &idx);
+            float yb[8];
+            int32_t ib[8];
+            _mm256_storeu_ps(yb, best);
+            _mm256_storeu_si256((__m256i *)ib, idx);
+            for (int k = 0; k < rem; k++) {
+                yr[e + k] = yb[k];
+                if (am) ar[e + k] = ib[k];
+            }
+            e = OW;
+        }
         for (; e < OW; e++) { /* the reference's order */
             int64_t at = 2 * oh * IW + 2 * e;
             float best = x[at];
