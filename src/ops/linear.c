@@ -114,17 +114,22 @@ static cn_status flatten_shape(const cn_graph *g, const cn_node *n, const cn_sha
     return CN_OK;
 }
 
+/* Flatten and Reshape: a copy, or nothing when the training plan ran the node in place (its input read by
+ * nothing after it: the output is the input's buffer) */
 cn_status op_copy_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     CN_UNUSED(mode);
-    memcpy(n->out, graph_in(g, n, 0), (size_t)cn_shape_numel(&n->shape) * sizeof(cn_real));
+    const cn_real *x = graph_in(g, n, 0);
+    if (n->out != x) memcpy(n->out, x, (size_t)cn_shape_numel(&n->shape) * sizeof(cn_real));
     return CN_OK;
 }
 
+/* dx = dy when the input's gradient is fresh (sets_fresh_grads), else dx += dy */
 void op_accumulate_backward(cn_graph *g, cn_node *n) {
     cn_real *dx = graph_in_grad(g, n, 0);
     const cn_real *dy = graph_out_grad(g, n);
     int64_t count = cn_shape_numel(&n->shape);
-    if (dx)
+    if (dx && graph_in_grad_fresh(g, n, 0)) memcpy(dx, dy, (size_t)count * sizeof(cn_real));
+    else if (dx)
         for (int64_t i = 0; i < count; i++) dx[i] += dy[i];
 }
 
@@ -140,6 +145,6 @@ static int flatten_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
 static const cn_op_def op_flatten = {.name = "Flatten", .prefix = "flatten", .shape = flatten_shape,
                                      .forward = op_copy_forward, .backward = op_accumulate_backward,
                                      .attrs = flatten_attrs,
-                                     .backward_reads = CN_READS_NOTHING};
+                                     .backward_reads = CN_READS_NOTHING, .inplace = true, .sets_fresh_grads = true};
 
 int cn_flatten(cn_graph *g, const char *name, int x) { return graph_add_node(g, &op_flatten, name, &x, 1, NULL, 0); }

@@ -149,7 +149,7 @@ static int reshape_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
 
 static const cn_op_def op_reshape = {.name = "Reshape", .prefix = "reshape", .shape = reshape_shape, .attrs = reshape_attrs,
                                      .forward = op_copy_forward, .backward = op_accumulate_backward,
-                                     .backward_reads = CN_READS_NOTHING};
+                                     .backward_reads = CN_READS_NOTHING, .inplace = true, .sets_fresh_grads = true};
 
 int cn_reshape(cn_graph *g, const char *name, int x, int ndim, const int64_t *dims) {
     reshape_attr a = {.ndim = ndim};
