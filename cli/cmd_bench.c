@@ -188,6 +188,7 @@ static bool run_graph(void *p) {
     graph_ctx *c = p;
     if (cn_forward(c->g, c->train ? CN_TRAIN : CN_EVAL)) return false;
     if (!c->train) return true;
+    cn_zero_grad(c->g); /* a whole training step, as `convnet train` runs it (and PyTorch's zero_grad) */
     if (cn_backward(c->g, c->top, c->seed)) return false;
     if (c->opt && cn_optimizer_step(c->opt)) return false;
     return true;

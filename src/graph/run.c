@@ -559,6 +559,6 @@ cn_status cn_backward(cn_graph *g, int from, const cn_real *seed) {
 void cn_zero_grad(cn_graph *g) {
     for (int i = 0; i < g->n_params; i++) {
         param_entry *p = g->params[i];
-        if (p->trainable) memset(p->grad.data, 0, (size_t)cn_tensor_numel(&p->grad) * sizeof(cn_real));
+        if (p->trainable) cn_fill_par(p->grad.data, NULL, cn_tensor_numel(&p->grad)); /* both threads from 256K */
     }
 }
