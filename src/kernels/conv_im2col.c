@@ -833,8 +833,11 @@ size_t cn_conv_prepared_bytes(const cn_conv_geom *p) {
 }
 
 int cn_conv_prepared_key(const cn_conv_geom *p) {
-    cn_gemm_blocks blk = cn_gemm_blocking(); /* the packed layouts depend on the tile and depth block only */
-    return (int)choose(p, NULL) | blk.mr << 4 | blk.nr << 10 | (blk.kc > 4095 ? 4095 : blk.kc) << 18;
+    cn_gemm_blocks blk = cn_gemm_blocking(); /* the packed layouts depend on the tile and depth block, and
+                                              * Winograd's on its patch size (F(4x4,5x5) on AVX2 only) */
+    cn_conv_algo a = choose(p, NULL);
+    int large = a == CN_CONV_WINOGRAD && strcmp(cn_conv_winograd_name(p), "winograd-f4x5") == 0;
+    return (int)a | blk.mr << 4 | blk.nr << 10 | (blk.kc > 4095 ? 4095 : blk.kc) << 18 | large << 30;
 }
 
 void cn_conv_prepare_weights(const cn_conv_geom *p, const cn_real *w, cn_real *out) {

@@ -1,7 +1,8 @@
 /* conv_winograd.c — Winograd F(4x4, 3x3) for 2D 3x3 convolutions with stride 1, dilation 1, groups 1 and zero
  * padding (Lavin & Gray 2015), and F(2x2, 5x5) for 5x5 ones (below: the same 6x6 patches and B^T, the points 0,
  * ±1, ±2 and infinity; G5 (6 x 5) and A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 1], 9 multiplies per output instead of 25;
- * forward, data and (AVX2) weight gradient, the 2x2 output transform vectorised on AVX2 and scalar elsewhere).
+ * forward, data and (AVX2) weight gradient, the 2x2 output transform vectorised on AVX2 and scalar elsewhere),
+ * and on AVX2 F(4x4, 5x5) for 5x5 ones (8x8 patches, 4 multiplies per output: see large_tiles).
  * F(4x4, 3x3) cuts the output into 4x4 tiles, each computed from a 6x6 input patch d:
  *   Y = A^T [ U ⊙ V ] A,   U = G g G^T (per output/input channel pair),   V = B^T d B (per input channel, tile)
  * and the sum over input channels becomes, for each of the 36 points xi of the 6x6 transform domain, one GEMM
