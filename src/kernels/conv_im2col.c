@@ -763,7 +763,7 @@ static cn_conv_algo choose(const cn_conv_geom *p_in, const char **reason) {
     } else if (p->algorithm == CN_CONV_AUTO && winograd_pays(p)) {
         a = CN_CONV_WINOGRAD;
         why = p->kernel[1] == 5 ? "5x5, stride 1, groups 1, zero padding, enough channels and tiles: Winograd "
-                                  "F(4x4,5x5) (4 multiplies per output instead of 25; the weight gradient F(2x2,5x5))"
+                                  "F(4x4,5x5) (4 multiplies per output instead of 25)"
                                 : "3x3, stride 1, groups 1, zero padding, enough channels and tiles: Winograd "
                                   "F(4x4,3x3) (2.25 multiplies per output instead of 9)";
     } else if (p->algorithm == CN_CONV_GEMM) {
