@@ -103,6 +103,11 @@ struct cn_node {
      * in eval mode their forward does nothing and their output is the conv's buffer */
     int fuse_bn;
     bool fuse_relu, fused_away;
+    /* training fusion (graph/fuse.c, set when the training plan is made): a MaxPool reading a ReLU that nothing
+     * else reads does the ReLU's backward: its train forward marks the windows whose maximum is 0 (argmax -1)
+     * and its backward adds dy into the ReLU's input gradient. train_relu: on the pool, the ReLU's id;
+     * train_fused: on the ReLU, the pool's id (0: none); its backward is skipped when the pool's has run. */
+    int train_relu, train_fused;
     /* persistent per-node memory (packed weights for inference), kept across passes and plans, made at plan
      * time (op cache_bytes) and owned by the graph; cache_gen/cache_key say what it holds (key 0: nothing) */
     void *cache;
@@ -116,6 +121,7 @@ const cn_node *graph_node(const cn_graph *g, int id);
 const cn_shape *graph_in_shape(const cn_graph *g, const cn_node *n, int i);
 const cn_real *graph_in(const cn_graph *g, const cn_node *n, int i);
 cn_real *graph_in_grad(const cn_graph *g, const cn_node *n, int i);  /* NULL when no gradient is wanted */
+cn_real *graph_fused_relu_in_grad(const cn_graph *g, const cn_node *n); /* n->train_relu's input gradient */
 bool graph_in_grad_fresh(const cn_graph *g, const cn_node *n, int i); /* set it, do not add (sets_fresh_grads) */
 cn_real *graph_out_grad(const cn_graph *g, const cn_node *n);
 cn_tensor *graph_param(const cn_graph *g, const cn_node *n, int k);       /* k-th parameter's value */

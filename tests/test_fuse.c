@@ -5,7 +5,8 @@
  *   absorbed conv is not offered;
  * - a cached weight is never stale: writes through cn_param_get, a kept pointer + cn_graph_params_changed,
  *   an optimizer step and a checkpoint load all change the next evaluation as a fresh graph would compute it;
- * - steady-state inference allocates nothing. */
+ * - steady-state inference allocates nothing;
+ * - training fusion (a max pool doing the preceding ReLU's backward) gives the unfused gradients. */
 #include "cn_test.h"
 #include "kernels/gemm.h"
 #include <stdio.h>
@@ -221,6 +222,85 @@ static void inference_allocates_nothing(void) {
     cn_graph_free(m.g);
 }
 
+/* Training fusion (a MaxPool doing the backward of the ReLU before it): the same gradients as with CN_FUSE=0,
+ * for the parameters and the input, backward from the output and from the fused ReLU itself (its pool does not
+ * run then, so the ReLU's own backward must). The net: conv -> ReLU -> 3x3 stride-2 max pool with padding
+ * (overlapping windows: one position can be the argmax of several), conv -> ReLU -> 2x2 pool (LeNet's), and a
+ * ReLU with two readers (a pool and an add), which must not fuse. */
+typedef struct {
+    cn_graph *g;
+    int x, relu, out;
+} train_net;
+
+static train_net train_fusion_net(void) {
+    train_net t = {cn_graph_create(), -1, -1, -1};
+    cn_graph_set_seed(t.g, 3);
+    int64_t d[4] = {2, 3, 13, 15};
+    t.x = cn_input(t.g, "x", cn_shape_make(4, d));
+    CHECK_OK(cn_input_set_grad(t.g, t.x, 1));
+    int h = cn_conv2d(t.g, "conv1", t.x, 6, 3, 1, 1);
+    t.relu = cn_relu(t.g, "relu1", h);
+    cn_pool_attr pa = cn_pool_attr_make(CN_POOL_MAX, 3, 2, 1);
+    h = cn_pool(t.g, "pool1", t.relu, &pa);
+    h = cn_conv2d(t.g, "conv2", h, 8, 3, 1, 1);
+    h = cn_relu(t.g, "relu2", h);
+    h = cn_maxpool2d(t.g, "pool2", h, 2, 2);
+    int c3 = cn_conv2d(t.g, "conv3", h, 8, 3, 1, 1);
+    int r3 = cn_relu(t.g, "relu3", c3);
+    int p3 = cn_maxpool2d(t.g, "pool3", r3, 1, 1);
+    h = cn_add(t.g, "add", p3, r3); /* relu3 has two readers */
+    h = cn_flatten(t.g, "flat", h);
+    t.out = cn_linear(t.g, "fc", h, 5, 1);
+    cn_test_fill_input(t.g, t.x, 11, -1, 1);
+    return t;
+}
+
+/* every parameter gradient and the input gradient after one backward from `from` (seeded 1..) */
+static cn_real *train_grads(bool fuse, bool from_relu, int64_t *count) {
+    if (!fuse) setenv("CN_FUSE", "0", 1);
+    train_net t = train_fusion_net();
+    CHECK_OK(cn_forward(t.g, CN_TRAIN));
+    unsetenv("CN_FUSE");
+    int from = from_relu ? t.relu : t.out;
+    cn_shape s = cn_node_shape(t.g, from);
+    int64_t ns = cn_shape_numel(&s), total = 2 * 3 * 13 * 15;
+    cn_real *seed = malloc((size_t)ns * sizeof(cn_real));
+    for (int64_t i = 0; i < ns; i++) seed[i] = (cn_real)((i % 7) - 3) / 4;
+    cn_zero_grad(t.g);
+    CHECK_OK(cn_backward(t.g, from, seed));
+    for (int i = 0; i < cn_param_count(t.g); i++) {
+        cn_param p = cn_param_get(t.g, i);
+        if (p.grad) total += cn_tensor_numel(p.grad);
+    }
+    cn_real *all = malloc((size_t)total * sizeof(cn_real)), *at = all;
+    const cn_real *dx = cn_node_grad(t.g, t.x);
+    CHECK(dx != NULL, "input gradient kept");
+    if (dx) memcpy(at, dx, 2 * 3 * 13 * 15 * sizeof(cn_real));
+    at += 2 * 3 * 13 * 15;
+    for (int i = 0; i < cn_param_count(t.g); i++) {
+        cn_param p = cn_param_get(t.g, i);
+        if (!p.grad) continue;
+        memcpy(at, p.grad->data, (size_t)cn_tensor_numel(p.grad) * sizeof(cn_real));
+        at += cn_tensor_numel(p.grad);
+    }
+    *count = total;
+    free(seed);
+    cn_graph_free(t.g);
+    return all;
+}
+
+static void train_fusion_same_gradients(const char *isa) {
+    for (int from_relu = 0; from_relu < 2; from_relu++) {
+        int64_t na = 0, nb = 0;
+        cn_real *a = train_grads(true, from_relu, &na), *b = train_grads(false, from_relu, &nb);
+        bool same = na == nb, nonzero = false;
+        for (int64_t i = 0; same && i < na; i++) same = a[i] == b[i], nonzero |= a[i] != 0;
+        CHECK(same && nonzero, "%s: training fusion gives the unfused gradients (backward from %s)", isa,
+              from_relu ? "the fused ReLU" : "the output");
+        free(a), free(b);
+    }
+}
+
 int main(void) {
     const char *sets[] = {"avx512", "avx2", "portable", "ref"};
     for (int s = 0; s < 4; s++) {
@@ -233,6 +313,7 @@ int main(void) {
         if (s == 0) fused_equals_unfused(sets[s], "resnet18-small", 1, 32);
         no_stale_weights();
         fusion_limits();
+        train_fusion_same_gradients(sets[s]);
     }
     if (cn_kernels_select("avx512") != CN_OK && cn_kernels_select("avx2") != CN_OK) cn_kernels_select("portable");
     inference_allocates_nothing();

@@ -8,8 +8,15 @@
  * lives as long as the last reader of any of them. A node on the chain other than the last must have exactly
  * one reader and not be a marked output (its own value is never computed); the last may be read by anything
  * and marked. Likewise an Add read only by a ReLU computes relu(a + b) (the residual join of ResNets).
- * Training is unchanged (the fields are only read in eval mode). CN_FUSE=0 turns fusion off
- * (read whenever a plan is made: tests and benchmarks compare both).
+ * The eval fields are only read in eval mode. CN_FUSE=0 turns fusion off (read whenever a plan is made: tests
+ * and benchmarks compare both).
+ *
+ * Training fusion. A MaxPool whose input is a ReLU that nothing else reads (conv -> ReLU -> pool: LeNet, AlexNet,
+ * VGG, ResNet's stem) does the ReLU's backward: the pool's window maximum over ReLU outputs is 0 exactly when the
+ * ReLU's derivative at the argmax is 0, so the train forward sets those argmax entries to -1 and the pool's
+ * backward adds dy straight into the ReLU's input gradient, which the plan then creates at the pool's step. The
+ * ReLU's own backward (a pass over its whole input, output and gradient) is skipped whenever the pool's ran.
+ * Gradients are the same values either way.
  *
  * Persistent caches. Ops with a cache_bytes entry (convolution: packed / Winograd-transformed weights for
  * inference) get n->cache, grown here when a plan needs more, kept until the graph is freed; so a steady-state
@@ -52,6 +59,25 @@ static void fuse_eval(cn_graph *g, int *owner, int *readers, int *reader) {
             owner[id] = i;
             cur = id;
         }
+    }
+}
+
+void graph_fuse_train(cn_graph *g) {
+    int n = g->n_nodes;
+    for (int i = 0; i < n; i++) g->nodes[i].train_relu = g->nodes[i].train_fused = 0;
+    if (!fusion_enabled()) return;
+    for (int i = 0; i < n; i++) {
+        cn_node *p = &g->nodes[i];
+        if (!op_is(p, "MaxPool") || p->n_inputs != 1) continue;
+        int r = p->inputs[0];
+        cn_node *relu = &g->nodes[r];
+        if (!op_is(relu, "Relu") || relu->n_inputs != 1 || relu->is_output) continue;
+        int readers = 0;
+        for (int j = 0; j < n; j++)
+            for (int k = 0; k < g->nodes[j].n_inputs; k++) readers += g->nodes[j].inputs[k] == r;
+        if (readers != 1) continue;
+        p->train_relu = r;
+        relu->train_fused = i;
     }
 }
 

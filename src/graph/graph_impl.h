@@ -60,5 +60,6 @@ void graph_free_plan(cn_graph *g);
 /* fuse.c: at plan time, the eval-mode fusion (owner[i]: the node whose output buffer node i shares, i when
  * none) and the nodes' persistent caches. */
 cn_status graph_fuse_and_cache(cn_graph *g, cn_mode mode, int *owner);
+void graph_fuse_train(cn_graph *g); /* sets train_relu / train_fused (fuse.c) */
 
 #endif

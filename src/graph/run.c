@@ -147,6 +147,7 @@ static cn_status make_train_plan(cn_graph *g) {
     bool *is_input = flags + 4 * n;
 #define BWD_STEP(i) (2 * n - 1 - (i))
 
+    graph_fuse_train(g);
     /* who needs a gradient, who runs a backward */
     for (int i = 0; i < n; i++) {
         const cn_node *nd = &g->nodes[i];
@@ -211,6 +212,9 @@ static cn_status make_train_plan(cn_graph *g) {
             int p = nd->inputs[k];
             if (has_grad[p] && grad_first[p] > BWD_STEP(j)) grad_first[p] = BWD_STEP(j);
         }
+        /* a pool doing the ReLU's backward (fuse.c) writes the ReLU's input gradient at its own step */
+        int x = g->nodes[j].train_relu ? g->nodes[g->nodes[j].train_relu].inputs[0] : -1;
+        if (x >= 0 && has_grad[x] && grad_first[x] > BWD_STEP(j)) grad_first[x] = BWD_STEP(j);
     }
     /* Recompute: a group (a node and those that ran in place over it) whose ops can all recompute, and whose
      * value backward reads, can drop its memory after its last forward reader and be recomputed at the first
@@ -527,6 +531,7 @@ cn_status cn_backward(cn_graph *g, int from, const cn_real *seed) {
         for (; z < g->n_nodes && zero[z] >= 0 && birth[zero[z]] == j; z++) {
             cn_node *nd = &g->nodes[zero[z]];
             if (zero[z] > from) continue;
+            if (nd->train_fused && nd->train_fused <= from) continue; /* a fused ReLU's: never read (fuse.c) */
             if (sets_fresh(g, j, from, zero[z])) nd->grad_fresh = true;
             else cn_fill_par(nd->grad, NULL, cn_shape_numel(&nd->shape));
         }
@@ -546,7 +551,8 @@ cn_status cn_backward(cn_graph *g, int from, const cn_real *seed) {
                 for (int64_t k = 0; k < count; k++) n->grad[k] = 1;
         }
         double t0 = profile_start(g, j);
-        if (n->grad && n->op->backward) n->op->backward(g, n);
+        bool fused = n->train_fused && n->train_fused <= from; /* its pool did this backward (fuse.c) */
+        if (n->grad && n->op->backward && !fused) n->op->backward(g, n);
         for (int i = 0; i < n->n_inputs; i++) g->nodes[n->inputs[i]].grad_fresh = false;
         profile_add(g, j, 1, t0);
     }

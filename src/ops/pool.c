@@ -15,6 +15,7 @@
  * Cost: pooling has no multiply-adds (comparisons for max, additions and one division per output for
  * average), so every op here reports macs = 0, as the lecture's tables and torchvision summaries do. */
 #include "kernels/pool.h"
+#include <omp.h>
 #include <stdio.h>
 
 typedef struct {
@@ -121,11 +122,20 @@ static cn_status maxpool_forward(cn_graph *g, cn_node *n, cn_mode mode) {
     const cn_shape *in = graph_in_shape(g, n, 0);
     const cn_pool_geom geo = pool_geometry(&na->pool, in);
     cn_maxpool_forward(&geo, planes_of(in), graph_in(g, n, 0), n->out, mode == CN_TRAIN ? n->scratch : NULL);
+    if (mode == CN_TRAIN && n->train_relu) { /* the ReLU before it is fused (graph/fuse.c): its derivative at
+                                              * the argmax is 0 where the window's maximum is */
+        int64_t *am = n->scratch, count = cn_shape_numel(&n->shape);
+        const cn_real *y = n->out;
+#pragma omp parallel for schedule(static) if (count >= (1 << 16) && !omp_in_parallel())
+        for (int64_t o = 0; o < count; o++)
+            if (!(y[o] > 0)) am[o] = -1;
+    }
     return CN_OK;
 }
 
 static void maxpool_backward(cn_graph *g, cn_node *n) {
-    cn_real *dx = graph_in_grad(g, n, 0);
+    /* fused with the ReLU before it: straight into the ReLU's input gradient */
+    cn_real *dx = n->train_relu ? graph_fused_relu_in_grad(g, n) : graph_in_grad(g, n, 0);
     if (!dx) return;
     const cn_shape *in = graph_in_shape(g, n, 0);
     cn_maxpool_backward(planes_of(in), shape_spatial(in), shape_spatial(&n->shape), graph_out_grad(g, n), n->scratch, dx);
