@@ -81,18 +81,25 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void fw_tile(
     /* tails: whole vectors with the lanes past the row zeroed (x has 8 floats of slack past its last row; dy's
      * last row, which may end the tensor, is loaded masked) */
     __m256 keep = _mm256_castsi256_ps(tail);
-    if (full < OW)
-        for (int64_t oh = 0; oh < OH; oh++) {
+    if (full < OW) { /* the last row apart: with its masked loads in the loop, GCC kept the accumulators on the
+                      * stack (LeNet's 28-wide rows: a quarter of the steps) */
+        for (int64_t oh = 0; oh + 1 < OH; oh++) {
             const float *d = dy0 + oh * OW + full, *x = xp + oh * PW + full;
             __m256 dv[4];
-            for (int k = 0; k < KC; k++)
-                dv[k] = oh + 1 < OH ? _mm256_and_ps(_mm256_loadu_ps(d + k * plane), keep)
-                                    : _mm256_maskload_ps(d + k * plane, tail);
+            for (int k = 0; k < KC; k++) dv[k] = _mm256_and_ps(_mm256_loadu_ps(d + k * plane), keep);
             for (int t = 0; t < NT; t++) {
                 __m256 xv = _mm256_and_ps(_mm256_loadu_ps(x + off[t]), keep);
                 for (int k = 0; k < KC; k++) acc[k][t] = _mm256_fmadd_ps(dv[k], xv, acc[k][t]);
             }
         }
+        const float *d = dy0 + (OH - 1) * OW + full, *x = xp + (OH - 1) * PW + full;
+        __m256 dv[4];
+        for (int k = 0; k < KC; k++) dv[k] = _mm256_maskload_ps(d + k * plane, tail);
+        for (int t = 0; t < NT; t++) {
+            __m256 xv = _mm256_and_ps(_mm256_loadu_ps(x + off[t]), keep);
+            for (int k = 0; k < KC; k++) acc[k][t] = _mm256_fmadd_ps(dv[k], xv, acc[k][t]);
+        }
+    }
     for (int k = 0; k < KC; k++)
         for (int t = 0; t < NT; t++) {
             double *s = sums + k * kstride + t * FW_LANES;
