@@ -499,6 +499,9 @@ cn_real *cn_node_grad(const cn_graph *g, int node) {
     return g->nodes[node].grad;
 }
 
+/* Whether node n is a ReLU whose backward its max pool did (graph/fuse.c): the pool ran, at or below from */
+static bool done_by_pool(const cn_node *n, int from) { return n->train_fused && n->train_fused <= from; }
+
 /* Whether step j's backward will set node id's gradient (born at j) rather than add into it: its op says so,
  * it runs, and id is one of its inputs once (a second use would add into what the first set). */
 static bool sets_fresh(const cn_graph *g, int j, int from, int id) {
@@ -531,7 +534,7 @@ cn_status cn_backward(cn_graph *g, int from, const cn_real *seed) {
         for (; z < g->n_nodes && zero[z] >= 0 && birth[zero[z]] == j; z++) {
             cn_node *nd = &g->nodes[zero[z]];
             if (zero[z] > from) continue;
-            if (nd->train_fused && nd->train_fused <= from) continue; /* a fused ReLU's: never read (fuse.c) */
+            if (done_by_pool(nd, from)) continue; /* a fused ReLU's gradient: never read */
             if (sets_fresh(g, j, from, zero[z])) nd->grad_fresh = true;
             else cn_fill_par(nd->grad, NULL, cn_shape_numel(&nd->shape));
         }
@@ -551,8 +554,7 @@ cn_status cn_backward(cn_graph *g, int from, const cn_real *seed) {
                 for (int64_t k = 0; k < count; k++) n->grad[k] = 1;
         }
         double t0 = profile_start(g, j);
-        bool fused = n->train_fused && n->train_fused <= from; /* its pool did this backward (fuse.c) */
-        if (n->grad && n->op->backward && !fused) n->op->backward(g, n);
+        if (n->grad && n->op->backward && !done_by_pool(n, from)) n->op->backward(g, n);
         for (int i = 0; i < n->n_inputs; i++) g->nodes[n->inputs[i]].grad_fresh = false;
         profile_add(g, j, 1, t0);
     }

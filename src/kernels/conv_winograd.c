@@ -158,31 +158,17 @@ static const double G8[8][5] = {{1, 0, 0, 0, 0},
                                 {32.0 / 45, -16.0 / 45, 8.0 / 45, -4.0 / 45, 2.0 / 45},
                                 {0, 0, 0, 0, 1}};
 
-/* u (8x8) = G8 g G8^T for one 5x5 filter g (element (a, b) at g[a*sa + b*sb]) */
-static void transform_filter5_8(const cn_real *g, int64_t sa, int64_t sb, double u[64]) {
+/* u (P x P) = G g G^T for one 5x5 filter g (element (a, b) at g[a*sa + b*sb]); G: P x 5 (G5 or G8) */
+static void transform_filter5(const double *G, int P, const cn_real *g, int64_t sa, int64_t sb, double *u) {
     double t[8][5] = {{0}}; /* G g */
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < P; i++)
         for (int a = 0; a < 5; a++)
-            for (int b = 0; b < 5; b++) t[i][b] += G8[i][a] * (double)g[a * sa + b * sb];
-    for (int i = 0; i < 8; i++)
-        for (int j = 0; j < 8; j++) {
+            for (int b = 0; b < 5; b++) t[i][b] += G[i * 5 + a] * (double)g[a * sa + b * sb];
+    for (int i = 0; i < P; i++)
+        for (int j = 0; j < P; j++) {
             double acc = 0;
-            for (int b = 0; b < 5; b++) acc += t[i][b] * G8[j][b];
-            u[i * 8 + j] = acc;
-        }
-}
-
-/* u (6x6) = G g G^T for one 5x5 filter g (element (a, b) at g[a*sa + b*sb]) */
-static void transform_filter5(const cn_real *g, int64_t sa, int64_t sb, double u[36]) {
-    double t[6][5] = {{0}}; /* G g */
-    for (int i = 0; i < 6; i++)
-        for (int a = 0; a < 5; a++)
-            for (int b = 0; b < 5; b++) t[i][b] += G5[i][a] * (double)g[a * sa + b * sb];
-    for (int i = 0; i < 6; i++)
-        for (int j = 0; j < 6; j++) {
-            double acc = 0;
-            for (int b = 0; b < 5; b++) acc += t[i][b] * G5[j][b];
-            u[i * 6 + j] = acc;
+            for (int b = 0; b < 5; b++) acc += t[i][b] * G[j * 5 + b];
+            u[i * P + j] = acc;
         }
 }
 
@@ -305,12 +291,10 @@ static void transform_weights(const wg_problem *q, const cn_real *w, bool flippe
                         if (o < q->cout && q->r == 3) {
                             if (!flipped_transposed) transform_filter(w + (o * q->cin + c) * 9, 3, 1, u);
                             else transform_filter(w + (c * q->cout + o) * 9 + 8, -3, -1, u);
-                        } else if (o < q->cout && q->P == 8) {
-                            if (!flipped_transposed) transform_filter5_8(w + (o * q->cin + c) * 25, 5, 1, u);
-                            else transform_filter5_8(w + (c * q->cout + o) * 25 + 24, -5, -1, u);
                         } else if (o < q->cout) {
-                            if (!flipped_transposed) transform_filter5(w + (o * q->cin + c) * 25, 5, 1, u);
-                            else transform_filter5(w + (c * q->cout + o) * 25 + 24, -5, -1, u);
+                            const double *G = q->P == 8 ? G8[0] : G5[0];
+                            if (!flipped_transposed) transform_filter5(G, q->P, w + (o * q->cin + c) * 25, 5, 1, u);
+                            else transform_filter5(G, q->P, w + (c * q->cout + o) * 25 + 24, -5, -1, u);
                         }
                         for (int xi = 0; xi < nxi; xi++) run[xi][(c - c0) * mr + r] = (cn_real)u[xi];
                     }
@@ -594,22 +578,32 @@ typedef struct {
     __m128i mask[8][2][8];
 } wg_patches8;
 
+/* Piece h (columns (P - 4) h to + 3; P - 4 is 2 or 4) of patch row i of the tile whose patch starts at input row
+ * y0, column x0 of sample n: the lanes inside the input (mask) and, when there is one, the offset of the piece's
+ * first column in `in` (channel 0; 0 when none) */
+__attribute__((target("avx2,fma"))) static inline int64_t patch_piece(const wg_problem *q, int64_t n, int64_t y0,
+                                                                      int64_t x0, int i, int h, __m128i *mask) {
+    int lane[4], any = 0;
+    for (int k = 0; k < 4; k++) {
+        int64_t y = y0 + i, x = x0 + (q->P - 4) * h + k;
+        lane[k] = y >= 0 && y < q->ih && x >= 0 && x < q->iw ? -1 : 0;
+        any |= lane[k];
+    }
+    *mask = _mm_setr_epi32(lane[0], lane[1], lane[2], lane[3]);
+    return any ? (n * q->cin * q->ih + y0 + i) * q->iw + x0 + (q->P - 4) * h : 0;
+}
+
 __attribute__((target("avx2,fma"))) static void patches8(const wg_problem *q, const wg_tiles *tl, int64_t g0,
                                                          wg_patches8 *pt) {
     pt->min_off = 0;
-    const int P = q->P, step = P - 4; /* pieces at columns 0 and P - 4 */
     for (int l = 0; l < 8; l++) {
         int64_t t = g0 + l;
-        for (int i = 0; i < P; i++)
+        for (int i = 0; i < q->P; i++)
             for (int h = 0; h < 2; h++) {
-                int lane[4], any = 0;
-                for (int k = 0; k < 4; k++) {
-                    int64_t y = t < tl->nt ? tl->ty0[t] + i : -1, x = t < tl->nt ? tl->tx0[t] + step * h + k : -1;
-                    lane[k] = y >= 0 && y < q->ih && x >= 0 && x < q->iw ? -1 : 0;
-                    any |= lane[k];
-                }
-                pt->mask[i][h][l] = _mm_setr_epi32(lane[0], lane[1], lane[2], lane[3]);
-                pt->off[i][h][l] = any ? (tl->tn[t] * q->cin * q->ih + tl->ty0[t] + i) * q->iw + tl->tx0[t] + step * h : 0;
+                if (t < tl->nt)
+                    pt->off[i][h][l] = patch_piece(q, tl->tn[t], tl->ty0[t], tl->tx0[t], i, h, &pt->mask[i][h][l]);
+                else /* past the block: no lane, 0 */
+                    pt->off[i][h][l] = 0, pt->mask[i][h][l] = _mm_setzero_si128();
                 if (pt->off[i][h][l] < pt->min_off) pt->min_off = pt->off[i][h][l];
             }
     }
@@ -671,6 +665,16 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void input8(con
     }
 }
 
+/* input8 compiled for the patch size and for whether a piece's offset (coff added) can be negative */
+__attribute__((target("avx2,fma"))) static void input8_of(const wg_problem *q, const float *in, int64_t coff,
+                                                          const wg_patches8 *pt, float *dst, int64_t vfl) {
+    bool neg = coff + pt->min_off < 0;
+    if (q->P == 8 && !neg) input8(8, in, coff, pt, dst, vfl, false);
+    else if (q->P == 8) input8(8, in, coff, pt, dst, vfl, true);
+    else if (!neg) input8(6, in, coff, pt, dst, vfl, false);
+    else input8(6, in, coff, pt, dst, vfl, true);
+}
+
 /* The AVX2 input transform of channels [c0, c1) of a block (panels a multiple of 8 tiles wide). */
 __attribute__((target("avx2,fma"))) static void input_phase8(const wg_problem *q, const float *in, const wg_tiles *tl,
                                                              int64_t c0, int64_t c1, float *vpack) {
@@ -682,11 +686,7 @@ __attribute__((target("avx2,fma"))) static void input_phase8(const wg_problem *q
         for (int64_t c = c0; c < c1; c++) {
             int64_t p0 = c / blk.kc * blk.kc, kcb = q->cin - p0 < blk.kc ? q->cin - p0 : blk.kc;
             float *dst = vpack + p0 * npanels * blk.nr + (c - p0) * blk.nr + (g0 / blk.nr) * blk.nr * kcb + g0 % blk.nr;
-            bool neg = c * in_plane + pt.min_off < 0;
-            if (q->P == 8 && !neg) input8(8, in, c * in_plane, &pt, dst, vfl, false);
-            else if (q->P == 8) input8(8, in, c * in_plane, &pt, dst, vfl, true);
-            else if (!neg) input8(6, in, c * in_plane, &pt, dst, vfl, false);
-            else input8(6, in, c * in_plane, &pt, dst, vfl, true);
+            input8_of(q, in, c * in_plane, &pt, dst, vfl);
         }
     }
 }
@@ -827,10 +827,7 @@ __attribute__((target("avx2,fma"))) static void input_plain8(const wg_problem *q
     wg_patches8 pt;
     for (int64_t g0 = 0; g0 < tl->nt; g0 += 8) {
         patches8(q, tl, g0, &pt);
-        for (int64_t c = c0; c < c1; c++) {
-            if (c * in_plane + pt.min_off >= 0) input8(6, in, c * in_plane, &pt, v + c * ld + g0, vstride, false);
-            else input8(6, in, c * in_plane, &pt, v + c * ld + g0, vstride, true);
-        }
+        for (int64_t c = c0; c < c1; c++) input8_of(q, in, c * in_plane, &pt, v + c * ld + g0, vstride);
     }
 }
 
@@ -979,18 +976,13 @@ __attribute__((target("avx2,fma"))) static void tile_channels8(const wg_problem 
     int64_t in_plane = q->ih * q->iw, out_plane = q->oh * q->ow;
     wg_patches8 full, tail;
     full.min_off = 0;
-    const int P = q->P, step = P - 4; /* pieces at columns 0 and P - 4 */
+    const int P = q->P;
     for (int i = 0; i < P; i++)
         for (int h = 0; h < 2; h++) {
-            int lane[4], any = 0;
-            for (int k = 0; k < 4; k++) {
-                int64_t y = y0 + i, xx = x0 + step * h + k;
-                lane[k] = y >= 0 && y < q->ih && xx >= 0 && xx < q->iw ? -1 : 0;
-                any |= lane[k];
-            }
-            __m128i mask = _mm_setr_epi32(lane[0], lane[1], lane[2], lane[3]);
-            int64_t base = (n * q->cin * q->ih + y0 + i) * q->iw + x0 + step * h;
-            if (any && base < full.min_off) full.min_off = base;
+            __m128i mask;
+            int64_t base = patch_piece(q, n, y0, x0, i, h, &mask);
+            bool any = _mm_movemask_ps(_mm_castsi128_ps(mask)) != 0;
+            if (base < full.min_off) full.min_off = base;
             for (int l = 0; l < 8; l++) {
                 full.off[i][h][l] = any ? base + l * in_plane : 0;
                 full.mask[i][h][l] = mask;
@@ -1005,11 +997,7 @@ __attribute__((target("avx2,fma"))) static void tile_channels8(const wg_problem 
                     for (int64_t l = q->cin - c0; l < 8; l++) tail.off[i][h][l] = 0, tail.mask[i][h][l] = _mm_setzero_si128();
             pt = &tail;
         }
-        bool neg = c0 * in_plane + pt->min_off < 0;
-        if (P == 8 && !neg) input8(8, x, c0 * in_plane, pt, v + c0, vstride, false);
-        else if (P == 8) input8(8, x, c0 * in_plane, pt, v + c0, vstride, true);
-        else if (!neg) input8(6, x, c0 * in_plane, pt, v + c0, vstride, false);
-        else input8(6, x, c0 * in_plane, pt, v + c0, vstride, true);
+        input8_of(q, x, c0 * in_plane, pt, v + c0, vstride);
     }
     int64_t oy = y0 + q->ph, ox = x0 + q->pw;
     int rows = (int)(q->oh - oy < q->m ? q->oh - oy : q->m), cols = (int)(q->ow - ox < q->m ? q->ow - ox : q->m);
@@ -1337,34 +1325,18 @@ static void transform_filter_grad(const cn_real *d, int64_t stride, cn_real *dw)
 #endif
 
 #ifndef CN_REAL_IS_DOUBLE
-/* dw[o][c] += G5^T D G5 (5x5) for the 6x6 D = dU[.][o][c] */
-static void transform_filter_grad5(const cn_real *d, int64_t stride, cn_real *dw) {
-    double t[6][5] = {{0}}; /* D G5 */
-    for (int i = 0; i < 6; i++)
-        for (int j = 0; j < 6; j++) {
-            double v = (double)d[(i * 6 + j) * stride];
-            for (int b = 0; b < 5; b++) t[i][b] += v * G5[j][b];
+/* dw[o][c] += G^T D G (5x5) for the P x P D = dU[.][o][c]; G: P x 5 (G5 or G8) */
+static void transform_filter_grad5(const double *G, int P, const cn_real *d, int64_t stride, cn_real *dw) {
+    double t[8][5] = {{0}}; /* D G */
+    for (int i = 0; i < P; i++)
+        for (int j = 0; j < P; j++) {
+            double v = (double)d[(i * P + j) * stride];
+            for (int b = 0; b < 5; b++) t[i][b] += v * G[j * 5 + b];
         }
     for (int a = 0; a < 5; a++)
         for (int b = 0; b < 5; b++) {
             double acc = 0;
-            for (int i = 0; i < 6; i++) acc += G5[i][a] * t[i][b];
-            dw[a * 5 + b] += (cn_real)acc;
-        }
-}
-
-/* dw[o][c] += G8^T D G8 (5x5) for the 8x8 D = dU[.][o][c] (F(4x4,5x5)) */
-static void transform_filter_grad5_8(const cn_real *d, int64_t stride, cn_real *dw) {
-    double t[8][5] = {{0}}; /* D G8 */
-    for (int i = 0; i < 8; i++)
-        for (int j = 0; j < 8; j++) {
-            double v = (double)d[(i * 8 + j) * stride];
-            for (int b = 0; b < 5; b++) t[i][b] += v * G8[j][b];
-        }
-    for (int a = 0; a < 5; a++)
-        for (int b = 0; b < 5; b++) {
-            double acc = 0;
-            for (int i = 0; i < 8; i++) acc += G8[i][a] * t[i][b];
+            for (int i = 0; i < P; i++) acc += G[i * 5 + a] * t[i][b];
             dw[a * 5 + b] += (cn_real)acc;
         }
 }
@@ -1384,7 +1356,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void gt8x8_5(co
                          _mm256_fmadd_ps(_mm256_set1_ps(8.0f / 45), s34, _mm256_mul_ps(_mm256_set1_ps(2.0f / 45), s56)));
 }
 
-/* transform_filter_grad5_8 for 8 filters (one per lane), in float */
+/* transform_filter_grad5 (G8) for 8 filters (one per lane), in float */
 __attribute__((target("avx2,fma"))) static void transform_filter_grad8_8(const float *d, int64_t stride, float *dw) {
     __m256 m[64], t[8][5], col[8], r[5];
     for (int xi = 0; xi < 64; xi++) m[xi] = _mm256_loadu_ps(d + xi * stride);
@@ -1412,7 +1384,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void gt6x8_5(co
     o[4] = _mm256_add_ps(_mm256_fmsub_ps(s34, q23, s12), d[5]);
 }
 
-/* transform_filter_grad5 for 8 filters (one per lane), in float */
+/* transform_filter_grad5 (G5) for 8 filters (one per lane), in float */
 __attribute__((target("avx2,fma"))) static void transform_filter_grad8_5(const float *d, int64_t stride, float *dw) {
     __m256 m[36], t[6][5], col[6], r[5];
     for (int xi = 0; xi < 36; xi++) m[xi] = _mm256_loadu_ps(d + xi * stride);
@@ -1469,8 +1441,7 @@ static void filter_grads(const float *du, int64_t pairs, int taps, int P, float 
         else
             for (; oc < pairs; oc++) {
                 if (taps == 9) transform_filter_grad(du + oc, pairs, dw + oc * 9);
-                else if (P == 8) transform_filter_grad5_8(du + oc, pairs, dw + oc * 25);
-                else transform_filter_grad5(du + oc, pairs, dw + oc * 25);
+                else transform_filter_grad5(P == 8 ? G8[0] : G5[0], P, du + oc, pairs, dw + oc * 25);
             }
     }
 }

@@ -139,41 +139,45 @@ __attribute__((target("avx2,fma"))) static inline void take(__m256 v, __m256i at
     *idx = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(*idx), _mm256_castsi256_ps(at), m));
 }
 
+/* The 8 windows whose two rows are a (columns a0, a1) and b (b0, b1), the first window's top-left at index at0:
+ * each window's maximum and its index, candidates in the reference's order */
+__attribute__((target("avx2,fma"), always_inline)) static inline void windows8(__m256 a0, __m256 a1, __m256 b0,
+                                                                               __m256 b1, __m256i at0, int64_t IW,
+                                                                               __m256 *best, __m256i *idx) {
+    const __m256i one = _mm256_set1_epi32(1), at1 = _mm256_add_epi32(at0, _mm256_set1_epi32((int)IW));
+    *idx = at0;
+    *best = even_lanes(a0, a1);
+    take(odd_lanes(a0, a1), _mm256_add_epi32(at0, one), best, idx);
+    take(even_lanes(b0, b1), at1, best, idx);
+    take(odd_lanes(b0, b1), _mm256_add_epi32(at1, one), best, idx);
+}
+
 __attribute__((target("avx2,fma"))) static void maxpool_plane_2x2(const cn_pool_geom *geo, const float *x, float *y,
                                                                  int64_t *am) {
     const int64_t IW = geo->in[2], OH = geo->out[1], OW = geo->out[2];
-    const __m256i step = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14), one = _mm256_set1_epi32(1);
-    const __m256i down = _mm256_set1_epi32((int)IW);
-    for (int64_t oh = 0; oh < OH; oh++) {
+    const __m256i step = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+    for (int64_t oh = 0; oh < OH; oh++) { /* every window lies inside (pool2x2: 2 OW <= IW) */
         const float *r0 = x + 2 * oh * IW, *r1 = r0 + IW;
         float *yr = y + oh * OW;
         int64_t *ar = am ? am + oh * OW : NULL, e = 0;
-        for (; e + 8 <= OW && 2 * e + 16 <= IW; e += 8) {
-            __m256 a0 = _mm256_loadu_ps(r0 + 2 * e), a1 = _mm256_loadu_ps(r0 + 2 * e + 8);
-            __m256 b0 = _mm256_loadu_ps(r1 + 2 * e), b1 = _mm256_loadu_ps(r1 + 2 * e + 8);
-            __m256i at = _mm256_add_epi32(_mm256_set1_epi32((int)(2 * oh * IW + 2 * e)), step), idx = at;
-            __m256 best = even_lanes(a0, a1);
-            take(odd_lanes(a0, a1), _mm256_add_epi32(at, one), &best, &idx);
-            at = _mm256_add_epi32(at, down);
-            take(even_lanes(b0, b1), at, &best, &idx);
-            take(odd_lanes(b0, b1), _mm256_add_epi32(at, one), &best, &idx);
+        __m256 best;
+        __m256i idx;
+        for (; e + 8 <= OW; e += 8) {
+            __m256i at = _mm256_add_epi32(_mm256_set1_epi32((int)(2 * oh * IW + 2 * e)), step);
+            windows8(_mm256_loadu_ps(r0 + 2 * e), _mm256_loadu_ps(r0 + 2 * e + 8), _mm256_loadu_ps(r1 + 2 * e),
+                     _mm256_loadu_ps(r1 + 2 * e + 8), at, IW, &best, &idx);
             _mm256_storeu_ps(yr + e, best);
             if (!am) continue;
             _mm256_storeu_si256((__m256i *)(ar + e), _mm256_cvtepi32_epi64(_mm256_castsi256_si128(idx)));
             _mm256_storeu_si256((__m256i *)(ar + e + 4), _mm256_cvtepi32_epi64(_mm256_extracti128_si256(idx, 1)));
         }
-        if (e < OW && 2 * OW <= IW) { /* the last 1-7 outputs: masked loads of their 2-14 columns (nothing past
-                                        * them is read), stored through a buffer (LeNet's pool2: 7 a row) */
+        if (e < OW) { /* the last 1-7 outputs: masked loads of their 2-14 columns (nothing past them is read),
+                       * stored through a buffer (LeNet's pool2: 7 a row) */
             int rem = (int)(OW - e);
             __m256i m0 = first_lanes(2 * rem < 8 ? 2 * rem : 8), m1 = first_lanes(2 * rem > 8 ? 2 * rem - 8 : 0);
-            __m256 a0 = _mm256_maskload_ps(r0 + 2 * e, m0), a1 = _mm256_maskload_ps(r0 + 2 * e + 8, m1);
-            __m256 b0 = _mm256_maskload_ps(r1 + 2 * e, m0), b1 = _mm256_maskload_ps(r1 + 2 * e + 8, m1);
-            __m256i at = _mm256_add_epi32(_mm256_set1_epi32((int)(2 * oh * IW + 2 * e)), step), idx = at;
-            __m256 best = even_lanes(a0, a1);
-            take(odd_lanes(a0, a1), _mm256_add_epi32(at, one), &best, &idx);
-            at = _mm256_add_epi32(at, down);
-            take(even_lanes(b0, b1), at, &best, &idx);
-            take(odd_lanes(b0, b1), _mm256_add_epi32(at, one), &best, &idx);
+            __m256i at = _mm256_add_epi32(_mm256_set1_epi32((int)(2 * oh * IW + 2 * e)), step);
+            windows8(_mm256_maskload_ps(r0 + 2 * e, m0), _mm256_maskload_ps(r0 + 2 * e + 8, m1),
+                     _mm256_maskload_ps(r1 + 2 * e, m0), _mm256_maskload_ps(r1 + 2 * e + 8, m1), at, IW, &best, &idx);
             float yb[8];
             int32_t ib[8];
             _mm256_storeu_ps(yb, best);
@@ -182,19 +186,6 @@ __attribute__((target("avx2,fma"))) static void maxpool_plane_2x2(const cn_pool_
                 yr[e + k] = yb[k];
                 if (am) ar[e + k] = ib[k];
             }
-            e = OW;
-        }
-        for (; e < OW; e++) { /* the reference's order */
-            int64_t at = 2 * oh * IW + 2 * e;
-            float best = x[at];
-            int64_t idx = at;
-            const int64_t cand[3] = {at + 1, at + IW, at + IW + 1};
-            for (int k = 0; k < 3; k++) {
-                float v = x[cand[k]];
-                if (v > best || v != v) best = v, idx = cand[k];
-            }
-            yr[e] = best;
-            if (am) ar[e] = idx;
         }
     }
 }
