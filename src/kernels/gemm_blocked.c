@@ -136,11 +136,48 @@ static void ukernel_portable(int64_t kc, const float *a, const float *b, float *
 
 /* ---- AVX2 + FMA: 6 x 16, twelve ymm accumulators (+ 2 for B and 1 broadcast: 15 of 16 registers) */
 enum { MR_AVX2 = 6 };
+/* A panel's last 1-2 columns (a 7x7 plane's 49th): the half tile below would spend 6 FMAs per depth step on
+ * them, as much as on 8 columns. Here 4 depth steps of the packed A panel (4 x 6 floats) are 3 whole vectors,
+ * each multiplied by the column's B values of the depth steps its lanes belong to (broadcasts blended: lanes 0-5
+ * of the first vector are step 0, lanes 6-7 step 1, ...): 3 FMAs per 4 steps and column. The sums come out in
+ * the panel's own layout (step slot x row), so a row's total is 4 lanes of it. */
+__attribute__((target("avx2,fma"))) static void narrow_tail_avx2(int64_t kc, const float *a, const float *b,
+                                                                 float *c, int64_t ldc, float alpha, float beta,
+                                                                 int m, int n, const gemm_epi *e) {
+    float tile[MR_AVX2 * 8] __attribute__((aligned(32))) = {0};
+    for (int j = 0; j < n; j++) {
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps();
+        const float *ap = a, *bp = b + j;
+        int64_t p = 0;
+        for (; p + 4 <= kc; p += 4, ap += 4 * MR_AVX2, bp += 64) {
+            __m256 k0 = _mm256_broadcast_ss(bp), k1 = _mm256_broadcast_ss(bp + 16);
+            __m256 k2 = _mm256_broadcast_ss(bp + 32), k3 = _mm256_broadcast_ss(bp + 48);
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(ap), _mm256_blend_ps(k0, k1, 0xC0), s0);
+            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(ap + 8), _mm256_blend_ps(k1, k2, 0xF0), s1);
+            s2 = _mm256_fmadd_ps(_mm256_loadu_ps(ap + 16), _mm256_blend_ps(k2, k3, 0xFC), s2);
+        }
+        float part[24] __attribute__((aligned(32)));
+        _mm256_store_ps(part, s0);
+        _mm256_store_ps(part + 8, s1);
+        _mm256_store_ps(part + 16, s2);
+        for (int i = 0; i < MR_AVX2; i++) {
+            float v = part[i] + part[6 + i] + part[12 + i] + part[18 + i];
+            for (int64_t q = p; q < kc; q++) v += a[q * MR_AVX2 + i] * b[q * 16 + j];
+            tile[i * 8 + j] = v;
+        }
+    }
+    store_tile(tile, 8, c, ldc, alpha, beta, m, n, e);
+}
+
 /* bstep: floats from one depth row of B to the next (16 in a packed panel; a row stride when B is read in
  * place, cn_gemm_packed_rows_strided_b) */
 __attribute__((target("avx2,fma"), always_inline)) static inline void ukernel_avx2_body(
     int64_t kc, const float *a, const float *b, int64_t bstep, float *c, int64_t ldc, float alpha, float beta, int m,
     int n, const gemm_epi *e) {
+    if (n <= 2 && bstep == 16) {
+        narrow_tail_avx2(kc, a, b, c, ldc, alpha, beta, m, n, e);
+        return;
+    }
     if (n <= 8 && bstep == 16) {
         /* a panel's last 8 columns or fewer (a 7x7 plane's 49th column, 196 = 12 x 16 + 4): only the first B
          * vector is used, its products summed in two chains (even and odd depth) so that 12 FMAs are in flight
