@@ -260,6 +260,12 @@ static const conv_case cases[] = {
      * 64 x 64 bound), 108 tiles (9 x 6 a sample, uneven padding): blocks of 32 + 4 on three threads; one tile for three threads */
     {2, 2, 100, 90, 1, {34, 26, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 0, 0}, {2, 1, 0}, CN_PAD_ZEROS, 1},
     {2, 1, 9, 11, 1, {3, 4, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 0},
+    /* the GEMM forward's shared tile (<= 256 columns, several threads): a 7x7 plane at batch 1 (49 columns: a
+     * last panel of one column); 196 columns and 300 input channels (the threads' row shares cross a depth
+     * block); a strided 1x1 whose 50 columns span two samples (scattered from the product block) */
+    {2, 1, 45, 61, 1, {7, 7, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
+    {2, 1, 300, 130, 1, {14, 14, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
+    {2, 2, 300, 50, 1, {9, 9, 0}, {1, 1, 0}, {2, 2, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
 };
 /* where the case groups checked for their algorithm below sit in cases[] */
 enum { NARROW_FIRST = 62, NARROW_END = 81, F2X5_CASE = 84 };

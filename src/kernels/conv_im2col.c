@@ -66,13 +66,26 @@ static size_t fwd_shared_bytes(const cn_conv_geom *p) { /* packed weights of eve
     return align64((size_t)(p->groups * packed_weight_stride(p)) * sizeof(cn_real));
 }
 
+/* The whole batch's columns when they are few (batch 1 on 14x14 and 7x7 planes: 196 and 49 columns): with
+ * several threads they are one tile, packed once by the threads together, and the output channels are dealt
+ * out instead (shared_tile). Tiles of 32 columns had every thread re-read the weights for each tile, 7 tiles
+ * of 196 columns left a thread one tile short, and each output-channel part packed its tile again. */
+enum { SHARED_TILE_COLS = 256 };
+
+static int slots(const cn_conv_geom *p) { return p->threads > 1 ? p->threads : 1; }
+
+static bool shared_tile(const cn_conv_geom *p) {
+    return p->groups == 1 && slots(p) > 1 && p->batch * prod3(p->out) <= SHARED_TILE_COLS;
+}
+
 static size_t fwd_thread_bytes(const cn_conv_geom *p) { /* packed columns, one unrolled row, a product block */
-    int64_t t = fwd_tile(p), cout_g = p->out_channels / p->groups;
+    int64_t t = fwd_tile(p), cout_g = p->out_channels / p->groups, total = p->batch * prod3(p->out);
+    if (total <= SHARED_TILE_COLS && t < total) /* room for a shared tile, whatever the thread count */
+        t = (total + FWD_NR_MAX - 1) / FWD_NR_MAX * FWD_NR_MAX;
     return align64((size_t)(column_rows(p) * t) * sizeof(cn_real)) + align64((size_t)t * sizeof(cn_real)) +
            align64((size_t)(cout_g * t) * sizeof(cn_real));
 }
 
-static int slots(const cn_conv_geom *p) { return p->threads > 1 ? p->threads : 1; }
 
 /* A narrower tile (a multiple of the GEMM's NR columns) that cuts `total` columns into a multiple of `threads` tiles, when
  * few tiles (under 8 a thread) would leave a thread one tile short: 25 tiles of 256 on two threads are 13
@@ -328,11 +341,11 @@ static void copy_to_panels(cn_real *block, int64_t kcb, int64_t q, int nr, int64
  * a run per sample the columns span, zeros past width. The plane 4 channels on is asked for while one is
  * copied: the planes are read from memory as 4 and more streams at once (1x1 256 -> 64 on 56x56: packing 13 ->
  * 10 ms a batch of 32). */
-static void pack_planes(const cn_real *t, int64_t channels, int64_t c0, int64_t count, int64_t positions, int64_t j0,
-                        int64_t width, cn_real *bp) {
+static void pack_plane_range(const cn_real *t, int64_t channels, int64_t c0, int64_t count, int64_t positions,
+                             int64_t j0, int64_t width, cn_real *bp, int64_t ca, int64_t cb) {
     cn_gemm_blocks blk = cn_gemm_blocking();
     int64_t npanels = (width + blk.nr - 1) / blk.nr;
-    for (int64_t c = 0; c < count; c++) {
+    for (int64_t c = ca; c < cb; c++) {
         int64_t p0 = c / blk.kc * blk.kc, kcb = count - p0 < blk.kc ? count - p0 : blk.kc, q = c - p0;
         cn_real *block = bp + p0 * npanels * blk.nr;
         int64_t ahead = c + 4 < count ? 4 * positions : 0;
@@ -345,23 +358,33 @@ static void pack_planes(const cn_real *t, int64_t channels, int64_t c0, int64_t 
     }
 }
 
-static void pack_columns(const cn_conv_geom *p, const cn_real *x, int64_t grp, int64_t j0, int64_t width,
-                         cn_real *bp, cn_real *rowbuf) {
+static void pack_planes(const cn_real *t, int64_t channels, int64_t c0, int64_t count, int64_t positions, int64_t j0,
+                        int64_t width, cn_real *bp) {
+    pack_plane_range(t, channels, c0, count, positions, j0, width, bp, 0, count);
+}
+
+/* Rows [ra, rb) of a tile's packed columns (a row: one input channel and kernel tap) */
+static void pack_column_rows(const cn_conv_geom *p, const cn_real *x, int64_t grp, int64_t j0, int64_t width,
+                             cn_real *bp, cn_real *rowbuf, int64_t ra, int64_t rb) {
     cn_gemm_blocks blk = cn_gemm_blocking();
-    int64_t rows = column_rows(p), npanels = (width + blk.nr - 1) / blk.nr, cin_g = p->in_channels / p->groups, r = 0;
-    int64_t positions = prod3(p->out);
+    int64_t rows = column_rows(p), npanels = (width + blk.nr - 1) / blk.nr, cin_g = p->in_channels / p->groups;
+    int64_t positions = prod3(p->out), taps = prod3(p->kernel);
     if (reads_x_directly(p)) { /* 1x1: a column row is a piece of an input plane per sample the tile spans */
-        pack_planes(x, p->in_channels, grp * cin_g, cin_g, positions, j0, width, bp);
+        pack_plane_range(x, p->in_channels, grp * cin_g, cin_g, positions, j0, width, bp, ra, rb);
         return;
     }
     for (int64_t j = width; j < npanels * blk.nr; j++) rowbuf[j] = 0;
-    for (int64_t c = 0; c < cin_g; c++)
-        for (int64_t kd = 0; kd < p->kernel[0]; kd++)
-            for (int64_t kh = 0; kh < p->kernel[1]; kh++)
-                for (int64_t kw = 0; kw < p->kernel[2]; kw++, r++) {
-                    gather_row(p, x, grp, c, kd, kh, kw, j0, width, rowbuf);
-                    put_panel_row(bp, r, rows, npanels, rowbuf);
-                }
+    for (int64_t r = ra; r < rb; r++) {
+        int64_t c = r / taps, t = r % taps;
+        int64_t kw = t % p->kernel[2], kh = t / p->kernel[2] % p->kernel[1], kd = t / p->kernel[2] / p->kernel[1];
+        gather_row(p, x, grp, c, kd, kh, kw, j0, width, rowbuf);
+        put_panel_row(bp, r, rows, npanels, rowbuf);
+    }
+}
+
+static void pack_columns(const cn_conv_geom *p, const cn_real *x, int64_t grp, int64_t j0, int64_t width,
+                         cn_real *bp, cn_real *rowbuf) {
+    pack_column_rows(p, x, grp, j0, width, bp, rowbuf, 0, column_rows(p));
 }
 
 /* dy of group grp for the batch-wide columns [j0, j0+width) as a packed B operand (C_out/groups x width). */
@@ -380,11 +403,17 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
     const cn_real *wpack = p->prepared ? p->prepared : (const cn_real *)work;
     const cn_conv_epilogue *e = p->epilogue;
     int threads = slots(p);
-    /* Few column tiles for the threads (batch-1 7x7 layers: 49 columns, a 32-wide and a 17-wide tile): the
+    /* Few column tiles for the threads (grouped layers, or a few tiles past SHARED_TILE_COLS columns): the
      * output channels are split as well, in parts of whole register tiles (each part packs its tile's
-     * columns again: cheap next to the GEMM). */
+     * columns again). */
     int64_t mr = cn_gemm_blocking().mr, mparts = 1;
-    if (threads > 1 && p->groups * ntiles < 2 * threads) {
+    bool shared = shared_tile(p);
+    if (shared) { /* one tile of every column, packed by the threads together; the output channels in parts */
+        tile = (total + FWD_NR_MAX - 1) / FWD_NR_MAX * FWD_NR_MAX, ntiles = 1; /* the buffers' span */
+        mparts = (cout_g + mr - 1) / mr / 4; /* parts of at least 4 register tiles, at most 4 a thread */
+        if (mparts > 4 * threads) mparts = 4 * threads;
+        if (mparts < 1) mparts = 1;
+    } else if (threads > 1 && p->groups * ntiles < 2 * threads) {
         mparts = 2 * threads / (p->groups * ntiles) + 1;
         if (mparts > cout_g / (4 * mr)) mparts = cout_g / (4 * mr);
         if (mparts < 1) mparts = 1;
@@ -442,6 +471,12 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
         cn_real *bp = (cn_real *)base;
         cn_real *rowbuf = (cn_real *)(base + align64((size_t)(rows * tile) * sizeof(cn_real)));
         cn_real *cbuf = rowbuf + align64((size_t)tile * sizeof(cn_real)) / sizeof(cn_real);
+        if (shared) { /* thread 0's column buffer holds the tile; each thread packs a share of its rows */
+            int nt = omp_get_num_threads(), t = omp_get_thread_num();
+            bp = (cn_real *)((char *)work + fwd_shared_bytes(p));
+            pack_column_rows(p, x, 0, 0, total, bp, rowbuf, rows * t / nt, rows * (t + 1) / nt);
+#pragma omp barrier
+        }
         /* dynamic: every item writes its own columns, so the result does not depend on which thread takes it,
          * and a thread slowed by another tenant no longer holds the other back. Batch 32, two threads, against
          * static: 1x1 1024->256 on 14x14 21-22 -> 19.8-19.9 ms, 2048->512 on 7x7 19.6 -> 18.6, 512->1024
@@ -452,7 +487,7 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
             int64_t part = item % mparts, it = item / mparts;
             int64_t grp = it / ntiles, j0 = it % ntiles * tile, width = total - j0 < tile ? total - j0 : tile;
             int64_t r0 = cout_g * part / mparts / mr * mr, r1 = part + 1 == mparts ? cout_g : cout_g * (part + 1) / mparts / mr * mr;
-            pack_columns(p, x, grp, j0, width, bp, rowbuf);
+            if (!shared) pack_columns(p, x, grp, j0, width, bp, rowbuf);
             int64_t n0 = j0 / positions, pos0 = j0 % positions;
             const cn_real *bias = b && !e ? b + grp * cout_g : NULL;
             if (pos0 + width <= positions) { /* one sample: straight into y */
