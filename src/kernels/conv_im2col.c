@@ -440,7 +440,13 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
         }
         if (!chunk) chunk = positions; /* positions <= 512 and not cut */
         int64_t nchunks = (positions + chunk - 1) / chunk;
-        int64_t pieces = p->batch * nchunks;
+        int64_t pieces = p->batch * nchunks, parts = 1;
+        /* fewer pieces than threads (batch 1 on an 8x8 plane: one piece): the output channels in parts too */
+        if (pieces < threads) {
+            parts = (threads + pieces - 1) / pieces;
+            if (parts > cout_g / (4 * mr)) parts = cout_g / (4 * mr);
+            if (parts < 1) parts = 1;
+        }
 #pragma omp parallel num_threads(threads) if (threads > 1)
         {
             if (!p->prepared) {
@@ -448,12 +454,14 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
                 cn_gemm_pack_a(false, cout_g, rows, w, rows, (cn_real *)work);
             }
 #pragma omp for schedule(static)
-            for (int64_t it = 0; it < pieces; it++) {
+            for (int64_t item = 0; item < pieces * parts; item++) {
+                int64_t it = item / parts, part = item % parts;
                 int64_t n = it / nchunks, j0 = it % nchunks * chunk, width = positions - j0 < chunk ? positions - j0 : chunk;
+                int64_t r0 = cout_g * part / parts / mr * mr, r1 = part + 1 == parts ? cout_g : cout_g * (part + 1) / parts / mr * mr;
                 const cn_real *bx = x + n * p->in_channels * positions + j0;
                 cn_real *c = y + n * p->out_channels * positions + j0;
                 /* the bias (a shift with no scale) or the fused epilogue as the tiles are written */
-                cn_gemm_packed_rows_strided_b(cout_g, width, rows, 0, cout_g, wpack, bx, positions, c, positions,
+                cn_gemm_packed_rows_strided_b(cout_g, width, rows, r0, r1, wpack, bx, positions, c, positions,
                                               e ? e->scale : NULL, e ? e->shift : b, e && e->relu);
             }
         }
