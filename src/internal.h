@@ -122,6 +122,7 @@ const cn_shape *graph_in_shape(const cn_graph *g, const cn_node *n, int i);
 const cn_real *graph_in(const cn_graph *g, const cn_node *n, int i);
 cn_real *graph_in_grad(const cn_graph *g, const cn_node *n, int i);  /* NULL when no gradient is wanted */
 cn_real *graph_fused_relu_in_grad(const cn_graph *g, const cn_node *n); /* n->train_relu's input gradient */
+bool graph_fused_relu_in_grad_fresh(const cn_graph *g, const cn_node *n); /* ... to be set, not added into */
 bool graph_in_grad_fresh(const cn_graph *g, const cn_node *n, int i); /* set it, do not add (sets_fresh_grads) */
 cn_real *graph_out_grad(const cn_graph *g, const cn_node *n);
 cn_tensor *graph_param(const cn_graph *g, const cn_node *n, int k);       /* k-th parameter's value */

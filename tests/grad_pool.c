@@ -110,8 +110,37 @@ static void chain_case(void) {
     cn_graph_free(g);
 }
 
+/* A max pool whose input has a second reader: the gradient born at whichever reader comes last in the forward
+ * order (a max pool sets it fresh, plane by plane; an average pool's is zeroed first), the other adds into it;
+ * and a ReLU -> max pool (fused in training: the pool writes the ReLU's input gradient) whose input is read
+ * again. Windows of stride 3 > kernel 2 leave inputs no window covers: a fresh plane must hold zeros there. */
+static void shared_input_cases(void) {
+    for (int order = 0; order < 3; order++) {
+        cn_graph *g = cn_graph_create();
+        int x = cn_input(g, "x", cn_shape4(2, 3, 10, 10));
+        cn_pool_attr m = cn_pool_attr_make(CN_POOL_MAX, 2, 3, 0), v = cn_pool_attr_make(CN_POOL_AVG, 2, 3, 0);
+        int y;
+        if (order == 0) {
+            int a = cn_pool(g, "mp", x, &m);
+            y = cn_add(g, "sum", a, cn_pool(g, "ap", x, &v));
+        } else if (order == 1) {
+            int b = cn_pool(g, "ap", x, &v);
+            y = cn_add(g, "sum", cn_pool(g, "mp", x, &m), b);
+        } else {
+            int r = cn_relu(g, "relu", x);
+            int a = cn_pool(g, "mp", r, &m);
+            y = cn_add(g, "sum", a, cn_pool(g, "ap", x, &v));
+        }
+        const char *label[] = {"max pool then avg pool on one input", "avg pool then max pool on one input",
+                               "relu -> max pool (fused) and avg pool on one input"};
+        check_graph(g, x, y, label[order], 500 + order);
+        cn_graph_free(g);
+    }
+}
+
 int main(void) {
     pool_cases();
+    shared_input_cases();
     adaptive_and_global_cases();
     chain_case();
     return cn_test_finish();

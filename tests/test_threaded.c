@@ -77,8 +77,8 @@ static void pooling(int threads) {
         memcpy(d2, d1, ni * sizeof(cn_real));
         cn_maxpool_forward_ref(&g, c->planes, x, y1, a1);
         cn_maxpool_forward_par(&g, c->planes, x, y2, a2);
-        cn_maxpool_backward_ref(c->planes, ni / c->planes, no / c->planes, dy, a1, d1);
-        cn_maxpool_backward_par(c->planes, ni / c->planes, no / c->planes, dy, a2, d2);
+        cn_maxpool_backward_ref(c->planes, ni / c->planes, no / c->planes, dy, a1, d1, false);
+        cn_maxpool_backward_par(c->planes, ni / c->planes, no / c->planes, dy, a2, d2, false);
         CHECK(same(y1, y2, no) && memcmp(a1, a2, no * sizeof(int64_t)) == 0 && same(d1, d2, ni),
               "maxpool case %d, %d threads: bits differ", ci, threads);
         /* evaluation (no argmax) and training (argmax), both on the 2D row paths, with NaN, -inf, signed zeros,

@@ -241,6 +241,9 @@ cn_real *graph_in_grad(const cn_graph *g, const cn_node *n, int i) { return g->n
 cn_real *graph_fused_relu_in_grad(const cn_graph *g, const cn_node *n) {
     return g->nodes[g->nodes[n->train_relu].inputs[0]].grad;
 }
+bool graph_fused_relu_in_grad_fresh(const cn_graph *g, const cn_node *n) {
+    return g->nodes[g->nodes[n->train_relu].inputs[0]].grad_fresh;
+}
 bool graph_in_grad_fresh(const cn_graph *g, const cn_node *n, int i) { return g->nodes[n->inputs[i]].grad_fresh; }
 cn_real *graph_out_grad(const cn_graph *g, const cn_node *n) { CN_UNUSED(g); return n->grad; }
 cn_tensor *graph_param(const cn_graph *g, const cn_node *n, int k) { return &g->params[n->params[k]]->value; }

@@ -507,6 +507,7 @@ static bool done_by_pool(const cn_node *n, int from) { return n->train_fused && 
 static bool sets_fresh(const cn_graph *g, int j, int from, int id) {
     const cn_node *n = &g->nodes[j];
     if (j > from || !n->grad || !n->op->backward || !n->op->sets_fresh_grads) return false;
+    if (n->train_relu) return g->nodes[n->train_relu].inputs[0] == id; /* a fused pool writes its ReLU's input's */
     int uses = 0;
     for (int i = 0; i < n->n_inputs; i++) uses += n->inputs[i] == id;
     return uses == 1;
@@ -556,6 +557,7 @@ cn_status cn_backward(cn_graph *g, int from, const cn_real *seed) {
         double t0 = profile_start(g, j);
         if (n->grad && n->op->backward && !done_by_pool(n, from)) n->op->backward(g, n);
         for (int i = 0; i < n->n_inputs; i++) g->nodes[n->inputs[i]].grad_fresh = false;
+        if (n->train_relu) g->nodes[g->nodes[n->train_relu].inputs[0]].grad_fresh = false;
         profile_add(g, j, 1, t0);
     }
     for (r = 0; r < g->n_nodes && re[r] >= 0; r++) /* back to where forward writes them */

@@ -24,9 +24,10 @@ typedef struct {
  * (possible only with dilation) gives -inf and argmax -1. */
 typedef void (*cn_maxpool_forward_fn)(const cn_pool_geom *geo, int64_t planes, const cn_real *x, cn_real *y,
                                       int64_t *argmax);
-/* dx[p][argmax[p][o]] += dy[p][o] for every plane p and output o (argmax -1 is skipped). */
+/* dx[p][argmax[p][o]] += dy[p][o] for every plane p and output o (argmax -1 is skipped); set: each plane of dx
+ * is zeroed first (a fresh gradient, while the plane is in cache, instead of a pass over all of dx before). */
 typedef void (*cn_maxpool_backward_fn)(int64_t planes, int64_t in_plane, int64_t out_plane, const cn_real *dy,
-                                       const int64_t *argmax, cn_real *dx);
+                                       const int64_t *argmax, cn_real *dx, bool set);
 typedef void (*cn_avgpool_forward_fn)(const cn_pool_geom *geo, int64_t planes, const cn_real *x, cn_real *y);
 /* dx[window] += dy / divisor, over each window's real positions. */
 typedef void (*cn_avgpool_backward_fn)(const cn_pool_geom *geo, int64_t planes, const cn_real *dy, cn_real *dx);
@@ -38,7 +39,7 @@ typedef void (*cn_adaptive_avgpool_backward_fn)(const int64_t in[3], const int64
 
 void cn_maxpool_forward_ref(const cn_pool_geom *geo, int64_t planes, const cn_real *x, cn_real *y, int64_t *argmax);
 void cn_maxpool_backward_ref(int64_t planes, int64_t in_plane, int64_t out_plane, const cn_real *dy,
-                             const int64_t *argmax, cn_real *dx);
+                             const int64_t *argmax, cn_real *dx, bool set);
 void cn_avgpool_forward_ref(const cn_pool_geom *geo, int64_t planes, const cn_real *x, cn_real *y);
 void cn_avgpool_backward_ref(const cn_pool_geom *geo, int64_t planes, const cn_real *dy, cn_real *dx);
 void cn_adaptive_avgpool_forward_ref(const int64_t in[3], const int64_t out[3], int64_t planes, const cn_real *x,
@@ -49,7 +50,7 @@ void cn_adaptive_avgpool_backward_ref(const int64_t in[3], const int64_t out[3],
 /* Threaded versions (threaded.c, bit-identical to the _ref functions): the default dispatch. */
 void cn_maxpool_forward_par(const cn_pool_geom *geo, int64_t planes, const cn_real *x, cn_real *y, int64_t *argmax);
 void cn_maxpool_backward_par(int64_t planes, int64_t in_plane, int64_t out_plane, const cn_real *dy,
-                             const int64_t *argmax, cn_real *dx);
+                             const int64_t *argmax, cn_real *dx, bool set);
 void cn_avgpool_forward_par(const cn_pool_geom *geo, int64_t planes, const cn_real *x, cn_real *y);
 void cn_avgpool_backward_par(const cn_pool_geom *geo, int64_t planes, const cn_real *dy, cn_real *dx);
 void cn_adaptive_avgpool_forward_par(const int64_t in[3], const int64_t out[3], int64_t planes, const cn_real *x,

@@ -49,9 +49,11 @@ void cn_maxpool_forward_ref(const cn_pool_geom *geo, int64_t planes, const cn_re
 }
 
 void cn_maxpool_backward_ref(int64_t planes, int64_t in_plane, int64_t out_plane, const cn_real *dy,
-                             const int64_t *argmax, cn_real *dx) {
+                             const int64_t *argmax, cn_real *dx, bool set) {
     for (int64_t pl = 0; pl < planes; pl++) {
         cn_real *dxp = dx + pl * in_plane;
+        if (set)
+            for (int64_t i = 0; i < in_plane; i++) dxp[i] = 0;
         for (int64_t o = pl * out_plane; o < (pl + 1) * out_plane; o++)
             if (argmax[o] >= 0) dxp[argmax[o]] += dy[o];
     }

@@ -294,14 +294,15 @@ void cn_maxpool_forward_par(const cn_pool_geom *geo, int64_t planes, const cn_re
 }
 
 void cn_maxpool_backward_par(int64_t planes, int64_t in_plane, int64_t out_plane, const cn_real *dy,
-                             const int64_t *argmax, cn_real *dx) {
-    if (!go_parallel(planes * out_plane) || planes < 2) {
-        cn_maxpool_backward_ref(planes, in_plane, out_plane, dy, argmax, dx);
+                             const int64_t *argmax, cn_real *dx, bool set) {
+    if (!go_parallel(planes * (set ? in_plane : out_plane)) || planes < 2) {
+        cn_maxpool_backward_ref(planes, in_plane, out_plane, dy, argmax, dx, set);
         return;
     }
 #pragma omp parallel for schedule(static)
     for (int64_t p = 0; p < planes; p++)
-        cn_maxpool_backward_ref(1, in_plane, out_plane, dy + p * out_plane, argmax + p * out_plane, dx + p * in_plane);
+        cn_maxpool_backward_ref(1, in_plane, out_plane, dy + p * out_plane, argmax + p * out_plane, dx + p * in_plane,
+                                set);
 }
 
 void cn_avgpool_forward_par(const cn_pool_geom *geo, int64_t planes, const cn_real *x, cn_real *y) {

@@ -62,7 +62,9 @@ static void linear_backward(cn_graph *g, cn_node *n) {
     int64_t batch = n->shape.dims[0], out = a->out_features, in = w->shape.dims[1];
     const cn_real *dy = graph_out_grad(g, n), *x = graph_in(g, n, 0);
     cn_real *dx = graph_in_grad(g, n, 0);
-    if (dx) cn_gemm(false, false, batch, in, out, 1, dy, out, w->data, in, 1, dx, in, n->workspace);
+    /* dx = dy W, set when the input's gradient is fresh (sets_fresh_grads), else added */
+    if (dx) cn_gemm(false, false, batch, in, out, 1, dy, out, w->data, in, graph_in_grad_fresh(g, n, 0) ? 0 : 1, dx, in,
+                    n->workspace);
     cn_gemm(true, false, out, in, batch, 1, dy, out, x, in, 1, graph_param_grad(g, n, 0)->data, in, n->workspace);
     if (a->bias) {
         cn_real *db = graph_param_grad(g, n, 1)->data;
@@ -98,7 +100,7 @@ static int linear_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
 static const cn_op_def op_linear = {.name = "Gemm", .prefix = "fc", .shape = linear_shape, .init_params = linear_init,
                                     .workspace_bytes = linear_workspace, .forward = linear_forward,
                                     .backward = linear_backward, .macs = linear_macs, .attrs = linear_attrs,
-                                    .backward_reads = CN_READS_INPUTS};
+                                    .backward_reads = CN_READS_INPUTS, .sets_fresh_grads = true};
 
 int cn_linear(cn_graph *g, const char *name, int x, int out_features, int bias) {
     linear_attr a = {out_features, bias ? 1 : 0};

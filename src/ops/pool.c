@@ -137,8 +137,10 @@ static void maxpool_backward(cn_graph *g, cn_node *n) {
     /* fused with the ReLU before it: straight into the ReLU's input gradient */
     cn_real *dx = n->train_relu ? graph_fused_relu_in_grad(g, n) : graph_in_grad(g, n, 0);
     if (!dx) return;
+    bool set = n->train_relu ? graph_fused_relu_in_grad_fresh(g, n) : graph_in_grad_fresh(g, n, 0);
     const cn_shape *in = graph_in_shape(g, n, 0);
-    cn_maxpool_backward(planes_of(in), shape_spatial(in), shape_spatial(&n->shape), graph_out_grad(g, n), n->scratch, dx);
+    cn_maxpool_backward(planes_of(in), shape_spatial(in), shape_spatial(&n->shape), graph_out_grad(g, n), n->scratch, dx,
+                        set);
 }
 
 static cn_status avgpool_forward(cn_graph *g, cn_node *n, cn_mode mode) {
@@ -184,7 +186,7 @@ static int pool_attrs(const cn_graph *g, const cn_node *n, cn_attr *out) {
 static const cn_op_def op_maxpool = {.name = "MaxPool", .prefix = "maxpool", .shape = pool_shape,
                                      .scratch_bytes = argmax_scratch_bytes, .forward = maxpool_forward,
                                      .backward = maxpool_backward, .attrs = pool_attrs,
-                                     .backward_reads = CN_READS_NOTHING};
+                                     .backward_reads = CN_READS_NOTHING, .sets_fresh_grads = true};
 static const cn_op_def op_avgpool = {.name = "AveragePool", .prefix = "avgpool", .shape = pool_shape,
                                      .forward = avgpool_forward, .backward = avgpool_backward, .attrs = pool_attrs,
                                      .backward_reads = CN_READS_NOTHING};
@@ -282,7 +284,7 @@ static void global_avg_backward(cn_graph *g, cn_node *n) {
 static const cn_op_def op_global_max = {.name = "GlobalMaxPool", .prefix = "globalmaxpool", .shape = global_shape,
                                         .scratch_bytes = argmax_scratch_bytes, .forward = global_max_forward,
                                         .backward = maxpool_backward,
-                                        .backward_reads = CN_READS_NOTHING};
+                                        .backward_reads = CN_READS_NOTHING, .sets_fresh_grads = true};
 static const cn_op_def op_global_avg = {.name = "GlobalAveragePool", .prefix = "globalavgpool", .shape = global_shape,
                                         .forward = global_avg_forward, .backward = global_avg_backward,
                                         .backward_reads = CN_READS_NOTHING};
