@@ -79,7 +79,10 @@ int main(void) {
                                 {401, 67, 389}, {9, 2081, 397}, {17, 48, 16}, {8, 32, 385}, /* past KC, MC, NC */
                                 {777, 129, 70}, {390, 300, 100},   /* row blocks of different panel counts */
                                 {2, 1000, 2048}, {4, 37, 513}, {3, 65, 17}, /* few rows: no packing */
-                                {64, 2450, 500}}; /* a fully connected data gradient (B read in place: 2448 + 2) */
+                                {64, 2450, 500}, /* a fully connected data gradient (B read in place: 2448 + 2) */
+                                /* x W^T with W read in place (tb, <= 128 rows, depth >= 512): rows and columns off
+                                 * the 8 x 8 transposition blocks, W in blocks of 512 rows and a rest */
+                                {37, 530, 700}, {128, 21, 1030}};
     for (int s = 0; s < 3; s++) {
         if (cn_kernels_select(sets[s]) != CN_OK) {
             printf("SKIP %s kernels: %s\n", sets[s], cn_last_error());

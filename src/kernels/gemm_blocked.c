@@ -403,6 +403,13 @@ static size_t isa_workspace(const isa_def *s, int64_t m, int64_t n, int64_t k) {
     return (size_t)(round_up(mc * kc, 16) + nc * kc) * sizeof(float) + 64; /* + 64: aligning the start */
 }
 
+/* gemm_xwt's packed x^T block (KC deep) and C^T block (XWT_NB rows of W at a time); INPLACE_B_M: see cn_gemm */
+enum { XWT_NB = 512, INPLACE_B_M = 128 };
+static size_t xwt_floats(int64_t m, int64_t n) {
+    int64_t mp = round_up(m, 16);
+    return (size_t)(mp * isa_avx2.kc + round_up(min64(n, XWT_NB), MR_AVX2) * mp);
+}
+
 /* The largest need over every kernel set, so a plan made before a cn_kernels_select stays big enough; one slot
  * per thread of a split GEMM (below). */
 enum { SPLIT_MAX = 4 };
@@ -412,6 +419,7 @@ static size_t slot_bytes(int64_t m, int64_t n, int64_t k) {
         size_t b = isa_workspace(all_isas[i], m, n, k);
         if (b > most) most = b;
     }
+    if (m <= INPLACE_B_M && xwt_floats(m, n) * sizeof(float) + 64 > most) most = xwt_floats(m, n) * sizeof(float) + 64;
     return (most + 63) / 64 * 64;
 }
 size_t cn_gemm_workspace(int64_t m, int64_t n, int64_t k) { return SPLIT_MAX * slot_bytes(m, n, k); }
@@ -625,7 +633,6 @@ static void gemm_small_m(bool tb, int64_t m, int64_t n, int64_t k, float alpha, 
  * B float would serve only M multiply-adds, and packing it read and wrote all of B (a fully connected layer's
  * data gradient, dx = dy W at batch 64: all of W). Depth block by depth block; A packed per block; each B micro-
  * panel (16 columns of kc rows) stays in L1 while every A panel passes it. n: a multiple of 16. */
-enum { INPLACE_B_M = 128 };
 
 /* One depth block (kc deep) with B read in place (b: the block's first row, n a multiple of 16): every 16-column
  * piece of B meets the packed A panels of rows [r0, r1) (ablock), C = or += (beta); the epilogue (scale, shift and
@@ -646,6 +653,87 @@ static void inplace_b_block(int64_t kc, int64_t n, int64_t r0, int64_t r1, const
             ukernel_avx2_ldb(kc, ablock + ip * mr * kc, b + jp * 16, ldb, c + ip * mr * ldc + jp * 16, ldc, beta,
                              (int)min64(r1 - ip * mr, mr), epi ? &e : NULL);
         }
+    }
+}
+
+/* C = x W^T + beta C for few rows of C (x: m x k, W: n x k, both row-major; a fully connected layer's forward
+ * at batch <= INPLACE_B_M) as its transpose, C^T = W x^T: W is the A operand read in place (6 of its rows
+ * broadcast per depth step, rows lda apart) and only x^T is packed (m columns), where the general path packed
+ * all of W^T for each call, as long as the products took at batch 64 (LeNet's fc1, 64 x 500 x 2450). The
+ * product goes to a C^T scratch block (n x m, in the workspace) and is added into C transposed at the end. */
+__attribute__((target("avx2,fma"))) static void ukernel_avx2_a_rows(int64_t kc, const float *const ar[MR_AVX2],
+                                                                    const float *b, float *c, int64_t ldc, bool add,
+                                                                    int m) {
+    __m256 acc[MR_AVX2][2];
+#pragma GCC unroll 8
+    for (int i = 0; i < MR_AVX2; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    const float *a0 = ar[0], *a1 = ar[1], *a2 = ar[2], *a3 = ar[3], *a4 = ar[4], *a5 = ar[5];
+#pragma GCC unroll 4
+    for (int64_t p = 0; p < kc; p++, b += 16) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), av;
+        av = _mm256_broadcast_ss(a0 + p), acc[0][0] = _mm256_fmadd_ps(av, b0, acc[0][0]), acc[0][1] = _mm256_fmadd_ps(av, b1, acc[0][1]);
+        av = _mm256_broadcast_ss(a1 + p), acc[1][0] = _mm256_fmadd_ps(av, b0, acc[1][0]), acc[1][1] = _mm256_fmadd_ps(av, b1, acc[1][1]);
+        av = _mm256_broadcast_ss(a2 + p), acc[2][0] = _mm256_fmadd_ps(av, b0, acc[2][0]), acc[2][1] = _mm256_fmadd_ps(av, b1, acc[2][1]);
+        av = _mm256_broadcast_ss(a3 + p), acc[3][0] = _mm256_fmadd_ps(av, b0, acc[3][0]), acc[3][1] = _mm256_fmadd_ps(av, b1, acc[3][1]);
+        av = _mm256_broadcast_ss(a4 + p), acc[4][0] = _mm256_fmadd_ps(av, b0, acc[4][0]), acc[4][1] = _mm256_fmadd_ps(av, b1, acc[4][1]);
+        av = _mm256_broadcast_ss(a5 + p), acc[5][0] = _mm256_fmadd_ps(av, b0, acc[5][0]), acc[5][1] = _mm256_fmadd_ps(av, b1, acc[5][1]);
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < MR_AVX2; i++) {
+        if (i >= m) break;
+        float *row = c + i * ldc;
+        __m256 r0 = acc[i][0], r1 = acc[i][1];
+        if (add) r0 = _mm256_add_ps(r0, _mm256_load_ps(row)), r1 = _mm256_add_ps(r1, _mm256_load_ps(row + 8));
+        _mm256_store_ps(row, r0);
+        _mm256_store_ps(row + 8, r1);
+    }
+}
+
+/* C[i][j] = beta C[i][j] + t[j][i] (i < m, j < n; t: rows of ldt): 8 x 8 blocks transposed in registers, the
+ * edges element by element */
+__attribute__((target("avx2,fma"))) static void add_transposed(const float *t, int64_t ldt, int64_t m, int64_t n,
+                                                               float beta, float *c, int64_t ldc) {
+    int64_t m8 = m / 8 * 8, n8 = n / 8 * 8;
+    __m256 be = _mm256_set1_ps(beta);
+    for (int64_t j0 = 0; j0 < n8; j0 += 8)
+        for (int64_t i0 = 0; i0 < m8; i0 += 8) {
+            __m256 v[8];
+            for (int r = 0; r < 8; r++) v[r] = _mm256_loadu_ps(t + (j0 + r) * ldt + i0);
+            transpose8(v);
+            for (int q = 0; q < 8; q++) {
+                float *dst = c + (i0 + q) * ldc + j0;
+                _mm256_storeu_ps(dst, beta == 0.0f ? v[q] : _mm256_fmadd_ps(be, _mm256_loadu_ps(dst), v[q]));
+            }
+        }
+    for (int64_t j = 0; j < n; j++)
+        for (int64_t i = j < n8 ? m8 : 0; i < m; i++) {
+            float *dst = c + i * ldc + j;
+            *dst = (beta == 0.0f ? 0.0f : beta * *dst) + t[j * ldt + i];
+        }
+}
+
+static void gemm_xwt(int64_t m, int64_t n, int64_t k, const float *x, int64_t ldx, const float *w, int64_t ldw,
+                     float beta, float *c, int64_t ldc, float *ws) {
+    const int mr = MR_AVX2;
+    const pack_fn pack = pack_of(&isa_avx2);
+    const int64_t mp = round_up(m, 16), npanels = mp / 16, KC = isa_avx2.kc;
+    float *bp = ws, *ct = ws + mp * KC; /* C^T of up to XWT_NB rows of W (rounded to 6) x mp */
+    for (int64_t n0 = 0; n0 < n; n0 += XWT_NB) {
+        int64_t nb = min64(n - n0, XWT_NB);
+        for (int64_t p0 = 0; p0 < k; p0 += KC) {
+            int64_t kc = min64(k - p0, KC);
+            for (int64_t jp = 0; jp < npanels; jp++)
+                pack_b_panel(pack, true, x, ldx, jp * 16, (int)min64(m - jp * 16, 16), 16, p0, kc, bp + jp * 16 * kc);
+            for (int64_t r0 = 0; r0 < nb; r0 += mr) {
+                const float *ar[MR_AVX2];
+                for (int i = 0; i < mr; i++) /* rows past nb: the last one again (computed, not stored) */
+                    ar[i] = w + (n0 + min64(r0 + i, nb - 1)) * ldw + p0;
+                for (int64_t jp = 0; jp < npanels; jp++)
+                    ukernel_avx2_a_rows(kc, ar, bp + jp * 16 * kc, ct + r0 * mp + jp * 16, mp, p0 > 0,
+                                        (int)min64(nb - r0, mr));
+            }
+        }
+        add_transposed(ct, mp, m, nb, beta, c + n0, ldc);
     }
 }
 
@@ -705,6 +793,13 @@ void cn_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, cn_real alpha, c
                 cn_gemm(ta, tb, hi - lo, n, k, alpha, ta ? a + lo : a + lo * lda, lda, b, ldb, beta, c + lo * ldc, ldc,
                         ws);
         }
+        return;
+    }
+    /* x W^T with a deep product (k >= 512: the C^T block's transposition is m x n work against m x n x k;
+     * Winograd's weight-gradient GEMMs, 96-144 deep, ran 10-20 % slower this way) */
+    if (tb && !ta && alpha == 1.0f && m <= INPLACE_B_M && k >= 512 && isa == &isa_avx2 &&
+        (omp_in_parallel() || team <= SPLIT_MAX)) { /* W read in place (a serial call, as below) */
+        gemm_xwt(m, n, k, a, lda, b, ldb, beta, c, ldc, (float *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63));
         return;
     }
     if (!tb && alpha == 1.0f && m <= INPLACE_B_M && n >= 16 && isa == &isa_avx2 &&
