@@ -86,7 +86,6 @@ static size_t fwd_thread_bytes(const cn_conv_geom *p) { /* packed columns, one u
            align64((size_t)(cout_g * t) * sizeof(cn_real));
 }
 
-
 /* A narrower tile (a multiple of the GEMM's NR columns) that cuts `total` columns into a multiple of `threads` tiles, when
  * few tiles (under 8 a thread) would leave a thread one tile short: 25 tiles of 256 on two threads are 13
  * against 12, 26 of 256 - 16 are even. The tile as it was when no such width is near. */

@@ -179,7 +179,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void ukernel_av
         return;
     }
     if (n <= 8 && bstep == 16) {
-        /* a panel's last 8 columns or fewer (a 7x7 plane's 49th column, 196 = 12 x 16 + 4): only the first B
+        /* a panel's last 3-8 columns (196 = 12 x 16 + 4): only the first B
          * vector is used, its products summed in two chains (even and odd depth) so that 12 FMAs are in flight
          * as in the full tile; half the time of a full tile */
         __m256 h[2][MR_AVX2];
@@ -667,16 +667,15 @@ __attribute__((target("avx2,fma"))) static void ukernel_avx2_a_rows(int64_t kc, 
     __m256 acc[MR_AVX2][2];
 #pragma GCC unroll 8
     for (int i = 0; i < MR_AVX2; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-    const float *a0 = ar[0], *a1 = ar[1], *a2 = ar[2], *a3 = ar[3], *a4 = ar[4], *a5 = ar[5];
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; p++, b += 16) {
-        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), av;
-        av = _mm256_broadcast_ss(a0 + p), acc[0][0] = _mm256_fmadd_ps(av, b0, acc[0][0]), acc[0][1] = _mm256_fmadd_ps(av, b1, acc[0][1]);
-        av = _mm256_broadcast_ss(a1 + p), acc[1][0] = _mm256_fmadd_ps(av, b0, acc[1][0]), acc[1][1] = _mm256_fmadd_ps(av, b1, acc[1][1]);
-        av = _mm256_broadcast_ss(a2 + p), acc[2][0] = _mm256_fmadd_ps(av, b0, acc[2][0]), acc[2][1] = _mm256_fmadd_ps(av, b1, acc[2][1]);
-        av = _mm256_broadcast_ss(a3 + p), acc[3][0] = _mm256_fmadd_ps(av, b0, acc[3][0]), acc[3][1] = _mm256_fmadd_ps(av, b1, acc[3][1]);
-        av = _mm256_broadcast_ss(a4 + p), acc[4][0] = _mm256_fmadd_ps(av, b0, acc[4][0]), acc[4][1] = _mm256_fmadd_ps(av, b1, acc[4][1]);
-        av = _mm256_broadcast_ss(a5 + p), acc[5][0] = _mm256_fmadd_ps(av, b0, acc[5][0]), acc[5][1] = _mm256_fmadd_ps(av, b1, acc[5][1]);
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 8
+        for (int i = 0; i < MR_AVX2; i++) {
+            __m256 av = _mm256_broadcast_ss(ar[i] + p);
+            acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
+        }
     }
 #pragma GCC unroll 8
     for (int i = 0; i < MR_AVX2; i++) {
