@@ -200,6 +200,11 @@ int cn_conv_fit_threads(const cn_conv_geom *p, size_t bytes, int max_threads) {
     return best;
 }
 
+/* dst[e] = src[2 e]: a stride-2 row gather (restrict: the compiler vectorises it with shuffles) */
+static void copy_stride2(cn_real *restrict dst, const cn_real *restrict src, int64_t n) {
+    for (int64_t e = 0; e < n; e++) dst[e] = src[2 * e];
+}
+
 /* Unroll one column row (input channel c of group grp, tap kd/kh/kw) for the batch-wide columns [j0, j0+width)
  * into out: out[j] = xpad[n(j), grp*cin_g + c, position(j) * stride + tap * dilation - pad]. Output rows are
  * walked as runs; with zero padding a run is a clipped copy (stride 1) or a strided gather. */
@@ -228,6 +233,7 @@ static void gather_row(const cn_conv_geom *p, const cn_real *x, int64_t grp, int
                 if (hi < lo) hi = lo;
                 for (int64_t e = 0; e < lo; e++) dst[e] = 0;
                 if (sw == 1) memcpy(dst + lo, row + iw0 + lo, (size_t)(hi - lo) * sizeof(cn_real));
+                else if (sw == 2) copy_stride2(dst + lo, row + iw0 + 2 * lo, hi - lo);
                 else
                     for (int64_t e = lo; e < hi; e++) dst[e] = row[iw0 + e * sw];
                 for (int64_t e = hi; e < run; e++) dst[e] = 0;
