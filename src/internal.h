@@ -121,6 +121,7 @@ const cn_node *graph_node(const cn_graph *g, int id);
 const cn_shape *graph_in_shape(const cn_graph *g, const cn_node *n, int i);
 const cn_real *graph_in(const cn_graph *g, const cn_node *n, int i);
 cn_real *graph_in_grad(const cn_graph *g, const cn_node *n, int i);  /* NULL when no gradient is wanted */
+int graph_fused_relu_input(const cn_graph *g, const cn_node *n); /* n->train_relu's input node, -1 when none */
 cn_real *graph_fused_relu_in_grad(const cn_graph *g, const cn_node *n); /* n->train_relu's input gradient */
 bool graph_fused_relu_in_grad_fresh(const cn_graph *g, const cn_node *n); /* ... to be set, not added into */
 bool graph_in_grad_fresh(const cn_graph *g, const cn_node *n, int i); /* set it, do not add (sets_fresh_grads) */

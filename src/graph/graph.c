@@ -238,11 +238,14 @@ const cn_shape *graph_in_shape(const cn_graph *g, const cn_node *n, int i) {
 }
 const cn_real *graph_in(const cn_graph *g, const cn_node *n, int i) { return g->nodes[n->inputs[i]].out; }
 cn_real *graph_in_grad(const cn_graph *g, const cn_node *n, int i) { return g->nodes[n->inputs[i]].grad; }
+int graph_fused_relu_input(const cn_graph *g, const cn_node *n) {
+    return n->train_relu ? g->nodes[n->train_relu].inputs[0] : -1;
+}
 cn_real *graph_fused_relu_in_grad(const cn_graph *g, const cn_node *n) {
-    return g->nodes[g->nodes[n->train_relu].inputs[0]].grad;
+    return g->nodes[graph_fused_relu_input(g, n)].grad;
 }
 bool graph_fused_relu_in_grad_fresh(const cn_graph *g, const cn_node *n) {
-    return g->nodes[g->nodes[n->train_relu].inputs[0]].grad_fresh;
+    return g->nodes[graph_fused_relu_input(g, n)].grad_fresh;
 }
 bool graph_in_grad_fresh(const cn_graph *g, const cn_node *n, int i) { return g->nodes[n->inputs[i]].grad_fresh; }
 cn_real *graph_out_grad(const cn_graph *g, const cn_node *n) { CN_UNUSED(g); return n->grad; }

@@ -213,7 +213,7 @@ static cn_status make_train_plan(cn_graph *g) {
             if (has_grad[p] && grad_first[p] > BWD_STEP(j)) grad_first[p] = BWD_STEP(j);
         }
         /* a pool doing the ReLU's backward (fuse.c) writes the ReLU's input gradient at its own step */
-        int x = g->nodes[j].train_relu ? g->nodes[g->nodes[j].train_relu].inputs[0] : -1;
+        int x = graph_fused_relu_input(g, &g->nodes[j]);
         if (x >= 0 && has_grad[x] && grad_first[x] > BWD_STEP(j)) grad_first[x] = BWD_STEP(j);
     }
     /* Recompute: a group (a node and those that ran in place over it) whose ops can all recompute, and whose
@@ -507,7 +507,7 @@ static bool done_by_pool(const cn_node *n, int from) { return n->train_fused && 
 static bool sets_fresh(const cn_graph *g, int j, int from, int id) {
     const cn_node *n = &g->nodes[j];
     if (j > from || !n->grad || !n->op->backward || !n->op->sets_fresh_grads) return false;
-    if (n->train_relu) return g->nodes[n->train_relu].inputs[0] == id; /* a fused pool writes its ReLU's input's */
+    if (n->train_relu) return graph_fused_relu_input(g, n) == id; /* a fused pool writes its ReLU's input's */
     int uses = 0;
     for (int i = 0; i < n->n_inputs; i++) uses += n->inputs[i] == id;
     return uses == 1;
@@ -557,7 +557,7 @@ cn_status cn_backward(cn_graph *g, int from, const cn_real *seed) {
         double t0 = profile_start(g, j);
         if (n->grad && n->op->backward && !done_by_pool(n, from)) n->op->backward(g, n);
         for (int i = 0; i < n->n_inputs; i++) g->nodes[n->inputs[i]].grad_fresh = false;
-        if (n->train_relu) g->nodes[g->nodes[n->train_relu].inputs[0]].grad_fresh = false;
+        if (n->train_relu) g->nodes[graph_fused_relu_input(g, n)].grad_fresh = false;
         profile_add(g, j, 1, t0);
     }
     for (r = 0; r < g->n_nodes && re[r] >= 0; r++) /* back to where forward writes them */

@@ -399,6 +399,18 @@ static void pack_output_grad(const cn_conv_geom *p, const cn_real *dy, int64_t g
     pack_planes(dy, p->out_channels, grp * cout_g, cout_g, prod3(p->out), j0, width, bp);
 }
 
+/* Output channels dealt out in parts of whole register tiles (mr rows), at least 4 tiles a part: `want` parts
+ * or as many as there are; part_rows gives part's rows [r0, r1). */
+static int64_t channel_parts(int64_t want, int64_t cout_g, int64_t mr) {
+    if (want > cout_g / (4 * mr)) want = cout_g / (4 * mr);
+    return want < 1 ? 1 : want;
+}
+
+static void part_rows(int64_t cout_g, int64_t part, int64_t parts, int64_t mr, int64_t *r0, int64_t *r1) {
+    *r0 = cout_g * part / parts / mr * mr;
+    *r1 = part + 1 == parts ? cout_g : cout_g * (part + 1) / parts / mr * mr;
+}
+
 static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
                          void *work) {
     int64_t cout_g = p->out_channels / p->groups, rows = column_rows(p), positions = prod3(p->out);
@@ -415,13 +427,9 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
     bool shared = shared_tile(p);
     if (shared) { /* one tile of every column, packed by the threads together; the output channels in parts */
         tile = (total + FWD_NR_MAX - 1) / FWD_NR_MAX * FWD_NR_MAX, ntiles = 1; /* the buffers' span */
-        mparts = (cout_g + mr - 1) / mr / 4; /* parts of at least 4 register tiles, at most 4 a thread */
-        if (mparts > 4 * threads) mparts = 4 * threads;
-        if (mparts < 1) mparts = 1;
+        mparts = channel_parts(4 * threads, cout_g, mr);
     } else if (threads > 1 && p->groups * ntiles < 2 * threads) {
-        mparts = 2 * threads / (p->groups * ntiles) + 1;
-        if (mparts > cout_g / (4 * mr)) mparts = cout_g / (4 * mr);
-        if (mparts < 1) mparts = 1;
+        mparts = channel_parts(2 * threads / (p->groups * ntiles) + 1, cout_g, mr);
     }
     if (p->groups == 1 && reads_x_directly(p) && rows <= STRIDED_B_MAX_ROWS && positions % 16 == 0 &&
         cn_gemm_strided_b_ok(rows, 16)) {
@@ -445,13 +453,9 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
         }
         if (!chunk) chunk = positions; /* positions <= 512 and not cut */
         int64_t nchunks = (positions + chunk - 1) / chunk;
-        int64_t pieces = p->batch * nchunks, parts = 1;
+        int64_t pieces = p->batch * nchunks;
         /* fewer pieces than threads (batch 1 on an 8x8 plane: one piece): the output channels in parts too */
-        if (pieces < threads) {
-            parts = (threads + pieces - 1) / pieces;
-            if (parts > cout_g / (4 * mr)) parts = cout_g / (4 * mr);
-            if (parts < 1) parts = 1;
-        }
+        int64_t parts = pieces < threads ? channel_parts((threads + pieces - 1) / pieces, cout_g, mr) : 1;
 #pragma omp parallel num_threads(threads) if (threads > 1)
         {
             if (!p->prepared) {
@@ -462,7 +466,8 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
             for (int64_t item = 0; item < pieces * parts; item++) {
                 int64_t it = item / parts, part = item % parts;
                 int64_t n = it / nchunks, j0 = it % nchunks * chunk, width = positions - j0 < chunk ? positions - j0 : chunk;
-                int64_t r0 = cout_g * part / parts / mr * mr, r1 = part + 1 == parts ? cout_g : cout_g * (part + 1) / parts / mr * mr;
+                int64_t r0, r1;
+                part_rows(cout_g, part, parts, mr, &r0, &r1);
                 const cn_real *bx = x + n * p->in_channels * positions + j0;
                 cn_real *c = y + n * p->out_channels * positions + j0;
                 /* the bias (a shift with no scale) or the fused epilogue as the tiles are written */
@@ -499,7 +504,8 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
         for (int64_t item = 0; item < items; item++) {
             int64_t part = item % mparts, it = item / mparts;
             int64_t grp = it / ntiles, j0 = it % ntiles * tile, width = total - j0 < tile ? total - j0 : tile;
-            int64_t r0 = cout_g * part / mparts / mr * mr, r1 = part + 1 == mparts ? cout_g : cout_g * (part + 1) / mparts / mr * mr;
+            int64_t r0, r1;
+            part_rows(cout_g, part, mparts, mr, &r0, &r1);
             if (!shared) pack_columns(p, x, grp, j0, width, bp, rowbuf);
             int64_t n0 = j0 / positions, pos0 = j0 % positions;
             const cn_real *bias = b && !e ? b + grp * cout_g : NULL;
