@@ -7,8 +7,9 @@
  *   y[o][oh][ow]    = b[o] + sum_{c,kh,kw} w[o,c,kh,kw] * R[c][kh][(kw*dw) % sw][ow + (kw*dw) / sw]
  * 32 consecutive outputs of a row (two 16-lane vectors) times 8 output channels (broadcast weights) are 16
  * accumulators: per tap 2 loads of x and 8 broadcasts feed 16 FMAs. With AVX2 (16 registers) the tile is 16
- * outputs times 6 output channels or 24 outputs times 4 channels, 12 accumulators either way (first_of,
- * row_block_avx2). Work is split over
+ * outputs times 6 (or 5) output channels or 24 outputs times 4 channels, 10-12 accumulators (first_of,
+ * row_block_avx2), the taps in one flat loop over a per-row table of where each tap's inputs start (the
+ * nested channel, row and column loops of 3-5 trips each cost VGG conv1_1 and LeNet conv1 10-20 %). Work is split over
  * (sample, output row): results do not depend on the thread count.
  * AVX2 against im2col + GEMM, batch 32 (VGG: 8), 2 threads, AMD EPYC Zen 3 (best of 7 interleaved runs, forward):
  * ResNet-50 conv1 90.6 -> 49.5 ms (1.8x), AlexNet conv1 56.6 -> 45.8 ms (1.24x), VGG conv1_1 14.8 -> 11.7 ms
@@ -35,6 +36,9 @@ typedef struct {
     int64_t ring;     /* split input rows kept per channel: (KH-1)*dh + 1, the rows an output row spans */
     int64_t ring_floats;           /* the split rows of the ring (C x ring x sw x phase_w), then its tags */
     int64_t row_floats, wt_floats; /* row_floats: per thread, the ring and its tags (2 int64 per slot) */
+    int64_t off[256]; /* where tap kw starts in a (c, kh) block of R, its phase row and column (the tiles add
+                         their first output; computed once: two divisions a tap per tile cost LeNet's conv1 (25
+                         taps onto 16 x 5 outputs) about a tenth of its time) */
 } first_geom;
 
 static first_geom first_of(const cn_conv_geom *p) {
@@ -46,18 +50,25 @@ static first_geom first_of(const cn_conv_geom *p) {
          * 64), two threads, alternated runs, 4 x 24 against 6 x 16: MobileNet conv0 (32 channels, stride 2: 11 %
          * fewer) 6.1 against 7.3 ms, ResNet-50 conv1 (64, stride 2: 3 % fewer) 43.0 against 44.5; but AlexNet
          * conv1 (96, stride 4: as many) 46.4 against 43.9, VGG conv1_1 (64, stride 1) 11.4 against 11.1 and
-         * LeNet conv1 (20, stride 1: 17 % fewer) 0.59 against 0.55 */
+         * LeNet conv1 (20, stride 1: 17 % fewer) 0.59 against 0.55. 5 x 16 where it computes fewer channels
+         * than 6 x 16 (the same outputs; 10 accumulators, 7 loads per 10 FMAs): LeNet conv1's 20 channels are 4
+         * blocks of 5, not 24 channels in blocks of 6 (2026-12-07, batch 32, two threads, alternated runs, with
+         * the flat tap loop below: 0.64 -> 0.53 ms); VGG conv1_1's 64 are 13 blocks of 5 (65, not 66) */
         int64_t k = p->out_channels, ow = p->out[2];
         int64_t w616 = (k + 5) / 6 * 6 * computed_outputs(ow, 16), w424 = (k + 3) / 4 * 4 * computed_outputs(ow, 24);
-        if (p->stride[1] * p->stride[2] > 1 && w424 < w616) f.oc_block = 4, f.ow_block = 24;
+        int64_t w516 = (k + 4) / 5 * 5 * computed_outputs(ow, 16);
+        if (p->stride[1] * p->stride[2] > 1 && w424 < w616 && w424 <= w516) f.oc_block = 4, f.ow_block = 24;
+        else if (w516 < w616) f.oc_block = 5;
     }
     int64_t sw = p->stride[2];
     f.pwb = (p->out[2] - 1) * sw + (p->kernel[2] - 1) * p->dilation[2] + 1;
     f.phase_w = (p->out[2] + f.ow_block - 1) / f.ow_block * f.ow_block + (p->kernel[2] - 1) * p->dilation[2] / sw + 1;
     f.phase_w = (f.phase_w + 15) / 16 * 16;
+    for (int64_t kw = 0; kw < p->kernel[2] && kw < 256; kw++)
+        f.off[kw] = (kw * p->dilation[2] % sw) * f.phase_w + kw * p->dilation[2] / sw;
     f.ring = (p->kernel[1] - 1) * p->dilation[1] + 1;
     f.ring_floats = p->in_channels * f.ring * sw * f.phase_w;
-    f.row_floats = (f.ring_floats + 4 * f.ring + 15) / 16 * 16;
+    f.row_floats = (f.ring_floats + 4 * f.ring + 2 * p->in_channels * p->kernel[1] * p->kernel[2] + 15) / 16 * 16;
     int64_t oc_blocks = (p->out_channels + f.oc_block - 1) / f.oc_block;
     f.wt_floats = oc_blocks * p->in_channels * p->kernel[1] * p->kernel[2] * f.oc_block + oc_blocks * f.oc_block;
     return f;
@@ -139,15 +150,14 @@ static void phase_rows(const cn_conv_geom *p, const first_geom *f, const float *
 
 AVX512 static void row_block(const cn_conv_geom *p, const first_geom *f, const float *const *R, const float *wt,
                              const float *bias, int64_t ow0, int64_t o0, int valid_oc, float *yrow, int64_t plane) {
-    int64_t C = p->in_channels, KH = p->kernel[1], KW = p->kernel[2], sw = p->stride[2], dw = p->dilation[2];
+    int64_t C = p->in_channels, KH = p->kernel[1], KW = p->kernel[2];
     __m512 acc[OC_BLOCK][2];
     for (int k = 0; k < OC_BLOCK; k++) acc[k][0] = acc[k][1] = _mm512_set1_ps(bias[k]);
-    int64_t off[256]; /* where tap kw starts in a (c, kh) block of R: its phase row and column */
-    for (int64_t kw = 0; kw < KW; kw++) off[kw] = (kw * dw % sw) * f->phase_w + kw * dw / sw + ow0;
+    const int64_t *off = f->off;
     const float *wp = wt;
     for (int64_t c = 0; c < C; c++)
         for (int64_t kh = 0; kh < KH; kh++) {
-            const float *r = R[c * KH + kh];
+            const float *r = R[c * KH + kh] + ow0;
             for (int64_t kw = 0; kw < KW; kw++, wp += OC_BLOCK) {
                 const float *s = r + off[kw];
                 __m512 x0 = _mm512_loadu_ps(s), x1 = _mm512_loadu_ps(s + 16);
@@ -180,7 +190,7 @@ AVX512 static void row_block(const cn_conv_geom *p, const first_geom *f, const f
  *   channels (MobileNet's conv0: 11 % more work);
  * - 6 output channels times 16 outputs (nv = 2): per tap 2 loads and 6 broadcasts feed 12 FMAs; a last block of
  *   at most 8 outputs runs with nv = 1 (AlexNet's 55 outputs: 56 computed). Faster per FMA where both compute
- *   as much (first_of).
+ *   as much (first_of); with 5 channels (ocb = 5: 10 accumulators) where blocks of 5 waste fewer (20, 64).
  * The accumulators are named variables, not an array: GCC stored an array's vectors back to the stack after
  * every FMA. A partial vector is stored lane by lane (the outputs past it belong to the next row, another
  * thread's item; a masked store costs about 15 cycles on Zen 3). `stream`: full vectors go around the caches
@@ -199,74 +209,70 @@ static inline __attribute__((always_inline, target("avx2,fma"))) void store_outp
 }
 
 static inline __attribute__((always_inline, target("avx2,fma"))) void row_block4x24(
-    const int nv, const cn_conv_geom *p, const first_geom *f, const float *const *R, const float *wt, const float *bias,
+    const int nv, const cn_conv_geom *p, const float *const *T, const float *wt, const float *bias,
     int64_t ow0, int64_t o0, int valid_oc, float *yrow, int64_t plane, bool stream) {
-    int64_t C = p->in_channels, KH = p->kernel[1], KW = p->kernel[2], sw = p->stride[2], dw = p->dilation[2];
+    int64_t taps = p->in_channels * p->kernel[1] * p->kernel[2];
 #define ACC3(k) __m256 a##k##0 = _mm256_set1_ps(bias[k]), a##k##1 = a##k##0, a##k##2 = a##k##0
     ACC3(0); ACC3(1); ACC3(2); ACC3(3);
 #undef ACC3
-    int64_t off[256];
-    for (int64_t kw = 0; kw < KW; kw++) off[kw] = (kw * dw % sw) * f->phase_w + kw * dw / sw + ow0;
     const float *wp = wt;
-    for (int64_t c = 0; c < C; c++)
-        for (int64_t kh = 0; kh < KH; kh++) {
-            const float *r = R[c * KH + kh];
-            for (int64_t kw = 0; kw < KW; kw++, wp += 4) {
-                const float *s = r + off[kw];
-                __m256 x0 = _mm256_loadu_ps(s), x1 = nv >= 2 ? _mm256_loadu_ps(s + 8) : x0;
-                __m256 x2 = nv == 3 ? _mm256_loadu_ps(s + 16) : x0, wv;
+    for (int64_t t = 0; t < taps; t++, wp += 4) {
+        const float *s = T[t] + ow0;
+        __m256 x0 = _mm256_loadu_ps(s), x1 = nv >= 2 ? _mm256_loadu_ps(s + 8) : x0;
+        __m256 x2 = nv == 3 ? _mm256_loadu_ps(s + 16) : x0, wv;
 #define FMA3(k)                                                     \
     wv = _mm256_broadcast_ss(wp + k);                               \
     a##k##0 = _mm256_fmadd_ps(wv, x0, a##k##0);                     \
     if (nv >= 2) a##k##1 = _mm256_fmadd_ps(wv, x1, a##k##1);        \
     if (nv == 3) a##k##2 = _mm256_fmadd_ps(wv, x2, a##k##2)
-                FMA3(0); FMA3(1); FMA3(2); FMA3(3);
+        FMA3(0); FMA3(1); FMA3(2); FMA3(3);
 #undef FMA3
-            }
-        }
+    }
     __m256 acc[4][3] = {{a00, a01, a02}, {a10, a11, a12}, {a20, a21, a22}, {a30, a31, a32}};
     int64_t n = p->out[2] - ow0; /* > 8 * (nv - 1) */
     for (int k = 0; k < 4 && k < valid_oc; k++) store_outputs(yrow + (o0 + k) * plane + ow0, acc[k], nv, n, stream);
 }
 
 static inline __attribute__((always_inline, target("avx2,fma"))) void row_block6x16(
-    const int nv, const cn_conv_geom *p, const first_geom *f, const float *const *R, const float *wt, const float *bias,
+    const int ocb, const int nv, const cn_conv_geom *p, const float *const *T, const float *wt, const float *bias,
     int64_t ow0, int64_t o0, int valid_oc, float *yrow, int64_t plane, bool stream) {
-    int64_t C = p->in_channels, KH = p->kernel[1], KW = p->kernel[2], sw = p->stride[2], dw = p->dilation[2];
+    int64_t taps = p->in_channels * p->kernel[1] * p->kernel[2];
 #define ACC_PAIR(k) __m256 a##k##0 = _mm256_set1_ps(bias[k]), a##k##1 = a##k##0
-    ACC_PAIR(0); ACC_PAIR(1); ACC_PAIR(2); ACC_PAIR(3); ACC_PAIR(4); ACC_PAIR(5);
+    ACC_PAIR(0); ACC_PAIR(1); ACC_PAIR(2); ACC_PAIR(3); ACC_PAIR(4);
 #undef ACC_PAIR
-    int64_t off[256];
-    for (int64_t kw = 0; kw < KW; kw++) off[kw] = (kw * dw % sw) * f->phase_w + kw * dw / sw + ow0;
+    __m256 a50 = _mm256_set1_ps(ocb == 6 ? bias[5] : 0.0f), a51 = a50; /* a 5 x 16 tile: unused */
     const float *wp = wt;
-    for (int64_t c = 0; c < C; c++)
-        for (int64_t kh = 0; kh < KH; kh++) {
-            const float *r = R[c * KH + kh];
-            for (int64_t kw = 0; kw < KW; kw++, wp += 6) {
-                __m256 x0 = _mm256_loadu_ps(r + off[kw]), x1 = nv == 2 ? _mm256_loadu_ps(r + off[kw] + 8) : x0, wv;
+    for (int64_t t = 0; t < taps; t++, wp += ocb) {
+        const float *s = T[t] + ow0;
+        __m256 x0 = _mm256_loadu_ps(s), x1 = nv == 2 ? _mm256_loadu_ps(s + 8) : x0, wv;
 #define FMA_PAIR(k)                                                 \
     wv = _mm256_broadcast_ss(wp + k);                               \
     a##k##0 = _mm256_fmadd_ps(wv, x0, a##k##0);                     \
     if (nv == 2) a##k##1 = _mm256_fmadd_ps(wv, x1, a##k##1)
-                FMA_PAIR(0); FMA_PAIR(1); FMA_PAIR(2); FMA_PAIR(3); FMA_PAIR(4); FMA_PAIR(5);
-#undef FMA_PAIR
-            }
+        FMA_PAIR(0); FMA_PAIR(1); FMA_PAIR(2); FMA_PAIR(3); FMA_PAIR(4);
+        if (ocb == 6) {
+            FMA_PAIR(5);
         }
+#undef FMA_PAIR
+    }
     __m256 acc[6][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}};
     int64_t n = p->out[2] - ow0; /* > 8 when nv is 2 */
-    for (int k = 0; k < 6 && k < valid_oc; k++) store_outputs(yrow + (o0 + k) * plane + ow0, acc[k], nv, n, stream);
+    for (int k = 0; k < ocb && k < valid_oc; k++) store_outputs(yrow + (o0 + k) * plane + ow0, acc[k], nv, n, stream);
 }
 
-AVX2 static void row_block_avx2(const cn_conv_geom *p, const first_geom *f, const float *const *R, const float *wt,
+AVX2 static void row_block_avx2(const cn_conv_geom *p, const first_geom *f, const float *const *T, const float *wt,
                                 const float *bias, int64_t ow0, int64_t o0, int valid_oc, float *yrow, int64_t plane,
                                 bool stream) {
     int64_t n = p->out[2] - ow0;
     if (f->oc_block == 6) {
-        if (n > 8) row_block6x16(2, p, f, R, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
-        else row_block6x16(1, p, f, R, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
-    } else if (n > 16) row_block4x24(3, p, f, R, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
-    else if (n > 8) row_block4x24(2, p, f, R, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
-    else row_block4x24(1, p, f, R, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
+        if (n > 8) row_block6x16(6, 2, p, T, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
+        else row_block6x16(6, 1, p, T, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
+    } else if (f->oc_block == 5) {
+        if (n > 8) row_block6x16(5, 2, p, T, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
+        else row_block6x16(5, 1, p, T, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
+    } else if (n > 16) row_block4x24(3, p, T, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
+    else if (n > 8) row_block4x24(2, p, T, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
+    else row_block4x24(1, p, T, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
 }
 
 void cn_conv_forward_first(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
@@ -298,11 +304,15 @@ void cn_conv_forward_first(const cn_conv_geom *p, const cn_real *x, const cn_rea
         float *ring = rows + (size_t)omp_get_thread_num() * (size_t)f.row_floats;
         int64_t *tags = (int64_t *)(ring + f.ring_floats);
         for (int64_t t = 0; t < 2 * f.ring; t++) tags[t] = -1;
+        const float **T = (const float **)(tags + 2 * f.ring); /* AVX2: where each tap's inputs start */
         const float *R[4 * 256];
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < items; i++) {
             int64_t n = i / OH, oh = i % OH;
             phase_rows(p, &f, x + n * in_sample, n, oh, ring, tags, R);
+            if (!v512)
+                for (int64_t r = 0, t = 0; r < C * p->kernel[1]; r++)
+                    for (int64_t kw = 0; kw < p->kernel[2]; kw++) T[t++] = R[r] + f.off[kw];
             float *yrow = y + n * K * plane + oh * OW;
             for (int64_t blk = 0; blk < blocks; blk++) {
                 int valid = K - blk * ocb < ocb ? (int)(K - blk * ocb) : (int)ocb;
@@ -310,7 +320,7 @@ void cn_conv_forward_first(const cn_conv_geom *p, const cn_real *x, const cn_rea
                     if (v512)
                         row_block(p, &f, R, wt + blk * taps * ocb, bias + blk * ocb, ow0, blk * ocb, valid, yrow, plane);
                     else
-                        row_block_avx2(p, &f, R, wt + blk * taps * ocb, bias + blk * ocb, ow0, blk * ocb, valid, yrow,
+                        row_block_avx2(p, &f, T, wt + blk * taps * ocb, bias + blk * ocb, ow0, blk * ocb, valid, yrow,
                                        plane, stream);
             }
         }
