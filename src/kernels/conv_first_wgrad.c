@@ -1,6 +1,7 @@
-/* conv_first_wgrad.c — the weight (and bias) gradient of a stride-1 2D convolution with few input channels (a
- * first layer: LeNet's conv1, VGG's conv1_1) on AVX2:
- *   dw[o][c][kh][kw] = sum over samples and output positions of dy[o][oh][ow] * xpad[c][oh + kh*dh][ow + kw*dw].
+/* conv_first_wgrad.c — the weight (and bias) gradient of a 2D convolution with few input channels (a first
+ * layer: LeNet's conv1, VGG's conv1_1, MobileNet's conv0) on AVX2:
+ *   dw[o][c][kh][kw] = sum over samples and output positions of dy[o][oh][ow] * xpad[c][oh*sh + kh*dh][ow*sw + kw*dw]
+ * (a stride through the input's column phases, fw_geom).
  * With one input channel a GEMM has depth C_in x taps = 25 (LeNet) and im2col copies every input value once per
  * tap; here each input plane is padded once per sample and dy is read in place. The register tile is KC output
  * channels x NT taps of one kernel row, 8 output positions per step: the KC dy vectors of a step are loaded once
@@ -19,21 +20,27 @@ enum { FW_NT_MAX = 5, FW_LANES = 8, FW_KC_MAX = 12 }; /* taps and channels a til
 
 /* the first-layer forward's layers (cn_conv_first_applies: AVX-512 or AVX2, <= 4 input channels, ...) at stride 1 */
 bool cn_conv_first_wgrad_applies(const cn_conv_geom *p) {
-    return cn_conv_first_applies(p) && p->stride[1] == 1 && p->stride[2] == 1 && p->kernel[1] * p->kernel[2] <= 256;
+    return cn_conv_first_applies(p) && p->kernel[1] * p->kernel[2] <= 256;
 }
 
+/* The padded plane is split by column phase (as the forward's rows, conv_first.c), so that a stride is an offset:
+ *   xp[ph][r][j] = xpad[r][j*sw + ph]   (ph in [0, sw); PH rows of PW floats each phase)
+ * and tap (kh, kw) of output (oh, ow) reads xp[(kw*dw) % sw][oh*sh + kh*dh][ow + (kw*dw) / sw]: consecutive
+ * outputs of a row read consecutive floats at any stride. */
 typedef struct {
-    int64_t PH, PW;    /* the padded plane: rows and row stride (every tap's reach) */
-    int64_t pad_floats, sums; /* floats of the padded plane; doubles of one thread's sums (C_out x C_in x taps x 8) */
+    int64_t PH, PW;    /* a phase plane: rows (every tap's reach) and row stride (columns per phase) */
+    int64_t pad_floats, sums; /* floats of the sw phase planes; doubles of one thread's sums (C_out x C_in x taps x 8) */
 } fw_geom;
 
 static fw_geom fw_of(const cn_conv_geom *p) {
     fw_geom f;
-    int64_t reach_h = p->out[1] + (p->kernel[1] - 1) * p->dilation[1];
-    int64_t reach_w = p->out[2] + (p->kernel[2] - 1) * p->dilation[2];
+    int64_t sw = p->stride[2];
+    int64_t reach_h = (p->out[1] - 1) * p->stride[1] + (p->kernel[1] - 1) * p->dilation[1] + 1;
+    int64_t reach_w = (p->out[2] - 1) * sw + (p->kernel[2] - 1) * p->dilation[2] + 1;
     f.PH = reach_h > p->in[1] + p->pad_begin[1] ? reach_h : p->in[1] + p->pad_begin[1];
-    f.PW = reach_w > p->in[2] + p->pad_begin[2] ? reach_w : p->in[2] + p->pad_begin[2];
-    f.pad_floats = (f.PH * f.PW + FW_LANES + 15) / 16 * 16; /* the tails' whole vectors read up to 8 past */
+    int64_t pw = reach_w > p->in[2] + p->pad_begin[2] ? reach_w : p->in[2] + p->pad_begin[2];
+    f.PW = (pw + sw - 1) / sw;
+    f.pad_floats = (sw * f.PH * f.PW + FW_LANES + 15) / 16 * 16; /* the tails' whole vectors read up to 8 past */
     f.sums = p->out_channels * p->in_channels * p->kernel[1] * p->kernel[2] * FW_LANES + p->out_channels;
     return f;
 }
@@ -57,7 +64,8 @@ static float *fw_plane(void *work, const fw_geom *f, int k) { return (float *)((
 static double *fw_sums(void *work, const fw_geom *f, int k) { return (double *)(fw_plane(work, f, k) + f->pad_floats); }
 
 /* KC output channels (dy planes at dy0 + k * plane) x NT taps (input offsets off[t] from the row start) over all
- * OH x OW positions of one sample; the 8-lane sums are added into sums[k * kstride + t * 8 + lane]. */
+ * OH x OW positions of one sample (output row oh reading from xp + oh * PW on); the 8-lane sums are added into
+ * sums[k * kstride + t * 8 + lane]. */
 __attribute__((target("avx2,fma"), always_inline)) static inline void fw_tile(
     const int KC, const int NT, const float *dy0, int64_t plane, int64_t OH, int64_t OW, const float *xp,
     int64_t PW, const int64_t *off, double *sums, int64_t kstride) {
@@ -146,6 +154,8 @@ void cn_conv_backward_weights_first(const cn_conv_geom *p, const cn_real *x, con
     int64_t C = p->in_channels, Co = p->out_channels, IH = p->in[1], IW = p->in[2], OH = p->out[1], OW = p->out[2];
     int64_t KH = p->kernel[1], KW = p->kernel[2], taps = KH * KW, plane = OH * OW, items = p->batch * C;
     int64_t kstride = C * taps * FW_LANES; /* one output channel's sums */
+    int64_t sh = p->stride[1], sw = p->stride[2], pt = p->pad_begin[1], pl = p->pad_begin[2];
+    int64_t xrow = sh * f.PW; /* from one output row's inputs to the next's */
     int64_t band = OW >= 2048 ? 1 : 2048 / OW; /* output rows of about 8 KB per channel */
     int threads = p->threads > 1 ? p->threads : 1;
 #pragma omp parallel num_threads(threads) if (threads > 1)
@@ -158,8 +168,18 @@ void cn_conv_backward_weights_first(const cn_conv_geom *p, const cn_real *x, con
         for (int64_t it = items * th / nth; it < items * (th + 1) / nth; it++) {
             int64_t n = it / C, c = it % C;
             const float *xc = x + (n * C + c) * IH * IW, *dyn = dy + n * Co * plane;
-            for (int64_t ih = 0; ih < IH; ih++) /* the padding around stays zero */
-                memcpy(xp + (ih + p->pad_begin[1]) * f.PW + p->pad_begin[2], xc + ih * IW, (size_t)IW * sizeof(float));
+            for (int64_t ih = 0; ih < IH; ih++) { /* the padding around stays zero */
+                const float *src = xc + ih * IW;
+                if (sw == 1) {
+                    memcpy(xp + (ih + pt) * f.PW + pl, src, (size_t)IW * sizeof(float));
+                    continue;
+                }
+                for (int64_t ph = 0; ph < sw; ph++) { /* padded columns j*sw + ph holding input */
+                    float *dst = xp + (ph * f.PH + ih + pt) * f.PW;
+                    for (int64_t j = pl > ph ? (pl - ph + sw - 1) / sw : 0, q = j * sw + ph - pl; q < IW; j++, q += sw)
+                        dst[j] = src[q];
+                }
+            }
             /* bands of output rows; in each, a block of output channels meets every tap while its dy rows (about
              * 8 KB a channel) stay in L1 (VGG's 224x224 planes: whole-plane sweeps streamed dy from L3 for every
              * tap row) */
@@ -170,11 +190,13 @@ void cn_conv_backward_weights_first(const cn_conv_geom *p, const cn_real *x, con
                         for (int64_t kw0 = 0; kw0 < KW; kw0 += FW_NT_MAX) {
                             int nt = (int)(KW - kw0 < FW_NT_MAX ? KW - kw0 : FW_NT_MAX), kcn = fw_channels(nt);
                             int64_t off[FW_NT_MAX];
-                            for (int t = 0; t < nt; t++)
-                                off[t] = kh * p->dilation[1] * f.PW + (kw0 + t) * p->dilation[2];
+                            for (int t = 0; t < nt; t++) {
+                                int64_t col = (kw0 + t) * p->dilation[2];
+                                off[t] = (col % sw * f.PH + kh * p->dilation[1]) * f.PW + col / sw;
+                            }
                             for (int64_t o = o0; o < o0 + FW_KC_MAX && o < Co; o += kcn) {
                                 int kc = (int)(Co - o < kcn ? Co - o : kcn);
-                                fw_run(kc, nt, dyn + o * plane + r0 * OW, plane, nr, OW, xp + r0 * f.PW, f.PW, off,
+                                fw_run(kc, nt, dyn + o * plane + r0 * OW, plane, nr, OW, xp + r0 * xrow, xrow, off,
                                        sums + o * kstride + (c * taps + kh * KW + kw0) * FW_LANES, kstride);
                             }
                         }

@@ -1004,8 +1004,14 @@ void cn_conv_backward_weights_im2col(const cn_conv_geom *p, const cn_real *x, co
         }
         /* fall through */
     default:
-        /* stride-1 first layers (<= 4 input channels): input planes padded once per sample, dy read in place */
-        if ((p->algorithm == CN_CONV_AUTO || p->algorithm == CN_CONV_FIRST) && cn_conv_first_wgrad_applies(p)) {
+        /* first layers (<= 4 input channels): input planes padded (and split by column phase) once per sample,
+         * dy read in place. Strided ones only with kernel rows of at most 5 taps (one tap group a row): batch 32,
+         * two threads, forward+backward against im2col + GEMM (alternated runs, 2026-12-07): MobileNet's conv0
+         * (3x3 stride 2) 54.1 -> 47.3 ms, 5x5 stride 2 (32 channels) 12 % faster, but ResNet-50's conv1 (7x7
+         * stride 2: groups of 5 + 2 taps) 267 -> 317 and AlexNet's conv1 (11x11 stride 4) 244 -> 296 */
+        if ((p->algorithm == CN_CONV_FIRST ||
+             (p->algorithm == CN_CONV_AUTO && (p->stride[1] * p->stride[2] == 1 || p->kernel[2] <= 5))) &&
+            cn_conv_first_wgrad_applies(p)) {
             cn_conv_backward_weights_first(p, x, dy, dw, db, work);
             return;
         }
