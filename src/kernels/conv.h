@@ -129,8 +129,8 @@ size_t cn_conv_first_thread_bytes(const cn_conv_geom *p);
 void cn_conv_forward_first(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
                            void *work);
 /* The weight and bias gradient of first layers (conv_first_wgrad.c, AVX2 kernels): 2D, groups 1, <= 4 input
- * channels, zero padding, any stride and dilation; work: cn_conv_first_wgrad_bytes (all threads). Adds into dw and db (db may be
- * NULL). */
+ * channels, zero padding, any stride and dilation; work: cn_conv_first_wgrad_bytes (all threads). Adds into dw
+ * and db (db may be NULL). */
 bool cn_conv_first_wgrad_applies(const cn_conv_geom *p);
 size_t cn_conv_first_wgrad_bytes(const cn_conv_geom *p);
 void cn_conv_backward_weights_first(const cn_conv_geom *p, const cn_real *x, const cn_real *dy, cn_real *dw,

@@ -6,10 +6,11 @@
  * tap; here each input plane is padded once per sample and dy is read in place. The register tile is KC output
  * channels x NT taps of one kernel row, 8 output positions per step: the KC dy vectors of a step are loaded once
  * and each tap's input vector (a shifted unaligned load of the padded row) meets all of them, KC*NT FMAs for
- * KC + NT loads (2 x 5 for 5x5 kernels, 3 x 3 for 3x3; a wider row in even groups of at most 6 taps). A row's last 1-7 positions go as whole vectors with
- * the lanes past the row zeroed, dy's and the input's (0 x 0 adds nothing; the padded plane has 8 floats of
- * slack, and dy's last row, which may end the tensor, is loaded masked). Output rows go in bands of about 8 KB
- * a channel, so that a block of channels' dy rows stays in L1 while every tap meets it. Each tile sums a band of
+ * KC + NT loads (2 x 5 for 5x5 kernels, 3 x 3 for 3x3; a wider row in even groups of at most 6 taps). A row's
+ * last 1-7 positions go as whole vectors with the lanes past the row zeroed, dy's and the input's (0 x 0 adds
+ * nothing; the padded plane has 8 floats of slack, and dy's last row, which may end the tensor, is loaded
+ * masked). Output rows go in bands of about 8 KB a channel, so that a block of channels' dy rows stays in L1
+ * while every tap meets it. Each tile sums a band of
  * one sample in registers and adds it into per-thread sums in double; work items are (sample, input channel)
  * pairs in equal contiguous ranges per thread, whose sums are added in thread order at the end: the result
  * depends on the thread count, not on the run. */
@@ -18,7 +19,7 @@
 
 enum { FW_NT_MAX = 6, FW_LANES = 8, FW_KC_MAX = 12 }; /* taps and channels a tile; lanes; channels a block */
 
-/* the first-layer forward's layers (cn_conv_first_applies: AVX-512 or AVX2, <= 4 input channels, ...) at stride 1 */
+/* the first-layer forward's layers (cn_conv_first_applies: AVX-512 or AVX2, <= 4 input channels, ...) */
 bool cn_conv_first_wgrad_applies(const cn_conv_geom *p) {
     return cn_conv_first_applies(p) && p->kernel[1] * p->kernel[2] <= 256;
 }
@@ -29,7 +30,8 @@ bool cn_conv_first_wgrad_applies(const cn_conv_geom *p) {
  * outputs of a row read consecutive floats at any stride. */
 typedef struct {
     int64_t PH, PW;    /* a phase plane: rows (every tap's reach) and row stride (columns per phase) */
-    int64_t pad_floats, sums; /* floats of the sw phase planes; doubles of one thread's sums (C_out x C_in x taps x 8) */
+    int64_t pad_floats; /* floats of the sw phase planes */
+    int64_t sums;       /* doubles of one thread's sums (C_out x C_in x taps x 8) */
 } fw_geom;
 
 static fw_geom fw_of(const cn_conv_geom *p) {
@@ -130,7 +132,8 @@ __attribute__((target("avx2,fma"))) static void fw_run(int kc, int nt, const flo
                                                       int64_t OW, const float *xp, int64_t PW, const int64_t *off,
                                                       double *sums, int64_t kstride) {
     FW_CASE(2, 6) FW_CASE(2, 5) FW_CASE(2, 4) FW_CASE(3, 3) FW_CASE(3, 2) FW_CASE(3, 1) FW_CASE(4, 2) FW_CASE(4, 1)
-    FW_CASE(1, 6) FW_CASE(1, 5) FW_CASE(1, 4) FW_CASE(1, 3) FW_CASE(1, 2) FW_CASE(1, 1) FW_CASE(2, 3) FW_CASE(2, 2) FW_CASE(2, 1)
+    FW_CASE(1, 6) FW_CASE(1, 5) FW_CASE(1, 4) FW_CASE(1, 3) FW_CASE(1, 2) FW_CASE(1, 1)
+    FW_CASE(2, 3) FW_CASE(2, 2) FW_CASE(2, 1)
 }
 #undef FW_CASE
 

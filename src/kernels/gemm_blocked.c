@@ -637,9 +637,10 @@ static void gemm_small_m(bool tb, int64_t m, int64_t n, int64_t k, float alpha, 
 /* One depth block (kc deep) with B read in place (b: the block's first row, n a multiple of 16): every 16-column
  * piece of B meets the packed A panels of rows [r0, r1) (ablock), C = or += (beta); the epilogue (scale, shift and
  * relu, indexed from row 0) with the tiles when `epi`. Shared by the two callers that read B in place. */
-__attribute__((target("avx2,fma"))) static void inplace_b_block(int64_t kc, int64_t n, int64_t r0, int64_t r1, const float *ablock, const float *b,
-                            int64_t ldb, float *c, int64_t ldc, float beta, const float *scale, const float *shift,
-                            bool relu, bool epi) {
+__attribute__((target("avx2,fma"))) static void inplace_b_block(int64_t kc, int64_t n, int64_t r0, int64_t r1,
+                                                                const float *ablock, const float *b, int64_t ldb,
+                                                                float *c, int64_t ldc, float beta, const float *scale,
+                                                                const float *shift, bool relu, bool epi) {
     const int mr = MR_AVX2;
     /* Rows a multiple of 1024 bytes apart fall into at most 4 of L1's 64 sets (112x112 planes: 50176 bytes), so
      * a piece's rows evict one another between the A panels (8 ways); then each piece is first copied into a
