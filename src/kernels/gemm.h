@@ -53,13 +53,14 @@ void cn_gemm_packed_rows(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1
                          const cn_real *b_packed, cn_real *c, int64_t ldc, const cn_real *scale, const cn_real *shift,
                          bool relu);
 
-/* cn_gemm_packed_rows with B read in place, B[q][j] = b[q * ldb + j] (no packed B): only where
- * cn_gemm_strided_b_ok(k, n) (the AVX2 set, N a multiple of 16; any K, depth block by depth block). A 1x1
- * convolution reads its input planes this way instead of packing them. */
+/* cn_gemm_packed_rows with B read in place, B[q][j] = b[q * ldb + j] (no packed B), and C = product + beta C
+ * (beta 0 or 1; with scale or shift, the epilogue applies to that sum): only where cn_gemm_strided_b_ok(k, n) (the
+ * AVX2 set, N a multiple of 16; any K, depth block by depth block). A 1x1 convolution reads its input planes (and
+ * its data gradient the output gradient's planes) this way instead of packing them. */
 bool cn_gemm_strided_b_ok(int64_t k, int64_t n);
 void cn_gemm_packed_rows_strided_b(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1, const cn_real *a_packed,
-                                   const cn_real *b, int64_t ldb, cn_real *c, int64_t ldc, const cn_real *scale,
-                                   const cn_real *shift, bool relu);
+                                   const cn_real *b, int64_t ldb, cn_real beta, cn_real *c, int64_t ldc,
+                                   const cn_real *scale, const cn_real *shift, bool relu);
 
 /* The kernel set in use ("avx512", "avx2", "portable", "ref") and, for tests, forcing one. Returns
  * CN_ERR_UNSUPPORTED when this CPU cannot run it. */

@@ -60,12 +60,12 @@ bool cn_gemm_strided_b_ok(int64_t k, int64_t n) {
     return false;
 }
 void cn_gemm_packed_rows_strided_b(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1, const cn_real *ap,
-                                   const cn_real *b, int64_t ldb, cn_real *c, int64_t ldc, const cn_real *scale,
-                                   const cn_real *shift, bool relu) {
+                                   const cn_real *b, int64_t ldb, cn_real beta, cn_real *c, int64_t ldc,
+                                   const cn_real *scale, const cn_real *shift, bool relu) {
     CN_UNUSED(m);
     for (int64_t i = r0; i < r1; i++)
         for (int64_t j = 0; j < n; j++) {
-            cn_real v = 0;
+            cn_real v = beta != 0 ? beta * c[i * ldc + j] : 0;
             for (int64_t q = 0; q < k; q++) v += ap[i * k + q] * b[q * ldb + j];
             if (scale || shift) v = (scale ? scale[i] : 1) * v + (shift ? shift[i] : 0);
             c[i * ldc + j] = (scale || shift) && relu && !(v > 0) ? 0 : v;
@@ -958,8 +958,8 @@ bool cn_gemm_strided_b_ok(int64_t k, int64_t n) { return active_isa == &isa_avx2
 /* Depth block by depth block (the packed A's blocks), B micro-panel by micro-panel (each stays in L1 while every
  * A panel of the rows passes it), read in place; the epilogue with the last depth block */
 void cn_gemm_packed_rows_strided_b(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1, const cn_real *ap,
-                                   const cn_real *b, int64_t ldb, cn_real *c, int64_t ldc, const cn_real *scale,
-                                   const cn_real *shift, bool relu) {
+                                   const cn_real *b, int64_t ldb, cn_real beta, cn_real *c, int64_t ldc,
+                                   const cn_real *scale, const cn_real *shift, bool relu) {
     if (r1 > m) r1 = m;
     if (r1 <= r0 || n <= 0) return;
     const int mr = MR_AVX2;
@@ -967,7 +967,7 @@ void cn_gemm_packed_rows_strided_b(int64_t m, int64_t n, int64_t k, int64_t r0, 
     for (int64_t p0 = 0; p0 < k; p0 += isa_avx2.kc) {
         int64_t kcb = min64(k - p0, isa_avx2.kc);
         bool last = p0 + kcb >= k;
-        inplace_b_block(kcb, n, r0, r1, ap + p0 * mpanels * mr, b + p0 * ldb, ldb, c, ldc, p0 ? 1.0f : 0.0f, scale,
+        inplace_b_block(kcb, n, r0, r1, ap + p0 * mpanels * mr, b + p0 * ldb, ldb, c, ldc, p0 ? 1.0f : beta, scale,
                         shift, relu, (scale || shift) && last);
     }
 }
