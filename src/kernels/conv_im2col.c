@@ -576,9 +576,9 @@ static void backward_data_batched(const cn_conv_geom *p, const cn_real *dy, cons
                 int64_t it = item / parts, part = item % parts, n = it / nchunks, j0 = it % nchunks * chunk;
                 int64_t width = positions - j0 < chunk ? positions - j0 : chunk, r0, r1;
                 part_rows(rows, part, parts, mr, &r0, &r1);
-                cn_gemm_packed_rows_strided_b(rows, width, cout_g, r0, r1, wpack, dy + n * p->out_channels * positions + j0,
-                                              positions, set ? 0 : 1, dx + n * p->in_channels * positions + j0,
-                                              positions, NULL, NULL, false);
+                const cn_real *b = dy + n * p->out_channels * positions + j0;
+                cn_gemm_packed_rows_strided_b(rows, width, cout_g, r0, r1, wpack, b, positions, set ? 0 : 1,
+                                              dx + n * p->in_channels * positions + j0, positions, NULL, NULL, false);
             }
         }
         return;
