@@ -433,6 +433,38 @@ static int64_t inplace_chunk(const cn_conv_geom *p, int64_t positions, int threa
     return chunk ? chunk : positions; /* positions <= 512 and not cut */
 }
 
+/* C = A B + beta C for each sample of a 1x1 layer whose planes are read in place (inplace_planes): B is the
+ * sample's k planes (b + n * b_sample), C its m planes (c + n * c_sample), in pieces of inplace_chunk columns,
+ * the rows of C in parts of whole register tiles when there are fewer pieces than threads. A (m x k) is
+ * `prepared` when packed already, else packed from w (its transpose when ta) into work by one thread. The
+ * epilogue (scale, shift, relu) as the tiles are written. */
+static void inplace_gemm(const cn_conv_geom *p, int64_t m, int64_t k, bool ta, const cn_real *w,
+                         const cn_real *prepared, void *work, const cn_real *b, int64_t b_sample, cn_real beta,
+                         cn_real *c, int64_t c_sample, const cn_real *scale, const cn_real *shift, bool relu) {
+    int threads = slots(p);
+    int64_t positions = prod3(p->out), mr = cn_gemm_blocking().mr;
+    int64_t chunk = inplace_chunk(p, positions, threads), nchunks = (positions + chunk - 1) / chunk;
+    int64_t pieces = p->batch * nchunks;
+    /* fewer pieces than threads (batch 1 on an 8x8 plane: one piece): the rows in parts too */
+    int64_t parts = pieces < threads ? channel_parts((threads + pieces - 1) / pieces, m, mr) : 1;
+    const cn_real *apack = prepared ? prepared : (const cn_real *)work;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        if (!prepared) {
+#pragma omp single
+            cn_gemm_pack_a(ta, m, k, w, ta ? m : k, (cn_real *)work);
+        }
+#pragma omp for schedule(static)
+        for (int64_t item = 0; item < pieces * parts; item++) {
+            int64_t it = item / parts, part = item % parts, n = it / nchunks, j0 = it % nchunks * chunk;
+            int64_t width = positions - j0 < chunk ? positions - j0 : chunk, r0, r1;
+            part_rows(m, part, parts, mr, &r0, &r1);
+            cn_gemm_packed_rows_strided_b(m, width, k, r0, r1, apack, b + n * b_sample + j0, positions, beta,
+                                          c + n * c_sample + j0, positions, scale, shift, relu);
+        }
+    }
+}
+
 static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
                          void *work) {
     int64_t cout_g = p->out_channels / p->groups, rows = column_rows(p), positions = prod3(p->out);
@@ -460,30 +492,10 @@ static void forward_gemm(const cn_conv_geom *p, const cn_real *x, const cn_real 
          * as many for every thread. Batch 32, two threads, against packing: 64->64 on 56x56 6.9 -> 5.8 ms,
          * 32->64 on 112x112 18.9 -> 16.6, 128->128 on 56x56 23.3 -> 20.8, 128->256 on 28x28 12.7 -> 9.5,
          * 256->64 on 56x56 23.3 -> 19.5, 256->256 on 28x28 even, 512->128 on 28x28 20.6 -> 19.1, 512->256
-         * 38.9 -> 36.6, 1024->256 75.2 -> 71.5. */
-        int64_t chunk = inplace_chunk(p, positions, threads), nchunks = (positions + chunk - 1) / chunk;
-        int64_t pieces = p->batch * nchunks;
-        /* fewer pieces than threads (batch 1 on an 8x8 plane: one piece): the output channels in parts too */
-        int64_t parts = pieces < threads ? channel_parts((threads + pieces - 1) / pieces, cout_g, mr) : 1;
-#pragma omp parallel num_threads(threads) if (threads > 1)
-        {
-            if (!p->prepared) {
-#pragma omp single
-                cn_gemm_pack_a(false, cout_g, rows, w, rows, (cn_real *)work);
-            }
-#pragma omp for schedule(static)
-            for (int64_t item = 0; item < pieces * parts; item++) {
-                int64_t it = item / parts, part = item % parts;
-                int64_t n = it / nchunks, j0 = it % nchunks * chunk, width = positions - j0 < chunk ? positions - j0 : chunk;
-                int64_t r0, r1;
-                part_rows(cout_g, part, parts, mr, &r0, &r1);
-                const cn_real *bx = x + n * p->in_channels * positions + j0;
-                cn_real *c = y + n * p->out_channels * positions + j0;
-                /* the bias (a shift with no scale) or the fused epilogue as the tiles are written */
-                cn_gemm_packed_rows_strided_b(cout_g, width, rows, r0, r1, wpack, bx, positions, 0, c, positions,
-                                              e ? e->scale : NULL, e ? e->shift : b, e && e->relu);
-            }
-        }
+         * 38.9 -> 36.6, 1024->256 75.2 -> 71.5. The bias (a shift with no scale) or the fused epilogue as the
+         * tiles are written. */
+        inplace_gemm(p, cout_g, rows, false, w, p->prepared, work, x, p->in_channels * positions, 0, y,
+                     p->out_channels * positions, e ? e->scale : NULL, e ? e->shift : b, e && e->relu);
         return;
     }
     int64_t items = p->groups * ntiles * mparts;
@@ -564,23 +576,8 @@ static void backward_data_batched(const cn_conv_geom *p, const cn_real *dy, cons
          * 11): 64 -> 64 on 56x56 8.6-9.0 -> 7.9-8.1 ms, 512 -> 128 on 28x28 27.2-28.7 -> 26.1-26.2, 256 -> 64 on
          * 56x56 even; but with 256 output channels 128 -> 256 on 28x28 14.0 -> 14.3-15.0, 256 -> 256 25.5-25.9
          * -> 29.8, 64 -> 256 on 56x56 30.0-30.9 -> 34.8-35.1 */
-        int64_t chunk = inplace_chunk(p, positions, threads), nchunks = (positions + chunk - 1) / chunk;
-        int64_t pieces = p->batch * nchunks, mr = cn_gemm_blocking().mr;
-        int64_t parts = pieces < threads ? channel_parts((threads + pieces - 1) / pieces, rows, mr) : 1;
-#pragma omp parallel num_threads(threads) if (threads > 1)
-        {
-#pragma omp single
-            cn_gemm_pack_a(true, rows, cout_g, w, rows, wpack);
-#pragma omp for schedule(static)
-            for (int64_t item = 0; item < pieces * parts; item++) {
-                int64_t it = item / parts, part = item % parts, n = it / nchunks, j0 = it % nchunks * chunk;
-                int64_t width = positions - j0 < chunk ? positions - j0 : chunk, r0, r1;
-                part_rows(rows, part, parts, mr, &r0, &r1);
-                const cn_real *b = dy + n * p->out_channels * positions + j0;
-                cn_gemm_packed_rows_strided_b(rows, width, cout_g, r0, r1, wpack, b, positions, set ? 0 : 1,
-                                              dx + n * p->in_channels * positions + j0, positions, NULL, NULL, false);
-            }
-        }
+        inplace_gemm(p, rows, cout_g, true, w, NULL, work, dy, p->out_channels * positions, set ? 0 : 1, dx,
+                     p->in_channels * positions, NULL, NULL, false);
         return;
     }
 #pragma omp parallel num_threads(threads) if (threads > 1)
