@@ -128,6 +128,10 @@ size_t cn_conv_first_shared_bytes(const cn_conv_geom *p);
 size_t cn_conv_first_thread_bytes(const cn_conv_geom *p);
 void cn_conv_forward_first(const cn_conv_geom *p, const cn_real *x, const cn_real *w, const cn_real *b, cn_real *y,
                            void *work);
+/* One input row into the first-layer kernels' padded rows split by column phase (conv_first.c): padded column q
+ * = j*sw + ph in [pl, hi) gets src[q - pl] at dst[ph * phase_stride + j]; the other columns are left as they
+ * are (zero padding). AVX2 or AVX-512 machines only (a stride of 2 is deinterleaved with AVX2 shuffles). */
+void cn_conv_split_phases(float *dst, int64_t phase_stride, const float *src, int64_t pl, int64_t hi, int64_t sw);
 /* The weight and bias gradient of first layers (conv_first_wgrad.c, AVX2 kernels): 2D, groups 1, <= 4 input
  * channels, zero padding, any stride and dilation; work: cn_conv_first_wgrad_bytes (all threads). Adds into dw
  * and db (db may be NULL). */

@@ -110,6 +110,22 @@ __attribute__((target("avx2,fma"))) static void even_columns(float *dst, const f
     for (; j < n; j++) dst[j] = src[2 * j];
 }
 
+void cn_conv_split_phases(float *dst, int64_t phase_stride, const float *src, int64_t pl, int64_t hi, int64_t sw) {
+    if (sw == 1) {
+        if (hi > pl) memcpy(dst + pl, src, (size_t)(hi - pl) * sizeof(float));
+        return;
+    }
+    for (int64_t ph = 0; ph < sw; ph++) { /* columns q = j*sw + ph in [pl, hi) */
+        float *d = dst + ph * phase_stride;
+        int64_t j = pl > ph ? (pl - ph + sw - 1) / sw : 0, q = j * sw + ph;
+        if (sw == 2 && q < hi) {
+            even_columns(d + j, src + q - pl, (hi - q + 1) / 2);
+            continue;
+        }
+        for (; q < hi; q += sw, j++) d[j] = src[q - pl];
+    }
+}
+
 /* The split input rows output row oh of sample n (planes x0) reads, in rowp[c * KH + kh]: input row ih, split
  * into sw phases, lives in slot ih mod ring of R (all C channels) and is split only when the slot holds another
  * row (tags: sample and row per slot, -1 at first). Consecutive output rows of a sample share KH - sh/dh of their
@@ -129,21 +145,8 @@ static void phase_rows(const cn_conv_geom *p, const first_geom *f, const float *
             float *r = R + (c * ring + slot) * row;
             memset(r, 0, (size_t)row * sizeof(float));
             if (ih < 0 || ih >= IH) continue;
-            const float *src = x0 + (c * IH + ih) * IW;
-            int64_t lo = pl, hi = pl + IW < f->pwb ? pl + IW : f->pwb; /* padded columns holding input */
-            if (sw == 1) {
-                if (hi > lo) memcpy(r + lo, src, (size_t)(hi - lo) * sizeof(float));
-                continue;
-            }
-            for (int64_t ph = 0; ph < sw; ph++) { /* columns q = j*sw + ph in [lo, hi) */
-                float *dst = r + ph * f->phase_w;
-                int64_t j = lo > ph ? (lo - ph + sw - 1) / sw : 0, q = j * sw + ph;
-                if (sw == 2 && q < hi) {
-                    even_columns(dst + j, src + q - pl, (hi - q + 1) / 2);
-                    continue;
-                }
-                for (; q < hi; q += sw, j++) dst[j] = src[q - pl];
-            }
+            /* the padded columns holding input, up to the last an output row reads */
+            cn_conv_split_phases(r, f->phase_w, x0 + (c * IH + ih) * IW, pl, pl + IW < f->pwb ? pl + IW : f->pwb, sw);
         }
     }
 }

@@ -175,18 +175,8 @@ void cn_conv_backward_weights_first(const cn_conv_geom *p, const cn_real *x, con
         for (int64_t it = items * th / nth; it < items * (th + 1) / nth; it++) {
             int64_t n = it / C, c = it % C;
             const float *xc = x + (n * C + c) * IH * IW, *dyn = dy + n * Co * plane;
-            for (int64_t ih = 0; ih < IH; ih++) { /* the padding around stays zero */
-                const float *src = xc + ih * IW;
-                if (sw == 1) {
-                    memcpy(xp + (ih + pt) * f.PW + pl, src, (size_t)IW * sizeof(float));
-                    continue;
-                }
-                for (int64_t ph = 0; ph < sw; ph++) { /* padded columns j*sw + ph holding input */
-                    float *dst = xp + (ph * f.PH + ih + pt) * f.PW;
-                    for (int64_t j = pl > ph ? (pl - ph + sw - 1) / sw : 0, q = j * sw + ph - pl; q < IW; j++, q += sw)
-                        dst[j] = src[q];
-                }
-            }
+            for (int64_t ih = 0; ih < IH; ih++) /* the padding around stays zero */
+                cn_conv_split_phases(xp + (ih + pt) * f.PW, f.PH * f.PW, xc + ih * IW, pl, pl + IW, sw);
             /* bands of output rows; in each, a block of output channels meets every tap while its dy rows (about
              * 8 KB a channel) stay in L1 (VGG's 224x224 planes: whole-plane sweeps streamed dy from L3 for every
              * tap row) */
