@@ -21,7 +21,7 @@
 #define OC_BLOCK 8
 #define OW_BLOCK 32
 
-/* The register tile: OC_BLOCK x OW_BLOCK with AVX-512; with AVX2 6 x 16 or 4 x 24 (first_of). */
+/* The register tile: OC_BLOCK x OW_BLOCK with AVX-512; with AVX2 6 x 16, 5 x 16 or 4 x 24 (first_of). */
 /* Outputs a row of `ow` computes in blocks of `block` (the last one in as few 8-lane vectors as it needs). */
 static int64_t computed_outputs(int64_t ow, int64_t block) {
     int64_t rem = ow % block;
@@ -36,9 +36,9 @@ typedef struct {
     int64_t ring;     /* split input rows kept per channel: (KH-1)*dh + 1, the rows an output row spans */
     int64_t ring_floats;           /* the split rows of the ring (C x ring x sw x phase_w), then its tags */
     int64_t row_floats, wt_floats; /* row_floats: per thread, the ring and its tags (2 int64 per slot) */
-    int64_t off[256]; /* where tap kw starts in a (c, kh) block of R, its phase row and column (the tiles add
-                         their first output; computed once: two divisions a tap per tile cost LeNet's conv1 (25
-                         taps onto 16 x 5 outputs) about a tenth of its time) */
+    int64_t off[256]; /* where tap kw starts in a (c, kh) row of R, its phase row and column; computed once and
+                         added to R's rows in each output row's tap table (two divisions a tap per tile cost
+                         LeNet's conv1, 25 taps onto 16 x 5 outputs, about a tenth of its time) */
 } first_geom;
 
 static first_geom first_of(const cn_conv_geom *p) {
@@ -151,27 +151,22 @@ static void phase_rows(const cn_conv_geom *p, const first_geom *f, const float *
     }
 }
 
-AVX512 static void row_block(const cn_conv_geom *p, const first_geom *f, const float *const *R, const float *wt,
-                             const float *bias, int64_t ow0, int64_t o0, int valid_oc, float *yrow, int64_t plane) {
-    int64_t C = p->in_channels, KH = p->kernel[1], KW = p->kernel[2];
+AVX512 static void row_block(const cn_conv_geom *p, const float *const *T, const float *wt, const float *bias,
+                             int64_t ow0, int64_t o0, int valid_oc, float *yrow, int64_t plane) {
+    int64_t taps = p->in_channels * p->kernel[1] * p->kernel[2];
     __m512 acc[OC_BLOCK][2];
     for (int k = 0; k < OC_BLOCK; k++) acc[k][0] = acc[k][1] = _mm512_set1_ps(bias[k]);
-    const int64_t *off = f->off;
     const float *wp = wt;
-    for (int64_t c = 0; c < C; c++)
-        for (int64_t kh = 0; kh < KH; kh++) {
-            const float *r = R[c * KH + kh] + ow0;
-            for (int64_t kw = 0; kw < KW; kw++, wp += OC_BLOCK) {
-                const float *s = r + off[kw];
-                __m512 x0 = _mm512_loadu_ps(s), x1 = _mm512_loadu_ps(s + 16);
+    for (int64_t t = 0; t < taps; t++, wp += OC_BLOCK) {
+        const float *s = T[t] + ow0;
+        __m512 x0 = _mm512_loadu_ps(s), x1 = _mm512_loadu_ps(s + 16);
 #pragma GCC unroll 8
-                for (int k = 0; k < OC_BLOCK; k++) {
-                    __m512 wv = _mm512_set1_ps(wp[k]);
-                    acc[k][0] = _mm512_fmadd_ps(wv, x0, acc[k][0]);
-                    acc[k][1] = _mm512_fmadd_ps(wv, x1, acc[k][1]);
-                }
-            }
+        for (int k = 0; k < OC_BLOCK; k++) {
+            __m512 wv = _mm512_set1_ps(wp[k]);
+            acc[k][0] = _mm512_fmadd_ps(wv, x0, acc[k][0]);
+            acc[k][1] = _mm512_fmadd_ps(wv, x1, acc[k][1]);
         }
+    }
     int64_t n = p->out[2] - ow0;
     __mmask16 m0 = n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1);
     __mmask16 m1 = n >= 32 ? 0xffff : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
@@ -236,7 +231,7 @@ static inline __attribute__((always_inline, target("avx2,fma"))) void row_block4
     for (int k = 0; k < 4 && k < valid_oc; k++) store_outputs(yrow + (o0 + k) * plane + ow0, acc[k], nv, n, stream);
 }
 
-static inline __attribute__((always_inline, target("avx2,fma"))) void row_block6x16(
+static inline __attribute__((always_inline, target("avx2,fma"))) void row_block16(
     const int ocb, const int nv, const cn_conv_geom *p, const float *const *T, const float *wt, const float *bias,
     int64_t ow0, int64_t o0, int valid_oc, float *yrow, int64_t plane, bool stream) {
     int64_t taps = p->in_channels * p->kernel[1] * p->kernel[2];
@@ -268,11 +263,11 @@ AVX2 static void row_block_avx2(const cn_conv_geom *p, const first_geom *f, cons
                                 bool stream) {
     int64_t n = p->out[2] - ow0;
     if (f->oc_block == 6) {
-        if (n > 8) row_block6x16(6, 2, p, T, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
-        else row_block6x16(6, 1, p, T, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
+        if (n > 8) row_block16(6, 2, p, T, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
+        else row_block16(6, 1, p, T, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
     } else if (f->oc_block == 5) {
-        if (n > 8) row_block6x16(5, 2, p, T, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
-        else row_block6x16(5, 1, p, T, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
+        if (n > 8) row_block16(5, 2, p, T, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
+        else row_block16(5, 1, p, T, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
     } else if (n > 16) row_block4x24(3, p, T, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
     else if (n > 8) row_block4x24(2, p, T, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
     else row_block4x24(1, p, T, wt, bias, ow0, o0, valid_oc, yrow, plane, stream);
@@ -307,21 +302,20 @@ void cn_conv_forward_first(const cn_conv_geom *p, const cn_real *x, const cn_rea
         float *ring = rows + (size_t)omp_get_thread_num() * (size_t)f.row_floats;
         int64_t *tags = (int64_t *)(ring + f.ring_floats);
         for (int64_t t = 0; t < 2 * f.ring; t++) tags[t] = -1;
-        const float **T = (const float **)(tags + 2 * f.ring); /* AVX2: where each tap's inputs start */
+        const float **T = (const float **)(tags + 2 * f.ring); /* where each tap's inputs start */
         const float *R[4 * 256];
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < items; i++) {
             int64_t n = i / OH, oh = i % OH;
             phase_rows(p, &f, x + n * in_sample, n, oh, ring, tags, R);
-            if (!v512)
-                for (int64_t r = 0, t = 0; r < C * p->kernel[1]; r++)
-                    for (int64_t kw = 0; kw < p->kernel[2]; kw++) T[t++] = R[r] + f.off[kw];
+            for (int64_t r = 0, t = 0; r < C * p->kernel[1]; r++)
+                for (int64_t kw = 0; kw < p->kernel[2]; kw++) T[t++] = R[r] + f.off[kw];
             float *yrow = y + n * K * plane + oh * OW;
             for (int64_t blk = 0; blk < blocks; blk++) {
                 int valid = K - blk * ocb < ocb ? (int)(K - blk * ocb) : (int)ocb;
                 for (int64_t ow0 = 0; ow0 < OW; ow0 += f.ow_block)
                     if (v512)
-                        row_block(p, &f, R, wt + blk * taps * ocb, bias + blk * ocb, ow0, blk * ocb, valid, yrow, plane);
+                        row_block(p, T, wt + blk * taps * ocb, bias + blk * ocb, ow0, blk * ocb, valid, yrow, plane);
                     else
                         row_block_avx2(p, &f, T, wt + blk * taps * ocb, bias + blk * ocb, ow0, blk * ocb, valid, yrow,
                                        plane, stream);
