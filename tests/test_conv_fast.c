@@ -56,7 +56,7 @@ static void compare(const char *isa, const case_data *d, int index, cn_conv_algo
     size_t nwork = (cn_conv_work_bytes(&p) + 63) / 64 * 64;
     void *work = aligned_alloc(64, nwork ? nwork : 64);
     memset(work, 0xff, nwork ? nwork : 64); /* NaN everywhere: nothing may read workspace it did not write */
-    cn_real *y = conv_case_random(d->ny, 7, 13), *dx = malloc((size_t)d->nx * sizeof(cn_real));
+    cn_real *y = conv_case_random(d->ny, 7, 13), *dx = conv_case_random(d->nx, 8, 13); /* both 64-byte aligned */
     cn_real *dw = malloc((size_t)d->nw * sizeof(cn_real)), *db = malloc((size_t)p.out_channels * sizeof(cn_real));
     memcpy(dx, d->dx0, (size_t)d->nx * sizeof(cn_real));
     memcpy(dw, d->dw0, (size_t)d->nw * sizeof(cn_real));
@@ -268,6 +268,10 @@ static const conv_case cases[] = {
     {2, 2, 300, 50, 1, {9, 9, 0}, {1, 1, 0}, {2, 2, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
     /* a 1x1 layer read in place with fewer pieces than threads (one 32-position plane): output channels in parts */
     {2, 1, 20, 100, 1, {4, 8, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
+    /* 1x1 layers read in place whose output (17 planes of 512 x 512: 17.8 MB) is past the size from which it is
+     * streamed (non-temporal stores, 17 rows: two whole tiles and 5): the forward's, then the data gradient's */
+    {2, 1, 2, 17, 1, {512, 512, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
+    {2, 1, 17, 2, 1, {512, 512, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
 };
 /* where the case groups checked for their algorithm below sit in cases[] */
 enum { NARROW_FIRST = 62, NARROW_END = 81, F2X5_CASE = 84 };

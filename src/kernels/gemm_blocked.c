@@ -61,8 +61,9 @@ bool cn_gemm_strided_b_ok(int64_t k, int64_t n) {
 }
 void cn_gemm_packed_rows_strided_b(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1, const cn_real *ap,
                                    const cn_real *b, int64_t ldb, cn_real beta, cn_real *c, int64_t ldc,
-                                   const cn_real *scale, const cn_real *shift, bool relu) {
+                                   const cn_real *scale, const cn_real *shift, unsigned flags) {
     CN_UNUSED(m);
+    bool relu = flags & CN_GEMM_RELU;
     for (int64_t i = r0; i < r1; i++)
         for (int64_t j = 0; j < n; j++) {
             cn_real v = beta != 0 ? beta * c[i * ldc + j] : 0;
@@ -87,6 +88,7 @@ cn_status cn_kernels_select(const char *isa) {
 typedef struct {
     const float *scale, *shift;
     bool relu;
+    bool stream; /* whole 16-column rows of an aligned C go out with non-temporal stores (CN_GEMM_STREAM) */
 } gemm_epi;
 
 /* C[0..m) x [0..n) = alpha * (packed A panel) x (packed B panel) + beta * C, kc deep (beta 0: C is not
@@ -207,9 +209,12 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void ukernel_av
         return;
     }
     __m256 acc[MR_AVX2][2];
+    /* streamed rows bypass the caches: nothing to fetch (beta 1 reads C at the end, as any load) */
+    bool nt = n == 16 && e && e->stream && ((uintptr_t)c & 31) == 0 && ldc % 8 == 0;
 #pragma GCC unroll 8
     for (int i = 0; i < MR_AVX2; i++) {
         acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+        if (nt) continue;
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + i * ldc + 15), _MM_HINT_T0);
     }
@@ -240,6 +245,11 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void ukernel_av
             if (beta != 0.0f) a0 = _mm256_add_ps(a0, _mm256_loadu_ps(row)), a1 = _mm256_add_ps(a1, _mm256_loadu_ps(row + 8));
             __m256 r0 = _mm256_fmadd_ps(s, a0, t), r1 = _mm256_fmadd_ps(s, a1, t);
             if (e->relu) r0 = _mm256_max_ps(r0, zero), r1 = _mm256_max_ps(r1, zero);
+            if (nt) {
+                _mm256_stream_ps(row, r0);
+                _mm256_stream_ps(row + 8, r1);
+                continue;
+            }
             _mm256_storeu_ps(row, r0);
             _mm256_storeu_ps(row + 8, r1);
         }
@@ -640,7 +650,8 @@ static void gemm_small_m(bool tb, int64_t m, int64_t n, int64_t k, float alpha, 
 __attribute__((target("avx2,fma"))) static void inplace_b_block(int64_t kc, int64_t n, int64_t r0, int64_t r1,
                                                                 const float *ablock, const float *b, int64_t ldb,
                                                                 float *c, int64_t ldc, float beta, const float *scale,
-                                                                const float *shift, bool relu, bool epi) {
+                                                                const float *shift, bool relu, bool stream,
+                                                                bool epi) {
     const int mr = MR_AVX2;
     /* Rows a multiple of 1024 bytes apart fall into at most 4 of L1's 64 sets (112x112 planes: 50176 bytes), so
      * a piece's rows evict one another between the A panels (8 ways); then each piece is first copied into a
@@ -665,7 +676,7 @@ __attribute__((target("avx2,fma"))) static void inplace_b_block(int64_t kc, int6
             bj = piece, lj = 16;
         }
         for (int64_t ip = r0 / mr; ip < (r1 + mr - 1) / mr; ip++) {
-            gemm_epi e = {scale ? scale + ip * mr : NULL, shift ? shift + ip * mr : NULL, relu};
+            gemm_epi e = {scale ? scale + ip * mr : NULL, shift ? shift + ip * mr : NULL, relu, stream};
             ukernel_avx2_ldb(kc, ablock + ip * mr * kc, bj, lj, c + ip * mr * ldc + jp * 16, ldc, beta,
                              (int)min64(r1 - ip * mr, mr), epi ? &e : NULL);
         }
@@ -764,7 +775,7 @@ static void gemm_inplace_b(bool ta, int64_t m, int64_t n, int64_t k, const float
         float beta_k = p0 == 0 ? beta : 1.0f;
         for (int64_t ip = 0; ip < mpanels; ip++)
             pack_a_panel(pack, ta, a, lda, ip * mr, (int)min64(m - ip * mr, mr), mr, p0, kc, apack + ip * mr * kc);
-        inplace_b_block(kc, n, 0, m, apack, b + p0 * ldb, ldb, c, ldc, beta_k, NULL, NULL, false, false);
+        inplace_b_block(kc, n, 0, m, apack, b + p0 * ldb, ldb, c, ldc, beta_k, NULL, NULL, false, false, false);
     }
 }
 
@@ -921,7 +932,7 @@ static void gemm_packed(int64_t m, int64_t n, int64_t k, cn_real alpha, const cn
         bool last = p0 + kcb >= k;
         for (int64_t jp = 0; jp < npanels; jp++)
             for (int64_t ip = ip0; ip < ip1; ip++) {
-                gemm_epi e = {scale ? scale + ip * mr : NULL, shift ? shift + ip * mr : NULL, relu};
+                gemm_epi e = {scale ? scale + ip * mr : NULL, shift ? shift + ip * mr : NULL, relu, false};
                 s->kernel(kcb, ablock + ip * mr * kcb, bblock + jp * nr * kcb, c + ip * mr * ldc + jp * nr, ldc, alpha,
                           beta_k, (int)min64(r1 - ip * mr, mr), (int)min64(n - jp * nr, nr),
                           (scale || shift) && last ? &e : NULL);
@@ -959,17 +970,19 @@ bool cn_gemm_strided_b_ok(int64_t k, int64_t n) { return active_isa == &isa_avx2
  * A panel of the rows passes it), read in place; the epilogue with the last depth block */
 void cn_gemm_packed_rows_strided_b(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1, const cn_real *ap,
                                    const cn_real *b, int64_t ldb, cn_real beta, cn_real *c, int64_t ldc,
-                                   const cn_real *scale, const cn_real *shift, bool relu) {
+                                   const cn_real *scale, const cn_real *shift, unsigned flags) {
     if (r1 > m) r1 = m;
     if (r1 <= r0 || n <= 0) return;
     const int mr = MR_AVX2;
     const int64_t mpanels = (m + mr - 1) / mr;
+    bool relu = flags & CN_GEMM_RELU, stream = flags & CN_GEMM_STREAM;
     for (int64_t p0 = 0; p0 < k; p0 += isa_avx2.kc) {
         int64_t kcb = min64(k - p0, isa_avx2.kc);
-        bool last = p0 + kcb >= k;
+        bool last = p0 + kcb >= k; /* the epilogue and the streamed write with the last depth block */
         inplace_b_block(kcb, n, r0, r1, ap + p0 * mpanels * mr, b + p0 * ldb, ldb, c, ldc, p0 ? 1.0f : beta, scale,
-                        shift, relu, (scale || shift) && last);
+                        shift, relu, stream, (scale || shift || stream) && last);
     }
+    if (stream) _mm_sfence(); /* the streamed stores are weakly ordered: visible before the caller's barrier */
 }
 
 void cn_gemm_packed_rows(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1, const cn_real *ap,
