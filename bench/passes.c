@@ -6,12 +6,14 @@
  *
  * prints, per algorithm (auto, gemm, direct, winograd, depthwise, first) that applies, the median ms of each
  * pass over 5 runs after a warm-up, and the process CPU ms per run divided by the threads (less sensitive to
- * other processes on the machine). CN_ISA picks the kernel set as everywhere. */
+ * other processes on the machine). CN_ISA picks the kernel set as everywhere. With CN_BENCH_INFERENCE=1 the forward
+ * runs as inference does (p.inference, the weights prepared once before the runs, not packed by every call). */
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 enum { RUNS = 5 };
@@ -63,6 +65,9 @@ int main(int argc, char **argv) {
                       .out = {1, (h + 2 * pad - r) / s + 1, (wd + 2 * pad - r) / s + 1}, .kernel = {1, r, r},
                       .stride = {1, s, s}, .dilation = {1, 1, 1}, .pad_begin = {0, pad, pad},
                       .pad_mode = CN_PAD_ZEROS, .threads = threads};
+    const char *inf = getenv("CN_BENCH_INFERENCE");
+    bool inference = inf && strcmp(inf, "1") == 0;
+    p.inference = inference;
     omp_set_num_threads(threads);
     size_t nx = (size_t)(n * c * h * wd), ny = (size_t)(n * k * p.out[1] * p.out[2]), nw = (size_t)(k * c / g * r * r);
     float *x = malloc(nx * sizeof *x), *dx = calloc(nx, sizeof *dx), *y = malloc(ny * sizeof *y);
@@ -82,11 +87,19 @@ int main(int argc, char **argv) {
         if (a > 0 && strcmp(why, "forced") != 0) continue; /* does not apply */
         void *work = aligned_alloc(64, (cn_conv_work_bytes(&p) + 63) / 64 * 64);
         if (!work) return 1;
-        double wall[3], cpu[3];
-        for (int pass = 0; pass < 3; pass++) time_pass(&p, pass, x, w, b, y, dx, dw, db, work, &wall[pass], &cpu[pass]);
+        float *prepared = NULL;
+        if (inference && cn_conv_prepared_bytes(&p)) {
+            prepared = aligned_alloc(64, (cn_conv_prepared_bytes(&p) + 63) / 64 * 64);
+            if (!prepared) return 1;
+            cn_conv_prepare_weights(&p, w, prepared);
+        }
+        p.prepared = prepared;
+        double wall[3] = {0}, cpu[3] = {0};
+        for (int pass = 0; pass < (inference ? 1 : 3); pass++) time_pass(&p, pass, x, w, b, y, dx, dw, db, work, &wall[pass], &cpu[pass]);
         printf("%-9s fwd %8.3f (%8.3f)  data %8.3f (%8.3f)  weights %8.3f (%8.3f)  [%s]\n", names[a], wall[0],
                cpu[0], wall[1], cpu[1], wall[2], cpu[2], chosen);
-        free(work);
+        free(work), free(prepared);
+        p.prepared = NULL;
     }
     free(x), free(dx), free(y), free(w), free(dw), free(b), free(db);
     return 0;
