@@ -272,6 +272,9 @@ static const conv_case cases[] = {
      * streamed (non-temporal stores, 17 rows: two whole tiles and 5): the forward's, then the data gradient's */
     {2, 1, 2, 17, 1, {512, 512, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
     {2, 1, 17, 2, 1, {512, 512, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {0, 0, 0}, {0, 0, 0}, CN_PAD_ZEROS, 1},
+    /* a strided depthwise layer whose output (17 planes of 512 x 512) the channel-blocked kernel streams, whole
+     * lines of 8 planes at a time (two blocks of 8 channels; the last channel alone, stored plainly) */
+    {2, 1, 17, 17, 17, {1024, 1024, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, CN_PAD_ZEROS, 1},
 };
 /* where the case groups checked for their algorithm below sit in cases[] */
 enum { NARROW_FIRST = 62, NARROW_END = 81, F2X5_CASE = 84 };

@@ -62,6 +62,11 @@ typedef struct {
     bool dx_fresh;
 } cn_conv_geom;
 
+/* Outputs of this many bytes or more are written with non-temporal stores by the kernels that can write them a
+ * whole cache line at a time (the in-place 1x1 GEMM, the channel-blocked depthwise forward): they cannot stay in
+ * the caches for the next layer, and plain stores would read every line from memory first. */
+#define CN_STREAM_MIN_BYTES (16 << 20)
+
 /* A 2D problem in the 3D geometry: one input plane in depth, read by the one output plane at depth 0 (a single
  * plane padded in depth has output planes of the bias alone, which the 2D kernels do not write) */
 static inline bool cn_conv_single_plane(const cn_conv_geom *p) {

@@ -380,12 +380,27 @@ AVX2 static void gather_row_avx2(const cn_conv_geom *p, const float *x0, int64_t
 }
 
 /* as scatter_band: ob[position][8] -> planes y0 + l*plane + first, positions [0, count) */
-AVX2 static void scatter_band_avx2(const float *ob, int64_t count, int nc, float *y0, int64_t plane, int64_t first) {
+AVX2 static void scatter_band_avx2(const float *ob, int64_t count, int nc, float *y0, int64_t plane, int64_t first,
+                                   bool stream) {
     for (int64_t q = 0; q < count; q += LANES8) {
         __m256 r[8];
 #pragma GCC unroll 8
         for (int k = 0; k < LANES8; k++) r[k] = _mm256_loadu_ps(ob + (q + k) * LANES8); /* ob has out_cap rows */
         transpose8(r);
+        /* a whole line of every plane at once (two chunks), each written completely before the next */
+        if (stream && count - q >= 2 * LANES8 && nc == LANES8 && ((uintptr_t)(y0 + first + q) & 63) == 0) {
+            __m256 r2[8];
+#pragma GCC unroll 8
+            for (int k = 0; k < LANES8; k++) r2[k] = _mm256_loadu_ps(ob + (q + 8 + k) * LANES8);
+            transpose8(r2);
+#pragma GCC unroll 8
+            for (int l = 0; l < LANES8; l++) {
+                _mm256_stream_ps(y0 + first + q + l * plane, r[l]);
+                _mm256_stream_ps(y0 + first + q + 8 + l * plane, r2[l]);
+            }
+            q += LANES8;
+            continue;
+        }
         store_rows8(y0 + first + q, plane, nc, count - q < LANES8 ? count - q : LANES8, false, r);
     }
 }
@@ -429,6 +444,12 @@ AVX2 static void block_forward_avx2(const cn_conv_geom *p, const band_geom *g, c
     __m256 bias = b ? _mm256_maskload_ps(b + c0, first_lanes(nc)) : _mm256_setzero_ps();
     const float *x0 = x + (n * C + c0) * in_plane;
     float *y0 = y + (n * C + c0) * out_plane;
+    /* an output of CN_STREAM_MIN_BYTES or more is streamed past the caches, a whole 64-byte line of each of the
+     * 8 planes at a time (one line at a time per plane: 32-byte pieces of 8 planes in turn left partial lines
+     * in the write-combining buffers, 1.5x slower). 64@112x112 stride 2, batch 32, two threads, alternated
+     * runs: forward 9.0-10.3 -> 7.9-8.8 ms, forward and backward 10 % less time. */
+    bool stream = (double)p->batch * C * out_plane * sizeof(float) >= CN_STREAM_MIN_BYTES &&
+                  ((uintptr_t)y0 & 31) == 0 && out_plane % 16 == 0;
     int64_t block_bytes = LANES8 * in_plane * (int64_t)sizeof(float); /* prefetch as block_forward */
     if (block_bytes <= PREFETCH_MAX) {
         const char *next = (const char *)(x0 + LANES8 * in_plane), *end = (const char *)(x + p->batch * C * in_plane);
@@ -461,8 +482,9 @@ AVX2 static void block_forward_avx2(const cn_conv_geom *p, const band_geom *g, c
                 _mm256_storeu_ps(orow + (ow + 3) * LANES8, a3);
             }
         }
-        scatter_band_avx2(ob, rows * OW, nc, y0, out_plane, oh0 * OW);
+        scatter_band_avx2(ob, rows * OW, nc, y0, out_plane, oh0 * OW, stream);
     }
+    if (stream) _mm_sfence(); /* the streamed stores visible before the barrier that ends the pass */
 }
 
 /* rows [from, to) of the nc planes at dx0 (rows of IW floats) zeroed */

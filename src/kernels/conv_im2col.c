@@ -433,14 +433,13 @@ static int64_t inplace_chunk(const cn_conv_geom *p, int64_t positions, int threa
     return chunk ? chunk : positions; /* positions <= 512 and not cut */
 }
 
-/* An output of at least STREAM_MIN_BYTES goes to memory with non-temporal stores (CN_GEMM_STREAM): it cannot
+/* An output of at least CN_STREAM_MIN_BYTES goes to memory with non-temporal stores (CN_GEMM_STREAM): it cannot
  * stay in the caches for the next layer anyway, and a plain store first reads each line of it from memory. 1x1
  * forward, batch 32, two threads, alternated runs (two series): 32 -> 64 on 112x112 (103 MB out) 27-44 % less
  * time, 64 -> 64 on 56x56 (26 MB) 16-27 %, 64 -> 256 4-15 %, 256 -> 64 0-9 %; 128 -> 128 on 28x28 (13 MB) and
  * a set data gradient (256 -> 64 on 56x56, forward and backward) even; streaming every output made LeNet-5's
  * training step (outputs of at most 4 MB, read again at once) 9 % slower. */
-enum { STREAM_MIN_BYTES = 16 << 20 };
-static bool streams_output(int64_t floats) { return floats * (int64_t)sizeof(cn_real) >= STREAM_MIN_BYTES; }
+static bool streams_output(int64_t floats) { return floats * (int64_t)sizeof(cn_real) >= CN_STREAM_MIN_BYTES; }
 
 /* C = A B + beta C for each sample of a 1x1 layer whose planes are read in place (inplace_planes): B is the
  * sample's k planes (b + n * b_sample), C its m planes (c + n * c_sample), in pieces of inplace_chunk columns,
