@@ -44,6 +44,13 @@ static void time_pass(const cn_conv_geom *p, int pass, const float *x, const flo
     *wall = t[RUNS / 2], *cpu = c[RUNS / 2];
 }
 
+static float *zeroed(size_t n) {
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    float *v = aligned_alloc(64, bytes);
+    if (v) memset(v, 0, bytes);
+    return v;
+}
+
 int main(int argc, char **argv) {
     if (argc < 6) {
         fprintf(stderr, "usage: bench_passes N C HxW K R [stride pad groups threads]\n");
@@ -70,9 +77,9 @@ int main(int argc, char **argv) {
     p.inference = inference;
     omp_set_num_threads(threads);
     size_t nx = (size_t)(n * c * h * wd), ny = (size_t)(n * k * p.out[1] * p.out[2]), nw = (size_t)(k * c / g * r * r);
-    float *x = malloc(nx * sizeof *x), *dx = calloc(nx, sizeof *dx), *y = malloc(ny * sizeof *y);
-    float *w = malloc(nw * sizeof *w), *dw = calloc(nw, sizeof *dw), *b = calloc((size_t)k, sizeof *b);
-    float *db = calloc((size_t)k, sizeof *db);
+    /* 64-byte aligned and zeroed, as the library's tensors (aligned rows can be streamed) */
+    float *x = zeroed(nx), *dx = zeroed(nx), *y = zeroed(ny), *w = zeroed(nw), *dw = zeroed(nw), *b = zeroed((size_t)k);
+    float *db = zeroed((size_t)k);
     if (!x || !dx || !y || !w || !dw || !b || !db) return 1;
     for (size_t i = 0; i < nx; i++) x[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
     for (size_t i = 0; i < nw; i++) w[i] = (float)((i * 40503u) % 1000) / 1000.0f - 0.5f;
