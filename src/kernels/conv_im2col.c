@@ -451,7 +451,8 @@ static void inplace_gemm(const cn_conv_geom *p, int64_t m, int64_t k, bool ta, c
                          cn_real *c, int64_t c_sample, const cn_real *scale, const cn_real *shift, bool relu) {
     int threads = slots(p);
     /* C set, not added to: an added C is read into the caches anyway, and streaming it out again was slower
-     * (data gradient 256 -> 64 on 56x56 into a 103 MB dx: 26-33 -> 35-38 ms) */
+     * (the data gradient alone into a 103 MB dx that is not fresh, medians of 6 alternated runs on a busy
+     * machine: 256 -> 64 on 56x56 72 -> 90 ms, 64 -> 32 on 112x112 64 -> 74) */
     bool stream = beta == 0 && streams_output(p->batch * c_sample);
     unsigned flags = (relu ? CN_GEMM_RELU : 0u) | (stream ? CN_GEMM_STREAM : 0u);
     int64_t positions = prod3(p->out), mr = cn_gemm_blocking().mr;
