@@ -58,8 +58,9 @@ void cn_gemm_packed_rows(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1
  * AVX2 set, N a multiple of 16; any K, depth block by depth block). A 1x1 convolution reads its input planes (and
  * its data gradient the output gradient's planes) this way instead of packing them. flags: CN_GEMM_RELU (the
  * epilogue's max(., 0)), CN_GEMM_STREAM (C written with non-temporal stores where c and ldc keep its rows 32-byte
- * aligned: for a C far larger than the caches, which would only evict what is in them and read every line of C
- * from memory before writing it; the stores are fenced before the call returns). */
+ * aligned and K is a single depth block, 256 on AVX2: for a C far larger than the caches, which would only evict
+ * what is in them and read every line of C from memory before writing it; the stores are fenced before the call
+ * returns). */
 enum { CN_GEMM_RELU = 1, CN_GEMM_STREAM = 2 };
 bool cn_gemm_strided_b_ok(int64_t k, int64_t n);
 void cn_gemm_packed_rows_strided_b(int64_t m, int64_t n, int64_t k, int64_t r0, int64_t r1, const cn_real *a_packed,

@@ -975,7 +975,9 @@ void cn_gemm_packed_rows_strided_b(int64_t m, int64_t n, int64_t k, int64_t r0, 
     if (r1 <= r0 || n <= 0) return;
     const int mr = MR_AVX2;
     const int64_t mpanels = (m + mr - 1) / mr;
-    bool relu = flags & CN_GEMM_RELU, stream = flags & CN_GEMM_STREAM;
+    /* streamed in a single depth block only: deeper products read C back between the blocks, and streaming a C
+     * that is read first was slower (the 1x1 data gradient into a dx that is not fresh) */
+    bool relu = flags & CN_GEMM_RELU, stream = (flags & CN_GEMM_STREAM) && k <= isa_avx2.kc;
     for (int64_t p0 = 0; p0 < k; p0 += isa_avx2.kc) {
         int64_t kcb = min64(k - p0, isa_avx2.kc);
         bool last = p0 + kcb >= k; /* the epilogue and the streamed write with the last depth block */
