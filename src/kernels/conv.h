@@ -67,6 +67,19 @@ typedef struct {
  * the caches for the next layer, and plain stores would read every line from memory first. */
 #define CN_STREAM_MIN_BYTES (16 << 20)
 
+/* The sum of n values: 16 partial sums in working precision (vector lanes), combined in double (the bias
+ * gradients' sums over a plane or a row of dy). */
+static inline double cn_conv_sum(const cn_real *v, int64_t n) {
+    cn_real part[16] = {0};
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int l = 0; l < 16; l++) part[l] += v[i + l];
+    double sum = 0;
+    for (; i < n; i++) sum += (double)v[i];
+    for (int l = 0; l < 16; l++) sum += (double)part[l];
+    return sum;
+}
+
 /* A 2D problem in the 3D geometry: one input plane in depth, read by the one output plane at depth 0 (a single
  * plane padded in depth has output planes of the bias alone, which the 2D kernels do not write) */
 static inline bool cn_conv_single_plane(const cn_conv_geom *p) {

@@ -293,18 +293,6 @@ static plane_fns plane_functions(void) {
 
 static int team(const cn_conv_geom *p) { return p->threads > 1 ? p->threads : 1; }
 
-/* sum of a plane: 16 partial sums in working precision (vector lanes), combined in double */
-static double plane_sum(const cn_real *v, int64_t n) {
-    cn_real part[16] = {0};
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int l = 0; l < 16; l++) part[l] += v[i + l];
-    double sum = 0;
-    for (; i < n; i++) sum += (double)v[i];
-    for (int l = 0; l < 16; l++) sum += (double)part[l];
-    return sum;
-}
-
 /* Each thread's flat buffers: padded plane, flat plane, second padded plane (see cn_conv_depthwise_thread_bytes). */
 typedef struct {
     cn_real *pad, *flat, *pad2;
@@ -437,7 +425,7 @@ void cn_conv_backward_weights_depthwise(const cn_conv_geom *p, const cn_real *x,
                 } else {
                     f.weights(p, xin, dyo, acc);
                 }
-                if (db) bias += plane_sum(dyo, positions);
+                if (db) bias += cn_conv_sum(dyo, positions);
             }
             for (int64_t t = 0; t < taps; t++) dw[o * taps + t] += (cn_real)acc[t];
             if (db) db[o] += (cn_real)bias;

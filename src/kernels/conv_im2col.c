@@ -678,18 +678,6 @@ static bwdw_bufs bwdw_slot(const cn_conv_geom *p, void *work, int t) {
     return s;
 }
 
-/* The sum of a row of n floats: 16 partial sums in working precision (vector lanes), combined in double. */
-static double row_sum(const cn_real *v, int64_t n) {
-    cn_real part[16] = {0};
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int l = 0; l < 16; l++) part[l] += v[i + l];
-    double acc = 0;
-    for (; i < n; i++) acc += v[i];
-    for (int l = 0; l < 16; l++) acc += part[l];
-    return acc;
-}
-
 /* db[o] += sum of dy[., o, .]: 16 lanes in working precision per sample, combined in double. Called inside a
  * parallel region (orphaned omp for) or serially. */
 static void bias_grad(const cn_conv_geom *p, const cn_real *dy, cn_real *db) {
@@ -697,7 +685,8 @@ static void bias_grad(const cn_conv_geom *p, const cn_real *dy, cn_real *db) {
 #pragma omp for schedule(static)
     for (int64_t o = 0; o < p->out_channels; o++) {
         double acc = 0;
-        for (int64_t n = 0; n < p->batch; n++) acc += row_sum(dy + (n * p->out_channels + o) * positions, positions);
+        for (int64_t n = 0; n < p->batch; n++)
+            acc += cn_conv_sum(dy + (n * p->out_channels + o) * positions, positions);
         db[o] += (cn_real)acc;
     }
 }
@@ -768,28 +757,28 @@ static void backward_weights_batched(const cn_conv_geom *p, const cn_real *x, co
             /* the bias gradient from the dy tile just packed (in L2), not in a pass of its own over dy: 64 -> 64
              * on 56x56, batch 32, the weight gradient 12 % of its time in that pass */
             if (db)
-                for (int64_t o = 0; o < cout_g; o++) s.db[grp * cout_g + o] += row_sum(dys + o * ld_dy, width);
+                for (int64_t o = 0; o < cout_g; o++) s.db[grp * cout_g + o] += cn_conv_sum(dys + o * ld_dy, width);
             cn_gemm_pack_b(true, width, rows, cols, ld_col, s.colt);
             cn_gemm_packed(cout_g, rows, width, 1, s.dya, s.colt, 1, mine + grp * cout_g * rows, rows);
         }
-        if (threads > 1) { /* implicit barrier above: every private gradient is complete */
-            /* the slots lie a fixed stride apart (bwdw_slot is too dear to ask once per element) */
-            const char *first = (const char *)bwdw_slot(p, work, 0).dw;
-            size_t stride = cn_conv_work_bytes_per_thread(p);
+        /* implicit barrier above: every thread's gradients are complete. The slots lie a fixed stride apart
+         * (bwdw_slot is too dear to ask once per element); the threads' values are added in thread order. */
+        bwdw_bufs s0 = bwdw_slot(p, work, 0);
+        const char *dw0 = (const char *)s0.dw, *db0 = (const char *)s0.db;
+        size_t stride = cn_conv_work_bytes_per_thread(p);
+        if (threads > 1) {
 #pragma omp for schedule(static)
             for (int64_t i = 0; i < wcount; i++) {
                 cn_real acc = 0;
-                for (int k = 0; k < threads; k++) acc += ((const cn_real *)(first + (size_t)k * stride))[i];
+                for (int k = 0; k < threads; k++) acc += ((const cn_real *)(dw0 + (size_t)k * stride))[i];
                 dw[i] += acc;
             }
         }
-        if (db) { /* the threads' sums added in thread order (the barrier after the tiles: all complete) */
-            const char *first = (const char *)bwdw_slot(p, work, 0).db;
-            size_t stride = cn_conv_work_bytes_per_thread(p);
+        if (db) {
 #pragma omp for schedule(static)
             for (int64_t o = 0; o < p->out_channels; o++) {
                 double acc = 0;
-                for (int k = 0; k < threads; k++) acc += ((const double *)(first + (size_t)k * stride))[o];
+                for (int k = 0; k < threads; k++) acc += ((const double *)(db0 + (size_t)k * stride))[o];
                 db[o] += (cn_real)acc;
             }
         }
